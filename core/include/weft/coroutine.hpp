@@ -1,0 +1,200 @@
+// Coroutine<R>: Python's coroutine object for a C++ callable, run on its own stack (a fiber).
+//
+//   weft::Coroutine<int> c = weft::coro(fetch, 7);   // CORO_CREATED: nothing has run
+//   auto step = c.send();                            // runs until it suspends or returns
+//   if (step.returned()) use(step.value());
+//
+// Inside a coroutine, weft::await(x) waits for a coroutine (run inline, like `await coro`), a
+// Task or a Future; weft::suspend(v) is the raw yield a custom awaitable makes (its __await__).
+#pragma once
+
+#include <any>
+#include <concepts>
+#include <memory>
+#include <source_location>
+#include <string>
+#include <type_traits>
+
+#include "weft/detail/result_frame.hpp"
+#include "weft/locals.hpp"
+#include "weft/states.hpp"
+#include "weft/step.hpp"
+
+namespace weft {
+
+template <class R>
+class Coroutine {
+ public:
+  using result_type = R;
+
+  Coroutine() = default;  // an empty handle
+  Coroutine(Coroutine&&) noexcept = default;
+  Coroutine& operator=(Coroutine&&) noexcept = default;
+
+  // Starts or resumes the coroutine. The first send must carry no value (None).
+  Step<std::any, R> send(std::any value = {}) {
+    bool suspended = frame().send(value.has_value() ? &value : nullptr);
+    return finish_step(suspended);
+  }
+  // Raises `error` at the suspension point (before the first line, if it has not started).
+  Step<std::any, R> throw_(std::exception_ptr error) {
+    return finish_step(frame().throw_in(std::move(error)));
+  }
+  template <class E>
+  requires(!std::same_as<std::decay_t<E>, std::exception_ptr>) Step<std::any, R> throw_(E&& error) {
+    return throw_(std::make_exception_ptr(std::forward<E>(error)));
+  }
+  // Raises GeneratorExit at the suspension point so its cleanup runs; silent if not started or
+  // already closed. RuntimeError if the coroutine suspends again instead of ending.
+  void close() { frame().close(); }
+
+  const std::string& name() const { return frame().name(); }
+  void set_name(std::string name) { frame().set_name(std::move(name)); }
+  explicit operator bool() const noexcept { return static_cast<bool>(frame_); }
+
+  // Internal: the frame behind the handle.
+  detail::ResultFrame<R>& frame() const {
+    if (!frame_) throw RuntimeError("weft: this Coroutine handle is empty (moved from?)");
+    return *frame_;
+  }
+
+ protected:
+  template <class F, class... Args>
+  void make_frame(std::string name, std::source_location where, F fn, Args... args) {
+    frame_.reset(new detail::CallableFrame<R, F, Args...>(
+        detail::FrameKind::coroutine, std::move(name), where, std::move(fn), std::move(args)...));
+  }
+
+ private:
+  Step<std::any, R> finish_step(bool suspended) {
+    if (suspended) {
+      auto* yielded = static_cast<std::any*>(frame_->yielded());
+      return Step<std::any, R>::suspended_with(yielded ? std::move(*yielded) : std::any{});
+    }
+    return Step<std::any, R>::returned_with(std::move(frame_->result()));
+  }
+
+  std::unique_ptr<detail::ResultFrame<R>, detail::FrameDeleter> frame_;
+};
+
+// Makes a coroutine that will run fn(args...) (arguments are copied, as std::thread does; pass
+// std::ref to share). `weft::coro(fn, args...)` is-a Coroutine<R>; it records where it was made.
+template <class F, class... Args>
+class coro : public Coroutine<std::invoke_result_t<F&, Args&...>> {
+ public:
+  explicit coro(F fn, Args... args, std::source_location where = std::source_location::current()) {
+    this->make_frame(std::string("<lambda>"), where, std::move(fn), std::move(args)...);
+  }
+};
+template <class F, class... Args>
+coro(F, Args...) -> coro<F, Args...>;
+
+// A named coroutine function, Python's `async def name(...)`: calling it makes a coroutine
+// object and runs nothing.
+//   inline const weft::CoroutineFunction fetch{"fetch", [](int id) { ...; return 42; }};
+//   weft::Coroutine<int> c = fetch(7);
+template <class F>
+class CoroutineFunction {
+ public:
+  CoroutineFunction(const char* name, F fn,
+                    std::source_location where = std::source_location::current())
+      : name_(name), fn_(std::move(fn)), where_(where) {}
+
+  template <class... Args>
+  Coroutine<std::invoke_result_t<const F&, std::decay_t<Args>&...>> operator()(
+      Args&&... args) const {
+    return Named<std::decay_t<Args>...>(name_, where_, fn_, std::forward<Args>(args)...);
+  }
+  const char* name() const noexcept { return name_; }
+
+ private:
+  template <class... A>
+  struct Named : Coroutine<std::invoke_result_t<const F&, A&...>> {
+    template <class... Fwd>
+    Named(const char* name, std::source_location where, const F& fn, Fwd&&... args) {
+      this->make_frame(name, where, fn, A(std::forward<Fwd>(args))...);
+    }
+  };
+  const char* name_;
+  F fn_;
+  std::source_location where_;
+};
+
+template <class R>
+CoroState getcoroutinestate(const Coroutine<R>& coroutine) {
+  switch (coroutine.frame().state()) {
+    case detail::FrameState::created:
+      return CORO_CREATED;
+    case detail::FrameState::running:
+      return CORO_RUNNING;
+    case detail::FrameState::suspended:
+      return CORO_SUSPENDED;
+    default:
+      return CORO_CLOSED;
+  }
+}
+
+template <class R>
+Locals getcoroutinelocals(const Coroutine<R>& coroutine) {
+  return detail::collect_locals(coroutine.frame());
+}
+
+// The raw yield: suspends the running coroutine, handing `yielded` to whatever drives it, and
+// returns the value the driver sends back (empty for None) or throws what it throws in.
+// This is what a custom awaitable's await() does; tasks expect only the runtime's own yields.
+std::any suspend(std::any yielded = {});
+
+// A custom awaitable: a type whose await() runs on the awaiting coroutine's stack, may call
+// weft::suspend() any number of times, and returns the result of the await.
+template <class A>
+concept CustomAwaitable = requires(A& a) {
+  a.await();
+};
+
+// `await coro`: runs a fresh coroutine inline on the current stack; a started one is driven
+// like `yield from`. RuntimeError for a coroutine that is closed or already being awaited.
+template <class R>
+R await(Coroutine<R>&& coroutine);
+template <class R>
+R await(Coroutine<R>& coroutine) {
+  return await(std::move(coroutine));
+}
+
+template <CustomAwaitable A>
+decltype(auto) await(A&& awaitable) {
+  return awaitable.await();
+}
+
+// ---- implementation ----
+
+template <class R>
+R await(Coroutine<R>&& coroutine) {
+  Coroutine<R> owned = std::move(coroutine);
+  auto& frame = owned.frame();
+  if (frame.raw_state() == detail::FrameState::suspended) {
+    // `yield from` a coroutine that was started by hand: relay its yields and our sends.
+    auto step = owned.send();
+    for (;;) {
+      if (step.returned()) break;
+      std::any reply;
+      try {
+        reply = suspend(std::move(step.yielded()));
+      } catch (const GeneratorExit&) {
+        owned.close();
+        throw;
+      } catch (...) {
+        step = owned.throw_(std::current_exception());
+        continue;
+      }
+      step = owned.send(std::move(reply));
+    }
+    if constexpr (!std::is_void_v<R>)
+      return std::move(step.value());
+    else
+      return;
+  }
+  frame.run_delegated();
+  if constexpr (!std::is_void_v<R>) return std::move(*frame.result());
+}
+
+}  // namespace weft

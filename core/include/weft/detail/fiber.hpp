@@ -1,0 +1,65 @@
+// Internal: an asymmetric fiber over Boost.Context's fcontext. resume() runs it until it calls
+// suspend() or finish(); each switch tells ASan and TSan about the change of stacks and carries
+// the C++ exception-handling globals with the fiber, so a fiber suspended inside a catch block
+// can resume on another thread.
+#pragma once
+
+#include <boost/context/detail/fcontext.hpp>
+#include <cstddef>
+
+#include "weft/detail/stack_pool.hpp"
+
+namespace weft::detail {
+
+// The per-thread state of libstdc++/libc++abi exception handling (__cxa_eh_globals).
+struct EhGlobals {
+  void* caught_exceptions = nullptr;
+  unsigned int uncaught_exceptions = 0;
+};
+
+class Fiber {
+ public:
+  using Entry = void (*)(void* argument);
+
+  Fiber() = default;
+  Fiber(const Fiber&) = delete;
+  Fiber& operator=(const Fiber&) = delete;
+  ~Fiber();
+
+  // Gives the fiber a stack; `entry(argument)` runs at the first resume() and must end with
+  // finish(). Called by the thread that will first resume it.
+  void start(Entry entry, void* argument, std::size_t stack_size);
+  bool started() const noexcept { return static_cast<bool>(stack_); }
+  bool finished() const noexcept { return finished_; }
+
+  // Caller side: switch into the fiber; returns once it suspends or finishes.
+  void resume();
+  // Fiber side: switch back to whoever resumed us; returns at the next resume().
+  void suspend();
+  // Fiber side: the last switch. The stack may be released once resume() returns.
+  [[noreturn]] void finish();
+
+  // Gives the stack back without running the fiber to its end (its frames are abandoned).
+  void release() noexcept;
+
+ private:
+  static void trampoline(boost::context::detail::transfer_t from);
+  void switch_out();
+
+  boost::context::detail::fcontext_t context_ = nullptr;  // the fiber, while it is switched out
+  boost::context::detail::fcontext_t resumer_ = nullptr;  // its resumer, while it runs
+  Stack stack_;
+  Entry entry_ = nullptr;
+  void* argument_ = nullptr;
+  bool finished_ = false;
+  EhGlobals eh_globals_;  // the fiber's exception-handling state while it is switched out
+
+  // Sanitizer bookkeeping (unused in plain builds).
+  void* asan_fake_stack_ = nullptr;
+  const void* resumer_stack_bottom_ = nullptr;
+  std::size_t resumer_stack_size_ = 0;
+  void* tsan_fiber_ = nullptr;
+  void* tsan_resumer_ = nullptr;
+};
+
+}  // namespace weft::detail

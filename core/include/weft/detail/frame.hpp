@@ -1,0 +1,97 @@
+// Internal: the execution frame behind Coroutine, Generator and AsyncGenerator -- one atomic
+// state word, a lazily started fiber, and the slots through which values and exceptions cross
+// the suspension point.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <source_location>
+#include <string>
+
+#include "weft/detail/fiber.hpp"
+
+namespace weft::detail {
+
+enum class FrameKind : std::uint8_t { coroutine, generator, async_generator };
+
+// The state word. CREATED -> RUNNING <-> SUSPENDED -> CLOSED; DELEGATED is a coroutine that
+// another one awaits inline on its own stack (Python's `await coro`): it reports its host's state.
+enum class FrameState : std::uint32_t { created, running, suspended, closed, delegated };
+
+class LocalBinding;
+
+class Frame {
+ public:
+  Frame(FrameKind kind, std::string name, std::source_location created_at);
+  Frame(const Frame&) = delete;
+  Frame& operator=(const Frame&) = delete;
+
+  // Closes the frame if it is suspended (unwinding its stack), reports a never-awaited coroutine,
+  // then deletes it. The only way a frame is destroyed.
+  void destroy() noexcept;
+
+  // ---- Driver side. Each returns true when the body suspended (yielded() is valid) and false
+  // when it returned; an exception escaping the body propagates. CAS into RUNNING or throw.
+  bool send(void* value);
+  bool throw_in(std::exception_ptr error);
+  void close();
+
+  void* yielded() const noexcept { return yielded_; }
+  FrameState state() const noexcept;  // DELEGATED resolved to the host's state
+  FrameState raw_state() const noexcept { return state_.load(std::memory_order_acquire); }
+  FrameKind kind() const noexcept { return kind_; }
+  const std::string& name() const noexcept { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+  const std::source_location& created_at() const noexcept { return created_at_; }
+
+  // ---- Inline await (Python's `await coro` on a fresh coroutine): runs the body on the
+  // current fiber. Throws the asyncio errors when the frame is not fresh.
+  void run_delegated();
+
+  // ---- Body side.
+  // The fiber-owning frame running on this thread, or nullptr. Re-reads the thread pointer on
+  // every call (never inlined): a fiber may have moved to another thread since the last call.
+  static Frame* running_host() noexcept;
+  // The innermost frame executing on this thread (an inline-awaited one, or the host).
+  static Frame* running_innermost() noexcept;
+  // Suspends the running host frame, handing `yielded` to its driver; returns what the driver
+  // sent (nullptr for None) or throws what it threw in.
+  static void* suspend_running(void* yielded);
+  // The same for a known frame (a generator's yield); throws if it is not the one running.
+  void* suspend_from_body(void* yielded);
+
+  LocalBinding*& locals() noexcept { return locals_; }
+
+ protected:
+  virtual ~Frame();
+  virtual void run_body() = 0;  // invoke the callable and store its result
+
+ private:
+  enum class Mode { send, throw_in, close };
+  bool step(Mode mode, void* value, std::exception_ptr error);
+  bool resume_fiber();
+  static void fiber_entry(void* self);
+  [[noreturn]] void throw_reuse_error() const;
+  const char* noun() const noexcept;
+
+  std::atomic<FrameState> state_{FrameState::created};
+  FrameKind kind_;
+  Fiber fiber_;
+  void* sent_ = nullptr;        // driver -> body: the value sent in (nullptr = None)
+  void* yielded_ = nullptr;     // body -> driver: the value suspended with
+  std::exception_ptr thrown_;   // driver -> body: raise this at the suspension point
+  std::exception_ptr failure_;  // body -> driver: the exception that ended the body
+  Frame* host_ = nullptr;       // DELEGATED: the frame whose fiber runs this one
+  Frame* active_ = this;        // host: the innermost frame it is running inline
+  LocalBinding* locals_ = nullptr;
+  std::string name_;
+  std::source_location created_at_;
+};
+
+// Destroys frames through Frame::destroy (for unique_ptr).
+struct FrameDeleter {
+  void operator()(Frame* frame) const noexcept { frame->destroy(); }
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,119 @@
+// Internal: the type-independent part of a Future -- its state word, exception, cancel message,
+// done callbacks and waiters -- shared by Future<T> and, later, Task<T>.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace weft {
+enum class FutureState : std::uint8_t { PENDING, CANCELLED, FINISHED };
+}
+
+namespace weft::detail {
+
+// Where a future runs its done callbacks: asyncio schedules them on the future's loop with
+// call_soon. A future made outside any runtime has none and runs them inline at completion.
+class CallbackScheduler {
+ public:
+  virtual ~CallbackScheduler() = default;
+  // Runs `callback` soon, not inline. Returns false if the scheduler is closed (run it inline).
+  virtual bool call_soon(std::function<void()>& callback) = 0;
+};
+
+// The scheduler of the runtime this thread works for (set by the runtime's workers), or null.
+std::shared_ptr<CallbackScheduler> thread_callback_scheduler() noexcept;
+void set_thread_callback_scheduler(std::shared_ptr<CallbackScheduler> scheduler) noexcept;
+
+class FutureCore;
+
+// A party blocked on a future (a task, a foreign thread): woken inline, with no allocation, when
+// the future completes. Waking must be quick and must not call back into the future.
+class Waiter {
+ public:
+  virtual void on_future_done(FutureCore& future) noexcept = 0;
+
+ protected:
+  ~Waiter() = default;
+
+ private:
+  friend class FutureCore;
+  Waiter* next_ = nullptr;
+};
+
+class FutureCore : public std::enable_shared_from_this<FutureCore> {
+ public:
+  using Callback = std::function<void(FutureCore&)>;
+
+  FutureCore();
+  FutureCore(const FutureCore&) = delete;
+  FutureCore& operator=(const FutureCore&) = delete;
+  virtual ~FutureCore();
+
+  // Acquire pairs with the release in complete(): a reader that sees done also sees the value.
+  FutureState state() const noexcept { return state_.load(std::memory_order_acquire); }
+  bool done() const noexcept { return state() != FutureState::PENDING; }
+  bool cancelled() const noexcept { return state() == FutureState::CANCELLED; }
+
+  // asyncio's rules: false when already done.
+  bool cancel(std::string message);
+  // Completes with the value already stored by `store` (called under the lock only if pending).
+  void finish(const std::function<void()>& store, const char* operation);
+  void set_exception(std::exception_ptr error);
+
+  // The stored exception (null if finished with a value). Throws CancelledError if cancelled,
+  // InvalidStateError if pending. Marks the exception as retrieved.
+  std::exception_ptr exception();
+  // Throws what result() must throw; returns normally when a value is there to return.
+  void check_result();
+  const std::string& cancel_message() const noexcept { return cancel_message_; }
+
+  std::uint64_t add_done_callback(Callback callback);
+  std::size_t remove_done_callback(std::uint64_t id);
+
+  // Registers a waiter; false (and nothing registered) if the future is already done.
+  bool add_waiter(Waiter& waiter);
+  // Unregisters a waiter that has not been woken; false if it was already woken (or never added).
+  bool remove_waiter(Waiter& waiter);
+
+  virtual std::string repr() const;
+  // How the "exception was never retrieved" report names the object ("Future", "Task").
+  virtual const char* kind_name() const noexcept { return "Future"; }
+
+ protected:
+  // Called once, after the state is published and before callbacks run (Task hooks in here).
+  virtual void on_completed() {}
+
+ private:
+  void lock() const noexcept;
+  void unlock() const noexcept;
+  void complete_locked_and_run(FutureState final_state);
+  void run_callback(Callback& callback);
+
+  std::atomic<FutureState> state_{FutureState::PENDING};
+  mutable std::atomic<bool> locked_{false};  // guards everything below
+  // Relaxed: only a flag for the never-retrieved report; it orders no other data.
+  std::atomic<bool> exception_retrieved_{false};
+  std::exception_ptr exception_;
+  std::string cancel_message_;
+  struct Entry {
+    std::uint64_t id;
+    Callback callback;
+  };
+  std::vector<Entry> callbacks_;
+  std::uint64_t next_callback_id_ = 1;
+  Waiter* waiters_ = nullptr;
+  std::shared_ptr<CallbackScheduler> scheduler_;
+};
+
+// What a coroutine yields to its driver when it awaits a future that is not done: asyncio's
+// Task.__step sees the future and attaches its wake-up to it (after the switch, mechanism 3).
+struct AwaitFuture {
+  FutureCore* future;
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,30 @@
+// Internal: the stack allocator behind every fiber.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace weft::detail {
+
+struct Stack {
+  void* base = nullptr;  // lowest usable address; the guard region lies just below it
+  std::size_t size = 0;  // usable bytes
+  void* top() const noexcept { return static_cast<char*>(base) + size; }
+  explicit operator bool() const noexcept { return base != nullptr; }
+};
+
+// Takes a stack of at least `size` usable bytes (page-rounded) from the pool, carving a new slab
+// when the pool is empty. Throws weft::RuntimeError when the kernel refuses memory or mappings.
+Stack allocate_stack(std::size_t size);
+
+// Returns a stack to the pool. Warm stacks are kept for reuse; beyond a watermark their pages
+// are handed back to the kernel (the mapping and its guard stay).
+void release_stack(Stack stack) noexcept;
+
+// True when `address` lies in the guard region of a pooled stack. Async-signal-safe.
+bool is_stack_guard_address(std::uintptr_t address) noexcept;
+
+// How guard regions are installed: MADV_GUARD_INSTALL (no extra mapping) or mprotect.
+bool guards_use_madvise() noexcept;
+
+}  // namespace weft::detail

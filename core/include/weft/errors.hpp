@@ -1,0 +1,75 @@
+// The error types of asyncio and of Python's coroutine protocol, as C++ exceptions.
+//
+// Python splits exceptions into BaseException and Exception so that `except Exception` does not
+// swallow cancellation or generator shutdown. The C++ analogue of `except Exception` is
+// `catch (const std::exception&)`, so CancelledError and GeneratorExit derive only from
+// weft::BaseException: a handler for std::exception lets them pass, as asyncio intends.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace weft {
+
+// Root of the errors that are not std::exceptions (Python's BaseException minus Exception).
+class BaseException {
+ public:
+  explicit BaseException(std::string message) : message_(std::move(message)) {}
+  virtual ~BaseException() = default;
+  const std::string& message() const noexcept { return message_; }
+  virtual const char* what() const noexcept { return message_.c_str(); }
+  virtual const char* type_name() const noexcept = 0;
+
+ private:
+  std::string message_;
+};
+
+// The task or future was cancelled. Carries the message given to cancel(msg), possibly empty.
+class CancelledError : public BaseException {
+ public:
+  explicit CancelledError(std::string message = {}) : BaseException(std::move(message)) {}
+  const char* type_name() const noexcept override { return "CancelledError"; }
+};
+
+// Raised at a coroutine's or generator's suspension point by close(): run your cleanup, then let
+// it propagate (or return). Suspending again after it is an error.
+class GeneratorExit : public BaseException {
+ public:
+  GeneratorExit() : BaseException("GeneratorExit") {}
+  const char* type_name() const noexcept override { return "GeneratorExit"; }
+};
+
+// Misuse that Python reports as RuntimeError (reusing a coroutine, no running loop, ...).
+class RuntimeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Python's TypeError: a value of the wrong kind (e.g. a value sent into a just-started coroutine).
+class TypeError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Python's ValueError (e.g. "coroutine already executing").
+class ValueError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// asyncio.InvalidStateError: an operation not allowed in the future's current state.
+class InvalidStateError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+// asyncio.TimeoutError (an alias of the builtin TimeoutError since 3.11).
+class TimeoutError : public std::runtime_error {
+ public:
+  explicit TimeoutError(const std::string& message = "timed out") : std::runtime_error(message) {}
+};
+
+// Describes an exception for messages and logs: "TypeName: message".
+std::string describe_exception(const std::exception_ptr& error);
+
+}  // namespace weft

@@ -1,0 +1,105 @@
+// Future<T>: asyncio.Future -- a result that will exist later. Thread-safe: any thread may
+// complete, cancel or inspect it. A shared handle: copies refer to the same future.
+//
+// Done callbacks are scheduled on the runtime the future was made in (asyncio's call_soon);
+// a future made outside any runtime runs them inline when it completes.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "weft/coroutine.hpp"
+#include "weft/detail/future_core.hpp"
+#include "weft/errors.hpp"
+#include "weft/step.hpp"
+
+namespace weft {
+
+namespace detail {
+template <class T>
+class ValueFuture : public FutureCore {
+ public:
+  std::optional<Value<T>> value;  // set once, under the future's lock, before it is published
+};
+}  // namespace detail
+
+template <class T = void>
+class Future {
+ public:
+  Future() : core_(std::make_shared<detail::ValueFuture<T>>()) {}
+
+  FutureState state() const noexcept { return core_->state(); }
+  bool done() const noexcept { return core_->done(); }
+  bool cancelled() const noexcept { return core_->cancelled(); }
+
+  // The value; rethrows the exception; CancelledError if cancelled; InvalidStateError if pending.
+  // The reference lives as long as the future.
+  decltype(auto) result() const {
+    core_->check_result();
+    if constexpr (std::is_void_v<T>)
+      return;
+    else
+      return static_cast<const T&>(*core_->value);
+  }
+  // The exception (null if it finished with a value); CancelledError / InvalidStateError as above.
+  std::exception_ptr exception() const { return core_->exception(); }
+
+  void set_result() requires std::is_void_v<T> {
+    core_->finish([this] { core_->value.emplace(); }, "set_result");
+  }
+  template <class V>
+  requires(!std::is_void_v<T> &&
+           std::is_constructible_v<Value<T>, V&&>) void set_result(V&& value) {
+    core_->finish([&] { core_->value.emplace(std::forward<V>(value)); }, "set_result");
+  }
+  void set_exception(std::exception_ptr error) { core_->set_exception(std::move(error)); }
+  template <class E>
+  requires(!std::same_as<std::decay_t<E>, std::exception_ptr>) void set_exception(E&& error) {
+    set_exception(std::make_exception_ptr(std::forward<E>(error)));
+  }
+
+  // Cancels if pending (callbacks scheduled); false if already done.
+  bool cancel(std::string message = {}) { return core_->cancel(std::move(message)); }
+
+  // fn(future) runs (soon) when the future is done -- at once if it already is. Returns an id
+  // for remove_done_callback, which returns how many callbacks it removed.
+  template <class F>
+  std::uint64_t add_done_callback(F fn) {
+    return core_->add_done_callback([fn = std::move(fn), core = std::weak_ptr<detail::FutureCore>(
+                                                             core_)](detail::FutureCore&) mutable {
+      Future self(std::static_pointer_cast<detail::ValueFuture<T>>(core.lock()));
+      fn(self);
+    });
+  }
+  std::size_t remove_done_callback(std::uint64_t id) { return core_->remove_done_callback(id); }
+
+  std::string repr() const { return core_->repr(); }
+  friend bool operator==(const Future& a, const Future& b) { return a.core_ == b.core_; }
+
+  // Inside a coroutine: waits until done and returns the result (a copy, or the moved value for
+  // move-only types -- then only one awaiter may take it).
+  Value<T> await() const {
+    if (!core_->done()) {
+      suspend(detail::AwaitFuture{core_.get()});
+      if (!core_->done()) throw RuntimeError("await wasn't used with future");
+    }
+    core_->check_result();
+    if constexpr (std::is_void_v<T>)
+      return {};
+    else if constexpr (std::is_copy_constructible_v<T>)
+      return *core_->value;
+    else
+      return std::move(*core_->value);
+  }
+
+  // Internal.
+  explicit Future(std::shared_ptr<detail::ValueFuture<T>> core) : core_(std::move(core)) {}
+  detail::FutureCore& core() const noexcept { return *core_; }
+
+ private:
+  std::shared_ptr<detail::ValueFuture<T>> core_;
+};
+
+}  // namespace weft

@@ -1,0 +1,138 @@
+// Generator<Y, S, R>: Python's generator (typing's Generator[Y, S, R]) with a stack of its own.
+// The body receives a `yield_` callable: `yield_(v)` suspends with v and returns what was sent
+// (empty for next()/None).
+//
+//   weft::Generator<int> countdown([](auto& yield_) { for (int i = 3; i > 0; --i) yield_(i); });
+//   for (int i : countdown) std::cout << i;   // 321
+#pragma once
+
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <variant>
+
+#include "weft/detail/result_frame.hpp"
+#include "weft/locals.hpp"
+#include "weft/states.hpp"
+#include "weft/step.hpp"
+
+namespace weft {
+
+template <class Y, class S = std::monostate, class R = void>
+class Generator {
+ public:
+  // What the body calls to yield.
+  class Yield {
+   public:
+    std::optional<S> operator()(Y value) {
+      void* sent = frame_->suspend_from_body(&value);
+      if (!sent) return std::nullopt;
+      return std::move(*static_cast<S*>(sent));
+    }
+
+   private:
+    friend class Generator;
+    explicit Yield(detail::Frame* frame) : frame_(frame) {}
+    detail::Frame* frame_;
+  };
+
+  // `body(yield_)` runs at the first send(); it returns R.
+  template <class F>
+  explicit Generator(F body, std::string name = "<generator>",
+                     std::source_location where = std::source_location::current())
+      : frame_(new BodyFrame<F>(std::move(name), where, std::move(body))) {}
+  Generator(Generator&&) noexcept = default;
+  Generator& operator=(Generator&&) noexcept = default;
+
+  // next(): runs to the next yield. On an exhausted generator: returned, with no value.
+  Step<Y, R> send() { return finish_step(frame_->send(nullptr)); }
+  // send(v): resumes with v as the value of the yield. TypeError before the first yield.
+  Step<Y, R> send(S value) { return finish_step(frame_->send(&value)); }
+  Step<Y, R> throw_(std::exception_ptr error) { return finish_step(frame_->throw_in(error)); }
+  template <class E>
+  requires(!std::same_as<std::decay_t<E>, std::exception_ptr>) Step<Y, R> throw_(E&& error) {
+    return throw_(std::make_exception_ptr(std::forward<E>(error)));
+  }
+  void close() { frame_->close(); }
+
+  const std::string& name() const { return frame_->name(); }
+  detail::Frame& frame() const { return *frame_; }
+
+  // Range-for over the yielded values (each next() moves the generator on).
+  class iterator {
+   public:
+    using value_type = Y;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    Y& operator*() const { return *generator_->current_; }
+    Y* operator->() const { return &*generator_->current_; }
+    iterator& operator++() {
+      generator_->advance();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    bool operator==(std::default_sentinel_t) const { return !generator_->current_; }
+
+   private:
+    friend class Generator;
+    explicit iterator(Generator* generator) : generator_(generator) {}
+    Generator* generator_ = nullptr;
+  };
+  iterator begin() {
+    advance();
+    return iterator(this);
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  template <class F>
+  class BodyFrame final : public detail::ResultFrame<R> {
+   public:
+    BodyFrame(std::string name, std::source_location where, F body)
+        : detail::ResultFrame<R>(detail::FrameKind::generator, std::move(name), where),
+          body_(std::move(body)) {}
+
+   private:
+    void run_body() override {
+      Yield yield_(this);
+      this->store_result_of([&]() -> decltype(auto) { return body_(yield_); });
+    }
+    F body_;
+  };
+
+  Step<Y, R> finish_step(bool suspended) {
+    if (suspended)
+      return Step<Y, R>::suspended_with(std::move(*static_cast<Y*>(frame_->yielded())));
+    return Step<Y, R>::returned_with(std::move(frame_->result()));
+  }
+  void advance() {
+    current_.reset();
+    if (frame_->send(nullptr)) current_.emplace(std::move(*static_cast<Y*>(frame_->yielded())));
+  }
+
+  std::unique_ptr<detail::ResultFrame<R>, detail::FrameDeleter> frame_;
+  std::optional<Y> current_;  // the value under the range-for iterator
+};
+
+template <class Y, class S, class R>
+GenState getgeneratorstate(const Generator<Y, S, R>& generator) {
+  switch (generator.frame().state()) {
+    case detail::FrameState::created:
+      return GEN_CREATED;
+    case detail::FrameState::running:
+      return GEN_RUNNING;
+    case detail::FrameState::suspended:
+      return GEN_SUSPENDED;
+    default:
+      return GEN_CLOSED;
+  }
+}
+
+template <class Y, class S, class R>
+Locals getgeneratorlocals(const Generator<Y, S, R>& generator) {
+  return detail::collect_locals(generator.frame());
+}
+
+}  // namespace weft

@@ -1,0 +1,36 @@
+#include "weft/errors.hpp"
+
+#include <cxxabi.h>
+
+#include <exception>
+#include <memory>
+#include <typeinfo>
+
+namespace weft {
+namespace {
+
+std::string demangle(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
+}
+
+}  // namespace
+
+std::string describe_exception(const std::exception_ptr& error) {
+  if (!error) return "no exception";
+  try {
+    std::rethrow_exception(error);
+  } catch (const BaseException& e) {
+    return e.message().empty() ? std::string(e.type_name())
+                               : std::string(e.type_name()) + ": " + e.message();
+  } catch (const std::exception& e) {
+    return demangle(typeid(e).name()) + ": " + e.what();
+  } catch (...) {
+    const std::type_info* type = abi::__cxa_current_exception_type();
+    return type ? demangle(type->name()) : std::string("unknown exception");
+  }
+}
+
+}  // namespace weft

@@ -1,0 +1,207 @@
+#include "weft/detail/future_core.hpp"
+
+#include <thread>
+#include <utility>
+
+#include "weft/errors.hpp"
+#include "weft/warnings.hpp"
+
+namespace weft::detail {
+namespace {
+
+// Set by each runtime worker for the thread's life; no fiber migrates between runtimes, so a
+// stale read after a migration still names the same runtime.
+thread_local std::shared_ptr<CallbackScheduler> tls_scheduler;
+
+const char* state_name(FutureState state) {
+  switch (state) {
+    case FutureState::PENDING:
+      return "PENDING";
+    case FutureState::CANCELLED:
+      return "CANCELLED";
+    case FutureState::FINISHED:
+      return "FINISHED";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::shared_ptr<CallbackScheduler> thread_callback_scheduler() noexcept {
+  return tls_scheduler;
+}
+void set_thread_callback_scheduler(std::shared_ptr<CallbackScheduler> scheduler) noexcept {
+  tls_scheduler = std::move(scheduler);
+}
+
+FutureCore::FutureCore() : scheduler_(tls_scheduler) {}
+
+FutureCore::~FutureCore() {
+  if (exception_ && !exception_retrieved_.load(std::memory_order_relaxed)) {
+    warn({"ERROR",
+          std::string(kind_name()) + " exception was never retrieved\nfuture: " + repr(),
+          {},
+          0});
+  }
+}
+
+void FutureCore::lock() const noexcept {
+  // Acquire: the holder sees what the previous holder wrote before its release.
+  while (locked_.exchange(true, std::memory_order_acquire)) {
+    while (locked_.load(std::memory_order_relaxed)) std::this_thread::yield();
+  }
+}
+
+void FutureCore::unlock() const noexcept {
+  locked_.store(false, std::memory_order_release);
+}
+
+std::string FutureCore::repr() const {
+  switch (state()) {
+    case FutureState::PENDING:
+      return std::string("<") + kind_name() + " pending>";
+    case FutureState::CANCELLED:
+      return std::string("<") + kind_name() + " cancelled>";
+    case FutureState::FINISHED:
+      if (exception_) {
+        return std::string("<") + kind_name() +
+               " finished exception=" + describe_exception(exception_) + ">";
+      }
+      return std::string("<") + kind_name() + " finished>";
+  }
+  return "<Future>";
+}
+
+bool FutureCore::cancel(std::string message) {
+  lock();
+  if (state_.load(std::memory_order_relaxed) != FutureState::PENDING) {
+    unlock();
+    return false;
+  }
+  cancel_message_ = std::move(message);
+  complete_locked_and_run(FutureState::CANCELLED);
+  return true;
+}
+
+void FutureCore::finish(const std::function<void()>& store, const char* operation) {
+  lock();
+  FutureState s = state_.load(std::memory_order_relaxed);
+  if (s != FutureState::PENDING) {
+    unlock();
+    throw InvalidStateError(std::string(operation) + ": invalid state " + state_name(s) + ": " +
+                            repr());
+  }
+  try {
+    store();
+  } catch (...) {
+    unlock();
+    throw;
+  }
+  complete_locked_and_run(FutureState::FINISHED);
+}
+
+void FutureCore::set_exception(std::exception_ptr error) {
+  if (!error) throw TypeError("set_exception() needs an exception");
+  try {
+    std::rethrow_exception(error);
+  } catch (const CancelledError&) {
+    // asyncio refuses this too: cancellation goes through cancel().
+    throw TypeError("CancelledError cannot be set as a future's exception; use cancel()");
+  } catch (...) {
+  }
+  finish([&] { exception_ = std::move(error); }, "set_exception");
+}
+
+void FutureCore::complete_locked_and_run(FutureState final_state) {
+  // Release: the value/exception/message written under the lock are visible to any thread that
+  // acquires the state and sees it done, without taking the lock.
+  state_.store(final_state, std::memory_order_release);
+  std::vector<Entry> callbacks = std::move(callbacks_);
+  callbacks_.clear();
+  Waiter* waiters = std::exchange(waiters_, nullptr);
+  unlock();
+  on_completed();
+  // Waiters first (they only schedule their owner); each may be destroyed once woken, so read
+  // the link before waking it.
+  while (waiters) {
+    Waiter* next = waiters->next_;
+    waiters->on_future_done(*this);
+    waiters = next;
+  }
+  for (Entry& entry : callbacks) run_callback(entry.callback);
+}
+
+void FutureCore::run_callback(Callback& callback) {
+  if (scheduler_) {
+    std::function<void()> call = [self = shared_from_this(), cb = std::move(callback)]() mutable {
+      cb(*self);
+    };
+    if (scheduler_->call_soon(call)) return;
+    call();
+    return;
+  }
+  callback(*this);
+}
+
+std::exception_ptr FutureCore::exception() {
+  FutureState s = state();
+  if (s == FutureState::PENDING) throw InvalidStateError("Exception is not set.");
+  if (s == FutureState::CANCELLED) throw CancelledError(cancel_message_);
+  exception_retrieved_.store(true, std::memory_order_relaxed);
+  return exception_;
+}
+
+void FutureCore::check_result() {
+  FutureState s = state();
+  if (s == FutureState::PENDING) throw InvalidStateError("Result is not set.");
+  if (s == FutureState::CANCELLED) throw CancelledError(cancel_message_);
+  exception_retrieved_.store(true, std::memory_order_relaxed);
+  if (exception_) std::rethrow_exception(exception_);
+}
+
+std::uint64_t FutureCore::add_done_callback(Callback callback) {
+  lock();
+  std::uint64_t id = next_callback_id_++;
+  if (state_.load(std::memory_order_relaxed) == FutureState::PENDING) {
+    callbacks_.push_back({id, std::move(callback)});
+    unlock();
+    return id;
+  }
+  unlock();
+  run_callback(callback);  // already done: asyncio schedules it at once
+  return id;
+}
+
+std::size_t FutureCore::remove_done_callback(std::uint64_t id) {
+  lock();
+  std::size_t removed = std::erase_if(callbacks_, [id](const Entry& e) { return e.id == id; });
+  unlock();
+  return removed;
+}
+
+bool FutureCore::add_waiter(Waiter& waiter) {
+  lock();
+  if (state_.load(std::memory_order_relaxed) != FutureState::PENDING) {
+    unlock();
+    return false;
+  }
+  waiter.next_ = waiters_;
+  waiters_ = &waiter;
+  unlock();
+  return true;
+}
+
+bool FutureCore::remove_waiter(Waiter& waiter) {
+  lock();
+  for (Waiter** link = &waiters_; *link; link = &(*link)->next_) {
+    if (*link == &waiter) {
+      *link = waiter.next_;
+      unlock();
+      return true;
+    }
+  }
+  unlock();
+  return false;
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,221 @@
+// Stacks are carved from slabs: one mmap holds many [guard | stack] strides. A guard installed
+// with MADV_GUARD_INSTALL (Linux >= 6.13) does not split the mapping, so a million stacks cost a
+// few thousand mappings; older kernels fall back to mprotect, which splits it (two mappings per
+// stack), and hit vm.max_map_count near 32k stacks -- reported with a clear error.
+#include "weft/detail/stack_pool.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "weft/errors.hpp"
+#include "weft/stack.hpp"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+namespace weft {
+namespace {
+
+// Relaxed: the size is a setting read when a coroutine starts; no data hangs off it.
+std::atomic<std::size_t> configured_stack_size{64 * 1024};
+
+}  // namespace
+
+void set_default_stack_size(std::size_t bytes) {
+  if (bytes < 4096) throw ValueError("stack size must be at least 4096 bytes");
+  configured_stack_size.store(bytes, std::memory_order_relaxed);
+}
+
+std::size_t default_stack_size() noexcept {
+  return configured_stack_size.load(std::memory_order_relaxed);
+}
+
+}  // namespace weft
+
+namespace weft::detail {
+namespace {
+
+const std::size_t page_size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+// Guard regions cost address space only, so make them wide enough that a moderately large frame
+// cannot jump over them.
+constexpr std::size_t guard_pages = 4;
+constexpr std::size_t slab_bytes_target = 16u << 20;  // 16 MiB of address space per slab
+constexpr std::size_t thread_cache_limit = 64;        // warm stacks a thread keeps for itself
+constexpr std::size_t warm_pool_limit = 1024;         // warm stacks the shared pool keeps
+
+// ---- slab registry: read by the SIGSEGV handler, so append-only and lock-free to read.
+struct SlabRecord {
+  std::uintptr_t begin;
+  std::uintptr_t end;
+  std::size_t stride;
+  std::size_t guard;
+};
+constexpr std::size_t max_slabs = 1 << 16;
+SlabRecord slab_records[max_slabs];
+// Release on publish / acquire in the handler: a record is complete before it is counted.
+std::atomic<std::size_t> slab_count{0};
+
+// 0 = unknown, 1 = madvise guards work, 2 = fall back to mprotect.
+std::atomic<int> guard_method{0};
+
+std::size_t round_to_pages(std::size_t bytes) {
+  return (bytes + page_size - 1) / page_size * page_size;
+}
+
+void install_guard(void* address, std::size_t bytes) {
+  // Relaxed: every thread probes the same kernel and reaches the same answer.
+  int method = guard_method.load(std::memory_order_relaxed);
+  if (method != 2) {
+    if (madvise(address, bytes, MADV_GUARD_INSTALL) == 0) {
+      guard_method.store(1, std::memory_order_relaxed);
+      return;
+    }
+    if (errno != EINVAL) {
+      throw RuntimeError(
+          std::string("weft: madvise(MADV_GUARD_INSTALL) failed for a stack guard: ") +
+          std::strerror(errno));
+    }
+    guard_method.store(2, std::memory_order_relaxed);
+  }
+  if (mprotect(address, bytes, PROT_NONE) != 0) {
+    if (errno == ENOMEM) {
+      throw RuntimeError(
+          "weft: cannot install a stack guard page: the process reached the kernel's limit of "
+          "memory mappings (vm.max_map_count; each mprotect'd guard splits a mapping). Raise it "
+          "with `sysctl vm.max_map_count=...`, or run on Linux >= 6.13 where MADV_GUARD_INSTALL "
+          "guards cost no mapping.");
+    }
+    throw RuntimeError(std::string("weft: mprotect of a stack guard failed: ") +
+                       std::strerror(errno));
+  }
+}
+
+// One pool per stack size; in practice there is one (the default) or a handful.
+struct SizePool {
+  std::size_t size;
+  std::mutex mutex;
+  std::vector<Stack> free;  // guarded by mutex
+};
+
+std::mutex pools_mutex;
+std::vector<SizePool*> pools;  // guarded by pools_mutex; pools live for the process
+
+SizePool& pool_for(std::size_t size) {
+  std::lock_guard lock(pools_mutex);
+  for (SizePool* pool : pools) {
+    if (pool->size == size) return *pool;
+  }
+  pools.push_back(new SizePool{size, {}, {}});
+  return *pools.back();
+}
+
+// Maps a slab of stacks for `pool` and puts them on its free list. Called with pool.mutex held.
+void carve_slab(SizePool& pool) {
+  const std::size_t guard = guard_pages * page_size;
+  const std::size_t stride = guard + pool.size;
+  const std::size_t count = std::max<std::size_t>(1, slab_bytes_target / stride);
+  const std::size_t bytes = stride * count;
+  void* slab = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (slab == MAP_FAILED) {
+    throw RuntimeError(std::string("weft: cannot map ") + std::to_string(bytes >> 20) +
+                       " MiB for coroutine stacks: " + std::strerror(errno));
+  }
+  auto* begin = static_cast<char*>(slab);
+  for (std::size_t i = 0; i < count; ++i) install_guard(begin + i * stride, guard);
+  // Relaxed read of our own slot number is fine: slabs are carved under a pool mutex, and the
+  // fetch_add gives each carver a distinct slot.
+  static std::atomic<std::size_t> next_slot{0};
+  std::size_t slot = next_slot.fetch_add(1, std::memory_order_relaxed);
+  if (slot < max_slabs) {
+    slab_records[slot] = {reinterpret_cast<std::uintptr_t>(begin),
+                          reinterpret_cast<std::uintptr_t>(begin + bytes), stride, guard};
+    // Publish in slot order so the handler never reads a half-written record: wait for the
+    // slots before ours (carvers of other pools) to be published first.
+    std::size_t expected = slot;
+    while (!slab_count.compare_exchange_weak(expected, slot + 1, std::memory_order_release,
+                                             std::memory_order_relaxed)) {
+      expected = slot;
+    }
+  }
+  pool.free.reserve(pool.free.size() + count);
+  for (std::size_t i = count; i-- > 0;) {
+    pool.free.push_back(Stack{begin + i * stride + guard, pool.size});
+  }
+}
+
+// The per-thread cache of warm default-size stacks: the fast path takes no lock.
+struct ThreadCache {
+  std::size_t size = 0;
+  std::vector<Stack> stacks;
+  ~ThreadCache() {
+    for (Stack s : stacks) release_stack_to_pool(s);
+  }
+  static void release_stack_to_pool(Stack stack) noexcept;
+};
+
+thread_local ThreadCache thread_cache;
+
+void ThreadCache::release_stack_to_pool(Stack stack) noexcept {
+  SizePool& pool = pool_for(stack.size);
+  bool cold;
+  {
+    std::lock_guard lock(pool.mutex);
+    cold = pool.free.size() >= warm_pool_limit;
+    pool.free.push_back(stack);
+  }
+  // Beyond the warm watermark give the pages back; the next user faults fresh zero pages.
+  if (cold) madvise(stack.base, stack.size, MADV_DONTNEED);
+}
+
+}  // namespace
+
+Stack allocate_stack(std::size_t size) {
+  size = round_to_pages(size);
+  ThreadCache& cache = thread_cache;
+  if (cache.size == size && !cache.stacks.empty()) {
+    Stack s = cache.stacks.back();
+    cache.stacks.pop_back();
+    return s;
+  }
+  SizePool& pool = pool_for(size);
+  std::lock_guard lock(pool.mutex);
+  if (pool.free.empty()) carve_slab(pool);
+  Stack s = pool.free.back();
+  pool.free.pop_back();
+  return s;
+}
+
+void release_stack(Stack stack) noexcept {
+  ThreadCache& cache = thread_cache;
+  if (cache.stacks.empty()) cache.size = stack.size;
+  if (cache.size == stack.size && cache.stacks.size() < thread_cache_limit) {
+    cache.stacks.push_back(stack);
+    return;
+  }
+  ThreadCache::release_stack_to_pool(stack);
+}
+
+bool is_stack_guard_address(std::uintptr_t address) noexcept {
+  std::size_t n = std::min(slab_count.load(std::memory_order_acquire), max_slabs);
+  for (std::size_t i = 0; i < n; ++i) {
+    const SlabRecord& r = slab_records[i];
+    if (address >= r.begin && address < r.end) return (address - r.begin) % r.stride < r.guard;
+  }
+  return false;
+}
+
+bool guards_use_madvise() noexcept {
+  return guard_method.load(std::memory_order_relaxed) == 1;
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,1 @@
+namespace weft::detail { void runtime_placeholder() {} }
