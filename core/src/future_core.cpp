@@ -35,13 +35,22 @@ void set_thread_callback_scheduler(std::shared_ptr<CallbackScheduler> scheduler)
 }
 
 FutureCore::FutureCore() : scheduler_(tls_scheduler) {}
+FutureCore::FutureCore(std::shared_ptr<CallbackScheduler> scheduler)
+    : scheduler_(std::move(scheduler)) {}
 
 FutureCore::~FutureCore() {
-  if (exception_ && !exception_retrieved_.load(std::memory_order_relaxed)) {
+  report_unretrieved_exception();
+}
+
+void FutureCore::report_unretrieved_exception() noexcept {
+  if (!exception_ || exception_retrieved_.exchange(true, std::memory_order_relaxed)) return;
+  try {
     warn({"ERROR",
           std::string(kind_name()) + " exception was never retrieved\nfuture: " + repr(),
           {},
           0});
+  } catch (...) {
+    // Reporting is best effort; a destructor must not throw.
   }
 }
 
@@ -73,6 +82,10 @@ std::string FutureCore::repr() const {
 }
 
 bool FutureCore::cancel(std::string message) {
+  return cancel_future(std::move(message));
+}
+
+bool FutureCore::cancel_future(std::string message) {
   lock();
   if (state_.load(std::memory_order_relaxed) != FutureState::PENDING) {
     unlock();
@@ -118,16 +131,16 @@ void FutureCore::complete_locked_and_run(FutureState final_state) {
   state_.store(final_state, std::memory_order_release);
   std::vector<Entry> callbacks = std::move(callbacks_);
   callbacks_.clear();
-  Waiter* waiters = std::exchange(waiters_, nullptr);
+  // Waiters are woken under the lock, so remove_waiter() returning false means the wake-up has
+  // been delivered, not merely begun: the owner may then reuse or free its Waiter. Each waiter
+  // may be destroyed once woken, so read the link first.
+  for (Waiter* waiter = std::exchange(waiters_, nullptr); waiter;) {
+    Waiter* next = waiter->next_;
+    waiter->on_future_done(*this);
+    waiter = next;
+  }
   unlock();
   on_completed();
-  // Waiters first (they only schedule their owner); each may be destroyed once woken, so read
-  // the link before waking it.
-  while (waiters) {
-    Waiter* next = waiters->next_;
-    waiters->on_future_done(*this);
-    waiters = next;
-  }
   for (Entry& entry : callbacks) run_callback(entry.callback);
 }
 

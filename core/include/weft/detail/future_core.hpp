@@ -50,6 +50,8 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   using Callback = std::function<void(FutureCore&)>;
 
   FutureCore();
+  // A future bound to `scheduler` (null: callbacks run inline).
+  explicit FutureCore(std::shared_ptr<CallbackScheduler> scheduler);
   FutureCore(const FutureCore&) = delete;
   FutureCore& operator=(const FutureCore&) = delete;
   virtual ~FutureCore();
@@ -59,8 +61,8 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   bool done() const noexcept { return state() != FutureState::PENDING; }
   bool cancelled() const noexcept { return state() == FutureState::CANCELLED; }
 
-  // asyncio's rules: false when already done.
-  bool cancel(std::string message);
+  // asyncio's rules: false when already done. A Task overrides it with Task.cancel's rules.
+  virtual bool cancel(std::string message);
   // Completes with the value already stored by `store` (called under the lock only if pending).
   void finish(const std::function<void()>& store, const char* operation);
   void set_exception(std::exception_ptr error);
@@ -87,6 +89,12 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
  protected:
   // Called once, after the state is published and before callbacks run (Task hooks in here).
   virtual void on_completed() {}
+  // Future.cancel proper: marks the future cancelled and runs its callbacks.
+  bool cancel_future(std::string message);
+  // Reports "<kind> exception was never retrieved" if it applies (once). A derived class calls
+  // it from its destructor, where its repr() still works.
+  void report_unretrieved_exception() noexcept;
+  const std::shared_ptr<CallbackScheduler>& scheduler() const noexcept { return scheduler_; }
 
  private:
   void lock() const noexcept;

@@ -1,0 +1,31 @@
+// Internal: what the public templates need from the runtime, without its machinery.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "weft/detail/task_core.hpp"
+
+namespace weft {
+class Runtime;
+}
+
+namespace weft::detail {
+
+// The scheduler of the running task or worker thread; RuntimeError("no running event loop")
+// naming `what` when there is none.
+Scheduler& running_scheduler(const char* what);
+Scheduler* running_scheduler_or_null() noexcept;
+// Registers and schedules a new task. `external` submissions (from outside the runtime) are
+// refused once shutdown has begun.
+void submit_task(Scheduler& scheduler, std::shared_ptr<TaskCore> task, bool external);
+std::string next_task_name();
+std::int64_t scheduler_now_ns(Scheduler& scheduler) noexcept;
+std::shared_ptr<CallbackScheduler> as_callback_scheduler(Scheduler& scheduler);
+// Runs `job` on the runtime's to_thread pool.
+void submit_blocking(Scheduler& scheduler, std::function<void()> job);
+Runtime& runtime_of(Scheduler& scheduler);
+
+}  // namespace weft::detail

@@ -1,0 +1,121 @@
+// Internal: what the runtime runs. A Runnable is anything a worker can run (a task step, a
+// scheduled callback); TaskCore is asyncio's Task minus its result type: the task state word,
+// the cancellation bookkeeping of Task.cancel, and the step that drives the coroutine.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+
+#include "weft/detail/context_data.hpp"
+#include "weft/detail/frame.hpp"
+#include "weft/detail/future_core.hpp"
+
+namespace weft::detail {
+
+class Scheduler;
+
+class Runnable {
+ public:
+  virtual void run() = 0;
+  // Intrusive link for the injection queue (written by one producer, read by the consumer).
+  std::atomic<Runnable*> next_in_queue{nullptr};
+
+ protected:
+  ~Runnable() = default;
+};
+
+// What a coroutine yields to sleep: the task's worker arms a timer (asyncio's call_later).
+struct SleepUntil {
+  std::int64_t deadline_ns;
+};
+
+// The task state word (DESIGN.md, mechanism 2).
+enum class TaskRun : std::uint32_t {
+  idle,       // suspended, waiting for a wake-up; in no queue
+  scheduled,  // in exactly one run queue
+  running,    // a worker is stepping it
+  notified,   // running, and a wake-up arrived: the worker re-queues it after the step
+  done,
+};
+
+class TaskCore : public FutureCore, public Runnable {
+ public:
+  TaskCore(Scheduler& scheduler, Frame& frame, std::string name, ContextPtr context);
+  ~TaskCore() override;
+
+  // ---- asyncio.Task
+  bool cancel(std::string message) override;  // Task.cancel: thread-safe
+  int cancelling() const;
+  int uncancel();
+  std::string get_name() const;
+  void set_name(std::string name);
+  std::string repr() const override;
+  const char* kind_name() const noexcept override { return "Task"; }
+
+  // ---- runtime plumbing
+  void run() override;  // one step (asyncio's Task.__step); only a worker calls it
+  // Wakes the task if it is still waiting for the wake-up identified by `token`.
+  void fire(std::uint64_t token) noexcept;
+  // Makes a fresh task runnable (its first step); called once, by whoever created it.
+  void start();
+  Frame& frame() noexcept { return frame_; }
+  Scheduler& scheduler() noexcept { return scheduler_; }
+  const ContextPtr& context() const noexcept { return context_; }
+  void set_context(ContextPtr context) noexcept { context_ = std::move(context); }
+  TaskRun run_state() const noexcept { return run_state_.load(std::memory_order_acquire); }
+
+  // Registry links (guarded by the registry shard's lock).
+  TaskCore* registry_prev = nullptr;
+  TaskCore* registry_next = nullptr;
+  unsigned registry_shard = 0;
+
+ protected:
+  // Moves the body's return value into the task's result storage (under the future's lock).
+  virtual void store_result() = 0;
+  void on_completed() override;
+
+ private:
+  enum class After { done, requeue, wait };
+  After step();
+  After after_suspension();
+  std::uint64_t arm() noexcept;
+  void release_previous_wait();
+  void lock() const noexcept;
+  void unlock() const noexcept;
+
+  struct FutureWaiter final : Waiter {
+    TaskCore* task = nullptr;
+    std::uint64_t token = 0;
+    void on_future_done(FutureCore&) noexcept override { task->fire(token); }
+  };
+
+  Scheduler& scheduler_;
+  Frame& frame_;
+  std::atomic<TaskRun> run_state_{TaskRun::scheduled};
+  // The wake-up the task waits for; 0 = none. Each wake source (a future's waiter, a timer,
+  // cancel) CASes it back to 0, so exactly one of them schedules the task.
+  std::atomic<std::uint64_t> armed_token_{0};
+  std::uint64_t last_token_ = 0;  // worker-only
+  FutureWaiter waiter_;
+  std::shared_ptr<FutureCore> waiting_on_;  // worker-only: the future waiter_ is registered with
+  std::exception_ptr pending_exception_;    // worker-only: to throw in at the next step
+  std::shared_ptr<TaskCore> self_;          // keeps the task alive until it is done
+
+  // Guarded by lock_: Task.cancel's state, shared between cancel() and the stepping worker.
+  mutable std::atomic<bool> lock_{false};
+  bool must_cancel_ = false;
+  std::string task_cancel_message_;
+  int cancels_requested_ = 0;
+  std::shared_ptr<FutureCore> fut_waiter_;
+  std::string name_;
+
+  ContextPtr context_;
+};
+
+// The task stepping on this thread, or null (a non-inlined read; see DESIGN.md mechanism 6).
+TaskCore* current_task_core() noexcept;
+
+}  // namespace weft::detail

@@ -1,0 +1,53 @@
+// weft::Runtime -- asyncio's event loop, on N worker threads that steal work from each other.
+//
+//   weft::run(main)                       // the usual entry point: see run.hpp
+//   weft::Runtime rt({.workers = 4});     // or embed one beside your own threads:
+//   auto f = weft::run_coroutine_threadsafe(weft::coro(work), rt);
+//   f.result();                            // the runtime shuts down gracefully when destroyed
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace weft {
+
+struct RunOptions {
+  unsigned workers = 0;  // worker threads; 0 = one per core. 1 = asyncio's exact FIFO order.
+  // Jump the clock to the next timer whenever every task waits on one: sleeps finish at once,
+  // deterministically (for tests and examples).
+  bool virtual_time = false;
+  std::size_t to_thread_threads = 0;  // bound of the to_thread pool; 0 = min(32, cores + 4)
+};
+
+namespace detail {
+class Scheduler;
+}
+
+class Runtime {
+ public:
+  explicit Runtime(RunOptions options = {});
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+  // Shuts down gracefully (see shutdown()).
+  ~Runtime();
+
+  // Refuses new work (RuntimeError), cancels the tasks still running and waits for them, stops
+  // the to_thread pool and joins the workers. Nothing submitted before it began is lost: every
+  // task ends done or cancelled. Idempotent; not callable from inside the runtime.
+  void shutdown();
+
+  // The loop's clock: seconds since the runtime started (virtual seconds in virtual time).
+  double time() const noexcept;
+  unsigned workers() const noexcept;
+
+  detail::Scheduler& scheduler() const noexcept { return *scheduler_; }
+
+ private:
+  std::shared_ptr<detail::Scheduler> scheduler_;
+};
+
+// The runtime of the running task (asyncio.get_running_loop). RuntimeError outside one.
+Runtime& get_running_loop();
+
+}  // namespace weft

@@ -1,0 +1,170 @@
+// Task<R>: asyncio.Task -- a coroutine scheduled on the runtime. A shared handle; the runtime
+// keeps the task alive until it is done, so dropping every handle does not cancel it.
+//
+//   auto t = weft::create_task(weft::coro(fetch, 7));   // runs soon, on any worker
+//   int v = weft::await(t);                              // from inside another task
+//   t.cancel("no longer needed");                        // from any thread
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "weft/coroutine.hpp"
+#include "weft/detail/runtime_access.hpp"
+#include "weft/detail/task_core.hpp"
+#include "weft/errors.hpp"
+
+namespace weft {
+
+namespace detail {
+template <class R>
+class TaskState final : public TaskCore {
+ public:
+  TaskState(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, ContextPtr context)
+      : TaskCore(scheduler, coroutine.frame(), std::move(name), std::move(context)),
+        coroutine_(std::move(coroutine)) {}
+  Coroutine<R>& coroutine() noexcept { return coroutine_; }
+  std::optional<Value<R>> value;  // set once, under the future's lock, before it is published
+
+ private:
+  void store_result() override { value = std::move(coroutine_.frame().result()); }
+  Coroutine<R> coroutine_;
+};
+
+// A callable becomes a coroutine; a coroutine stays one.
+template <class C>
+auto as_coroutine(C&& c) {
+  if constexpr (requires {
+                  typename std::decay_t<C>::result_type;
+                  c.frame();
+                }) {
+    using R = typename std::decay_t<C>::result_type;
+    return Coroutine<R>(std::forward<C>(c));
+  } else {
+    return Coroutine<std::invoke_result_t<std::decay_t<C>&>>(coro(std::forward<C>(c)));
+  }
+}
+}  // namespace detail
+
+template <class R>
+class Task {
+ public:
+  Task() = default;
+  explicit Task(std::shared_ptr<detail::TaskState<R>> state) : state_(std::move(state)) {}
+
+  bool done() const noexcept { return core().done(); }
+  bool cancelled() const noexcept { return core().cancelled(); }
+  // The result, the exception rethrown, CancelledError, or InvalidStateError while pending.
+  decltype(auto) result() const {
+    core().check_result();
+    if constexpr (std::is_void_v<R>)
+      return;
+    else
+      return static_cast<const R&>(*state_->value);
+  }
+  std::exception_ptr exception() const { return core().exception(); }
+
+  // Requests cancellation: CancelledError is thrown into the coroutine at its suspension point
+  // on its next step (the future it awaits is cancelled). False if the task is done.
+  bool cancel(std::string message = {}) { return core().cancel(std::move(message)); }
+  int cancelling() const { return core().cancelling(); }
+  int uncancel() { return core().uncancel(); }
+
+  // fn(task) runs soon after the task is done, on the runtime (asyncio's call_soon).
+  template <class F>
+  std::uint64_t add_done_callback(F fn) {
+    return core().add_done_callback([fn = std::move(fn), weak = std::weak_ptr<detail::TaskState<R>>(
+                                                             state_)](detail::FutureCore&) mutable {
+      Task self(weak.lock());
+      fn(self);
+    });
+  }
+  std::size_t remove_done_callback(std::uint64_t id) { return core().remove_done_callback(id); }
+
+  Coroutine<R>& get_coro() const { return state_->coroutine(); }
+  std::string get_name() const { return core().get_name(); }
+  void set_name(std::string name) { core().set_name(std::move(name)); }
+  std::string repr() const { return core().repr(); }
+
+  // Inside a task: waits for this one and returns its result (a copy; moved for move-only R).
+  Value<R> await() const {
+    if (!core().done()) {
+      suspend(detail::AwaitFuture{state_.get()});
+      if (!core().done()) throw RuntimeError("await wasn't used with future");
+    }
+    core().check_result();
+    if constexpr (std::is_void_v<R>)
+      return {};
+    else if constexpr (std::is_copy_constructible_v<R>)
+      return *state_->value;
+    else
+      return std::move(*state_->value);
+  }
+
+  explicit operator bool() const noexcept { return static_cast<bool>(state_); }
+  friend bool operator==(const Task& a, const Task& b) noexcept { return a.state_ == b.state_; }
+  detail::TaskState<R>& core() const {
+    if (!state_) throw RuntimeError("weft: empty Task handle");
+    return *state_;
+  }
+  const std::shared_ptr<detail::TaskState<R>>& state() const noexcept { return state_; }
+
+ private:
+  std::shared_ptr<detail::TaskState<R>> state_;
+};
+
+namespace detail {
+template <class R>
+Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, bool external) {
+  if (name.empty()) name = next_task_name();
+  // The new task runs in a copy of its creator's context (contextvars.copy_context()).
+  auto state = std::make_shared<TaskState<R>>(scheduler, std::move(coroutine), std::move(name),
+                                              current_context());
+  submit_task(scheduler, state, external);
+  return Task<R>(std::move(state));
+}
+}  // namespace detail
+
+// Wraps a coroutine (or a callable, made into one) in a task scheduled on the running runtime.
+// RuntimeError outside a runtime. Default names: Task-1, Task-2, ...
+template <class C>
+auto create_task(C&& coroutine_or_callable, std::string name = {}) {
+  auto coroutine = detail::as_coroutine(std::forward<C>(coroutine_or_callable));
+  auto& scheduler = detail::running_scheduler("create_task");
+  return detail::make_task(scheduler, std::move(coroutine), std::move(name), false);
+}
+
+// A type-erased view of any task, for current_task() and all_tasks().
+class TaskRef {
+ public:
+  TaskRef() = default;
+  explicit TaskRef(std::shared_ptr<detail::TaskCore> core) : core_(std::move(core)) {}
+  explicit operator bool() const noexcept { return static_cast<bool>(core_); }
+  bool done() const noexcept { return core_->done(); }
+  bool cancelled() const noexcept { return core_->cancelled(); }
+  bool cancel(std::string message = {}) { return core_->cancel(std::move(message)); }
+  int cancelling() const { return core_->cancelling(); }
+  int uncancel() { return core_->uncancel(); }
+  std::string get_name() const { return core_->get_name(); }
+  void set_name(std::string name) { core_->set_name(std::move(name)); }
+  std::string repr() const { return core_->repr(); }
+  template <class R>
+  bool is(const Task<R>& task) const noexcept {
+    return core_.get() == static_cast<detail::TaskCore*>(task.state().get());
+  }
+  friend bool operator==(const TaskRef& a, const TaskRef& b) noexcept { return a.core_ == b.core_; }
+  detail::TaskCore& core() const noexcept { return *core_; }
+
+ private:
+  std::shared_ptr<detail::TaskCore> core_;
+};
+
+// The task running this code; empty outside a task.
+TaskRef current_task();
+// The tasks of the running runtime that are not done yet.
+std::vector<TaskRef> all_tasks();
+
+}  // namespace weft

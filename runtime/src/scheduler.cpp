@@ -1,0 +1,423 @@
+// The scheduler. Invariants, each kept in one place:
+// - A runnable is in at most one queue (the task state word decides who enqueues; see
+//   task_core.cpp).
+// - A worker with nothing to do parks only after registering as parked, fencing, and
+//   re-checking every queue; a submitter fences after its push and wakes a parked worker only
+//   when nobody is searching. One of the two always sees the other (Go's protocol in
+//   runtime/proc.go), so no work is stranded while a worker sleeps.
+// - At most half of the busy workers search (steal) at once; the last searcher to find work
+//   wakes another, so work spreads without a thundering herd.
+#include "scheduler.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "futex.hpp"
+#include "weft/detail/blocking_wait.hpp"
+#include "weft/errors.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define WEFT_CPU_RELAX() _mm_pause()
+#else
+#define WEFT_CPU_RELAX() std::this_thread::yield()
+#endif
+
+namespace weft::detail {
+namespace {
+
+thread_local Worker* tls_worker = nullptr;
+thread_local Scheduler* tls_scheduler = nullptr;
+
+// Never inlined and fenced against the compiler: a task's fiber may read these before and after
+// it migrated to another worker thread (DESIGN.md, mechanism 6).
+__attribute__((noinline)) Worker* load_tls_worker() noexcept {
+  Worker* w = tls_worker;
+  asm volatile("" ::: "memory");
+  return w;
+}
+
+constexpr unsigned lifo_cap = 3;             // LIFO-slot runs in a row before the queue gets a turn
+constexpr unsigned injection_interval = 61;  // check the injection queue this often (fairness)
+constexpr int search_rounds = 4;             // steal passes before parking (waking costs ~20 us)
+
+// One scheduled callback (asyncio's call_soon handle).
+struct CallbackItem final : Runnable {
+  explicit CallbackItem(std::function<void()> fn) : callback(std::move(fn)) {}
+  void run() override {
+    std::unique_ptr<CallbackItem> self(this);
+    callback();
+  }
+  std::function<void()> callback;
+};
+
+}  // namespace
+
+__attribute__((noinline)) Scheduler* thread_scheduler() noexcept {
+  Scheduler* s = tls_scheduler;
+  asm volatile("" ::: "memory");
+  return s;
+}
+
+// ---------------------------------------------------------------------------------- Scheduler
+
+Scheduler::Scheduler(const RunOptions& options)
+    : options_(options),
+      to_thread_(options.to_thread_threads
+                     ? options.to_thread_threads
+                     : std::min<std::size_t>(32, std::thread::hardware_concurrency() + 4)),
+      start_ns_(monotonic_now_ns()) {
+  unsigned n =
+      options.workers ? options.workers : std::max(1u, std::thread::hardware_concurrency());
+  options_.workers = n;
+  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+}
+
+Scheduler::~Scheduler() = default;
+
+void Scheduler::start() {
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    w->thread_ = std::thread([w] { w->main(); });
+  }
+}
+
+Worker* Scheduler::local_worker() const noexcept {
+  Worker* w = load_tls_worker();
+  return w && &w->scheduler_ == this ? w : nullptr;
+}
+
+std::int64_t Scheduler::now_ns() const noexcept {
+  if (options_.virtual_time) return virtual_now_ns_.load(std::memory_order_acquire);
+  return monotonic_now_ns() - start_ns_;
+}
+
+void Scheduler::submit(Runnable* item) {
+  if (Worker* w = local_worker()) {
+    w->push_local(item, false);
+    return;
+  }
+  injection_.push(item);
+  notify_work_available();
+}
+
+void Scheduler::wake_task(Runnable* item) {
+  if (Worker* w = local_worker()) {
+    // With one worker the LIFO slot would reorder asyncio's FIFO; keep it for many workers.
+    w->push_local(item, workers_.size() > 1);
+    return;
+  }
+  injection_.push(item);
+  notify_work_available();
+}
+
+void Scheduler::requeue_yielded(Runnable* item) {
+  Worker* w = local_worker();
+  assert(w && "a task step always ends on a worker");
+  w->push_local(item, false);
+}
+
+bool Scheduler::call_soon(std::function<void()>& callback) {
+  if (stopping_.load(std::memory_order_acquire)) return false;
+  submit(new CallbackItem(std::move(callback)));
+  return true;
+}
+
+void Scheduler::add_task(std::shared_ptr<TaskCore> task) {
+  Worker* w = local_worker();
+  unsigned shard =
+      w ? w->index()
+        : static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  registry_.add(*task, shard);
+  TaskCore* raw = task.get();
+  raw->start();  // the task now owns a reference to itself until it is done
+  submit(raw);
+}
+
+void Scheduler::add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task,
+                          std::uint64_t token) {
+  Worker* w = local_worker();
+  assert(w && "timers are set by the worker stepping the task");
+  w->add_timer(deadline_ns, std::move(task), token);
+}
+
+void Scheduler::notify_work_available() {
+  if (workers_.size() == 1 && local_worker()) return;  // the only worker is awake: it is us
+  // seq_cst fence: orders our push before the loads below, against the parking worker's fence
+  // between its registration and its re-check (see the invariants at the top).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find it
+  if (parked_count_.load(std::memory_order_relaxed) == 0) return;
+  Worker* w;
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (parked_.empty()) return;
+    w = parked_.back();
+    parked_.pop_back();
+    // Relaxed: the count is re-read under or after the fence; the mutex orders the list.
+    parked_count_.fetch_sub(1, std::memory_order_relaxed);
+    // The woken worker starts as a searcher, so other submitters do not wake more (Go's wakep).
+    searching_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  unpark(*w);
+}
+
+void Scheduler::unpark(Worker& worker) {
+  // Release: the worker, acquiring the word, sees that it was taken off the parked list.
+  worker.parked_.store(2, std::memory_order_release);  // 2 = woken, counted as searching
+  futex_wake_one(worker.parked_);
+}
+
+void Scheduler::shutdown() {
+  if (local_worker() || thread_scheduler() == this) {
+    throw RuntimeError("a runtime cannot be shut down from one of its own workers or tasks");
+  }
+  closed_.store(true, std::memory_order_release);
+  if (stopping_.load(std::memory_order_acquire)) return;
+  // Cancel what is left and wait for it (asyncio.run's _cancel_all_tasks); tasks may create
+  // more while they unwind, so repeat until none is left.
+  for (;;) {
+    auto tasks = registry_.snapshot();
+    if (tasks.empty()) break;
+    for (auto& task : tasks) task->cancel("");
+    for (auto& task : tasks) wait_until_done(*task, -1);
+  }
+  to_thread_.shutdown();
+  stopping_.store(true, std::memory_order_release);
+  {
+    std::lock_guard lock(idle_mutex_);
+    for (Worker* w : parked_) {
+      parked_count_.fetch_sub(1, std::memory_order_relaxed);
+      searching_.fetch_add(1, std::memory_order_relaxed);
+      unpark(*w);
+    }
+    parked_.clear();
+  }
+  for (auto& worker : workers_) {
+    if (worker->thread_.joinable()) worker->thread_.join();
+  }
+}
+
+// ---------------------------------------------------------------------------------- Worker
+
+void Worker::main() {
+  tls_worker = this;
+  tls_scheduler = &scheduler_;
+  set_thread_callback_scheduler(scheduler_.shared_from_this());
+  steal_seed_ = index_ * 2654435761u + 1;
+  for (;;) {
+    Runnable* item = find_work();
+    if (item) {
+      if (searching_) stop_searching_and_maybe_wake();
+      item->run();
+      continue;
+    }
+    if (scheduler_.stopping_.load(std::memory_order_acquire)) break;
+    park();
+  }
+  if (searching_) {
+    searching_ = false;
+    scheduler_.searching_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  timers_.clear();
+  set_thread_callback_scheduler(nullptr);
+  tls_scheduler = nullptr;
+  tls_worker = nullptr;
+}
+
+void Worker::push_local(Runnable* item, bool woken) {
+  if (woken) {
+    // acq_rel: we publish `item` to thieves of the slot and take over the previous occupant.
+    item = lifo_slot_.exchange(item, std::memory_order_acq_rel);
+    if (!item) {
+      scheduler_.notify_work_available();
+      return;
+    }
+  }
+  while (!queue_.push(item)) {
+    Runnable* first;
+    Runnable* last;
+    if (std::uint32_t n = queue_.take_half_for_spill(item, first, last)) {
+      scheduler_.injection_.push_batch(first, last, n);
+      break;
+    }
+  }
+  scheduler_.notify_work_available();
+}
+
+Runnable* Worker::pop_local() {
+  if (lifo_streak_ < lifo_cap) {
+    Runnable* item = lifo_slot_.load(std::memory_order_relaxed);
+    // Acquire: pairs with the exchange that put it there; we may run it.
+    if (item && lifo_slot_.compare_exchange_strong(item, nullptr, std::memory_order_acquire,
+                                                   std::memory_order_relaxed)) {
+      ++lifo_streak_;
+      return item;
+    }
+  } else if (Runnable* item = lifo_slot_.exchange(nullptr, std::memory_order_acquire)) {
+    // A ping-ponging pair used its streak: send it to the back so the queue is not starved.
+    push_local(item, false);
+  }
+  lifo_streak_ = 0;
+  return queue_.pop();
+}
+
+Runnable* Worker::steal() {
+  auto& workers = scheduler_.workers_;
+  const unsigned n = static_cast<unsigned>(workers.size());
+  steal_seed_ = steal_seed_ * 1664525u + 1013904223u;
+  const unsigned start = steal_seed_ % n;
+  for (unsigned i = 0; i < n; ++i) {
+    Worker& victim = *workers[(start + i) % n];
+    if (&victim == this) continue;
+    if (Runnable* item = victim.queue_.steal_half_into(queue_)) return item;
+  }
+  // Last pass: the LIFO slots (the task a busy worker just woke may wait long behind it).
+  for (unsigned i = 0; i < n; ++i) {
+    Worker& victim = *workers[(start + i) % n];
+    if (&victim == this) continue;
+    Runnable* item = victim.lifo_slot_.load(std::memory_order_relaxed);
+    if (item && victim.lifo_slot_.compare_exchange_strong(item, nullptr, std::memory_order_acquire,
+                                                          std::memory_order_relaxed)) {
+      return item;
+    }
+  }
+  return nullptr;
+}
+
+Runnable* Worker::find_work() {
+  ++ticks_;
+  if (!timers_.empty()) timers_.fire_due(scheduler_.now_ns());
+  if (ticks_ % injection_interval == 0) {
+    if (Runnable* item = scheduler_.injection_.try_pop()) return item;
+  }
+  if (Runnable* item = pop_local()) return item;
+  if (Runnable* item = scheduler_.injection_.try_pop()) return item;
+  if (scheduler_.workers_.size() == 1 || !try_become_searching()) return nullptr;
+  for (int round = 0; round < search_rounds; ++round) {
+    if (Runnable* item = steal()) return item;
+    if (Runnable* item = scheduler_.injection_.try_pop()) return item;
+    for (int spin = 0; spin < 64 << round; ++spin) WEFT_CPU_RELAX();
+  }
+  return nullptr;
+}
+
+bool Worker::try_become_searching() {
+  if (searching_) return true;
+  const std::uint32_t workers = static_cast<std::uint32_t>(scheduler_.workers_.size());
+  // Relaxed: a heuristic bound ("at most half the busy workers search"), not a correctness rule.
+  std::uint32_t busy = workers - scheduler_.parked_count_.load(std::memory_order_relaxed);
+  if (2 * scheduler_.searching_.load(std::memory_order_relaxed) >= busy) return false;
+  scheduler_.searching_.fetch_add(1, std::memory_order_seq_cst);
+  searching_ = true;
+  return true;
+}
+
+void Worker::stop_searching_and_maybe_wake() {
+  searching_ = false;
+  // seq_cst: part of the submit/park handshake; the last searcher to find work wakes another
+  // worker in case more work is waiting.
+  if (scheduler_.searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+    scheduler_.notify_work_available();
+  }
+}
+
+bool Worker::work_visible_anywhere() const {
+  if (!scheduler_.injection_.empty()) return true;
+  for (auto& w : scheduler_.workers_) {
+    if (!w->queue_.empty() || w->lifo_slot_.load(std::memory_order_acquire)) return true;
+  }
+  return false;
+}
+
+void Worker::park() {
+  Scheduler& s = scheduler_;
+  parked_.store(1, std::memory_order_relaxed);
+  bool all_idle;
+  {
+    std::lock_guard lock(s.idle_mutex_);
+    s.parked_.push_back(this);
+    std::uint32_t parked = s.parked_count_.fetch_add(1, std::memory_order_seq_cst) + 1;
+    all_idle = parked == s.workers_.size();
+  }
+  if (searching_) {
+    searching_ = false;
+    s.searching_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  // seq_cst fence: pairs with the submitter's fence (see the invariants at the top).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+
+  auto unregister = [&] {
+    std::lock_guard lock(s.idle_mutex_);
+    auto it = std::find(s.parked_.begin(), s.parked_.end(), this);
+    if (it != s.parked_.end()) {
+      s.parked_.erase(it);
+      s.parked_count_.fetch_sub(1, std::memory_order_relaxed);
+      parked_.store(0, std::memory_order_relaxed);
+      return;
+    }
+    // An unparker took us off the list and counted us as searching; wait for its store.
+    while (parked_.load(std::memory_order_acquire) != 2) WEFT_CPU_RELAX();
+    parked_.store(0, std::memory_order_relaxed);
+    searching_ = true;
+  };
+
+  if (work_visible_anywhere() || s.stopping_.load(std::memory_order_acquire)) {
+    unregister();
+    return;
+  }
+
+  std::int64_t deadline = -1;  // absolute CLOCK_MONOTONIC, -1 = none
+  if (s.options_.virtual_time) {
+    if (all_idle && s.to_thread_.in_flight() == 0) {
+      // Every worker is idle and only timers can make progress: jump to the earliest one.
+      std::lock_guard lock(s.idle_mutex_);
+      if (s.parked_count_.load(std::memory_order_relaxed) == s.workers_.size()) {
+        Worker* earliest = nullptr;
+        std::int64_t when = TimerHeap::none;
+        for (auto& w : s.workers_) {
+          std::int64_t d = w->timers_.published_next_deadline();
+          if (d < when) {
+            when = d;
+            earliest = w.get();
+          }
+        }
+        if (earliest) {
+          // Release: a worker that reads the new time sees that the jump happened.
+          if (when > s.virtual_now_ns_.load(std::memory_order_relaxed)) {
+            s.virtual_now_ns_.store(when, std::memory_order_release);
+          }
+          if (earliest != this) {
+            auto it = std::find(s.parked_.begin(), s.parked_.end(), earliest);
+            if (it != s.parked_.end()) {
+              s.parked_.erase(it);
+              s.parked_count_.fetch_sub(1, std::memory_order_relaxed);
+              s.searching_.fetch_add(1, std::memory_order_relaxed);
+              s.unpark(*earliest);
+            }
+          }
+        }
+      }
+    }
+    // Our own timers are due now if we were the earliest: do not sleep.
+    if (!timers_.empty() && timers_.next_deadline() <= s.now_ns()) {
+      unregister();
+      return;
+    }
+  } else if (!timers_.empty()) {
+    deadline = s.start_ns_ + timers_.next_deadline();
+  }
+
+  while (parked_.load(std::memory_order_acquire) == 1) {
+    futex_wait(parked_, 1, deadline);
+    if (deadline >= 0 && monotonic_now_ns() >= deadline) break;
+  }
+  if (parked_.load(std::memory_order_acquire) == 2) {
+    parked_.store(0, std::memory_order_relaxed);
+    searching_ = true;  // counted by whoever woke us
+  } else {
+    unregister();  // our deadline came: take ourselves off the list
+  }
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,122 @@
+// Internal: the engine behind weft::Runtime -- the workers, their queues, parking, timers and
+// the virtual clock. See docs/architecture.md for the picture.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "injection_queue.hpp"
+#include "run_queue.hpp"
+#include "task_registry.hpp"
+#include "timer_heap.hpp"
+#include "to_thread_pool.hpp"
+#include "weft/detail/task_core.hpp"
+#include "weft/runtime.hpp"
+
+namespace weft::detail {
+
+class Scheduler;
+
+class Worker {
+ public:
+  Worker(Scheduler& scheduler, unsigned index) : scheduler_(scheduler), index_(index) {}
+  void main();  // the worker thread's loop
+
+  // Owner only: make `item` runnable here. `woken` items go to the LIFO slot (multi-worker).
+  void push_local(Runnable* item, bool woken);
+  void add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token) {
+    timers_.add(deadline_ns, std::move(task), token);
+  }
+  unsigned index() const noexcept { return index_; }
+
+ private:
+  friend class Scheduler;
+  Runnable* find_work();
+  Runnable* pop_local();
+  Runnable* steal();
+  bool try_become_searching();
+  void stop_searching_and_maybe_wake();
+  void park();
+  bool work_visible_anywhere() const;
+
+  Scheduler& scheduler_;
+  unsigned index_;
+  RunQueue queue_;
+  // The LIFO slot: the task this worker just woke, run next while its caches are warm.
+  alignas(64) std::atomic<Runnable*> lifo_slot_{nullptr};
+  unsigned lifo_streak_ = 0;  // owner only: LIFO runs in a row (capped)
+  std::uint64_t ticks_ = 0;   // owner only
+  bool searching_ = false;    // owner only
+  std::uint32_t steal_seed_ = 0;
+  TimerHeap timers_;
+  // 1 while parked (or about to park); the unparker stores 0 and wakes the futex.
+  alignas(64) std::atomic<std::uint32_t> parked_{0};
+  std::thread thread_;
+};
+
+class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<Scheduler> {
+ public:
+  explicit Scheduler(const RunOptions& options);
+  ~Scheduler() override;
+
+  void start();
+  // Graceful end: refuse new work, cancel every task and wait for them, stop the to_thread
+  // pool, stop and join the workers. Idempotent. Must not run on a worker.
+  void shutdown();
+  bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+
+  // ---- submission (any thread)
+  void submit(Runnable* item);           // from a worker: local queue; otherwise injection
+  void wake_task(Runnable* item);        // a woken task: like submit, LIFO slot on a worker
+  void requeue_yielded(Runnable* item);  // sleep(0)/bare yield: tail of the local queue
+  bool call_soon(std::function<void()>& callback) override;
+  void add_task(std::shared_ptr<TaskCore> task);  // registers and starts a new task
+
+  // ---- time
+  std::int64_t now_ns() const noexcept;
+  double time() const noexcept { return static_cast<double>(now_ns()) * 1e-9; }
+  bool virtual_time() const noexcept { return options_.virtual_time; }
+  void add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token);
+
+  TaskRegistry& registry() noexcept { return registry_; }
+  ToThreadPool& to_thread_pool() noexcept { return to_thread_; }
+  unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  Runtime* owner = nullptr;  // the public handle, for get_running_loop()
+
+  // The worker running on this thread if it belongs to this scheduler.
+  Worker* local_worker() const noexcept;
+
+ private:
+  friend class Worker;
+  void notify_work_available();
+  void unpark(Worker& worker);
+  void advance_virtual_clock_or_park(Worker& self);
+
+  RunOptions options_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  InjectionQueue injection_;
+  TaskRegistry registry_;
+  ToThreadPool to_thread_;
+
+  // Parking (Go's protocol): workers looking for work, and the parked ones.
+  alignas(64) std::atomic<std::uint32_t> searching_{0};
+  alignas(64) std::atomic<std::uint32_t> parked_count_{0};
+  std::mutex idle_mutex_;
+  std::vector<Worker*> parked_;  // guarded by idle_mutex_
+
+  std::atomic<bool> closed_{false};    // no new work accepted
+  std::atomic<bool> stopping_{false};  // workers exit when idle
+  std::int64_t start_ns_;
+  std::atomic<std::int64_t> virtual_now_ns_{0};
+};
+
+// The scheduler whose worker runs on this thread, or null. Never inlined (mechanism 6).
+Scheduler* thread_scheduler() noexcept;
+
+}  // namespace weft::detail

@@ -1,0 +1,320 @@
+// asyncio's Task on the multithreaded runtime.
+//
+// The task state word (mechanism 2). Transitions, and who makes them:
+//   scheduled -> running            the worker that popped it (exactly one: it was in one queue)
+//   running   -> idle | scheduled   that worker, after the step, once the fiber is off its stack
+//   running   -> notified           a wake-up that arrives during the step
+//   idle      -> scheduled          the wake-up that wins the CAS; it alone enqueues the task
+//   running   -> done               the worker, when the coroutine ended
+// A wake-up is delivered only through fire(token): each suspension arms one token, and the
+// wake sources (the awaited future's waiter, a timer, cancel) race to CAS it back to zero, so
+// a stale wake-up can never resume the task at a later, unrelated suspension point.
+#include <cassert>
+#include <utility>
+
+#include "scheduler.hpp"
+#include "weft/detail/task_core.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::detail {
+namespace {
+
+thread_local TaskCore* tls_current_task = nullptr;
+
+__attribute__((noinline)) void store_current_task(TaskCore* task) noexcept {
+  asm volatile("" ::: "memory");
+  tls_current_task = task;
+}
+
+bool is_cancelled_error(const std::exception_ptr& error) {
+  if (!error) return false;
+  try {
+    std::rethrow_exception(error);
+  } catch (const CancelledError&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
+__attribute__((noinline)) TaskCore* current_task_core() noexcept {
+  TaskCore* task = tls_current_task;
+  asm volatile("" ::: "memory");
+  return task;
+}
+
+TaskCore::TaskCore(Scheduler& scheduler, Frame& frame, std::string name, ContextPtr context)
+    : FutureCore(scheduler.shared_from_this()),
+      scheduler_(scheduler),
+      frame_(frame),
+      name_(std::move(name)),
+      context_(std::move(context)) {
+  waiter_.task = this;
+}
+
+TaskCore::~TaskCore() {
+  report_unretrieved_exception();
+}
+
+void TaskCore::lock() const noexcept {
+  // Acquire/release: a plain spinlock; held for a few instructions, never across a call out.
+  while (lock_.exchange(true, std::memory_order_acquire)) {
+    while (lock_.load(std::memory_order_relaxed)) std::this_thread::yield();
+  }
+}
+void TaskCore::unlock() const noexcept {
+  lock_.store(false, std::memory_order_release);
+}
+
+std::string TaskCore::get_name() const {
+  lock();
+  std::string name = name_;
+  unlock();
+  return name;
+}
+
+void TaskCore::set_name(std::string name) {
+  lock();
+  name_.swap(name);
+  unlock();
+}
+
+std::string TaskCore::repr() const {
+  std::string state;
+  switch (this->state()) {
+    case FutureState::PENDING:
+      state = "pending";
+      break;
+    case FutureState::CANCELLED:
+      state = "cancelled";
+      break;
+    case FutureState::FINISHED:
+      state = "finished";
+      break;
+  }
+  std::string text = "<Task " + state + " name='" + get_name() + "' coro=<" + frame_.name() + ">";
+  if (this->state() == FutureState::FINISHED) {
+    std::string base = FutureCore::repr();  // "<Task finished exception=...>" or "<Task finished>"
+    auto at = base.find(" exception=");
+    if (at != std::string::npos) text += base.substr(at, base.size() - at - 1);
+  }
+  return text + ">";
+}
+
+void TaskCore::start() {
+  self_ = std::static_pointer_cast<TaskCore>(shared_from_this());
+}
+
+std::uint64_t TaskCore::arm() noexcept {
+  std::uint64_t token = ++last_token_;
+  // Release: a waker that wins the CAS on this token sees everything the step did before.
+  armed_token_.store(token, std::memory_order_release);
+  return token;
+}
+
+void TaskCore::fire(std::uint64_t token) noexcept {
+  std::uint64_t expected = token;
+  // acq_rel: one winner per token; it observes the step that armed it.
+  if (token == 0 || !armed_token_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel,
+                                                          std::memory_order_relaxed)) {
+    return;
+  }
+  TaskRun seen = run_state_.load(std::memory_order_acquire);
+  for (;;) {
+    if (seen == TaskRun::idle) {
+      // acq_rel: the worker's release of idle happened before; our enqueue publishes on.
+      if (run_state_.compare_exchange_weak(seen, TaskRun::scheduled, std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+        scheduler_.wake_task(this);
+        return;
+      }
+    } else if (seen == TaskRun::running) {
+      // The step that armed the token has not finished: its worker re-queues the task.
+      if (run_state_.compare_exchange_weak(seen, TaskRun::notified, std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+        return;
+      }
+    } else {
+      return;  // scheduled or notified already, or done
+    }
+  }
+}
+
+void TaskCore::run() {
+  TaskRun previous = run_state_.exchange(TaskRun::running, std::memory_order_acq_rel);
+  // The invariant the whole design protects: a task enters RUNNING only from SCHEDULED.
+  assert(previous == TaskRun::scheduled && "a task entered RUNNING twice");
+  (void)previous;
+
+  store_current_task(this);
+  After after = step();
+  store_current_task(nullptr);
+
+  switch (after) {
+    case After::done: {
+      // Release: a thread that reads done sees the finished task.
+      run_state_.store(TaskRun::done, std::memory_order_release);
+      std::shared_ptr<TaskCore> last = std::move(self_);  // may delete `this` at scope end
+      return;
+    }
+    case After::requeue:
+      run_state_.store(TaskRun::scheduled, std::memory_order_release);
+      scheduler_.requeue_yielded(this);
+      return;
+    case After::wait: {
+      TaskRun expected = TaskRun::running;
+      // Release: the next worker to run us (via a waker's acquire) sees this step's effects.
+      if (run_state_.compare_exchange_strong(expected, TaskRun::idle, std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+        return;
+      }
+      // notified: a wake-up arrived during the step; we enqueue on its behalf.
+      run_state_.store(TaskRun::scheduled, std::memory_order_release);
+      scheduler_.wake_task(this);
+      return;
+    }
+  }
+}
+
+void TaskCore::release_previous_wait() {
+  if (!waiting_on_) return;
+  // If the wake-up came from somewhere else (cancel of a timer wait, say), our waiter may still
+  // be registered with the future; take it back before it is reused.
+  waiting_on_->remove_waiter(waiter_);
+  waiting_on_.reset();
+}
+
+TaskCore::After TaskCore::step() {
+  release_previous_wait();
+  std::exception_ptr error = std::exchange(pending_exception_, nullptr);
+  lock();
+  fut_waiter_.reset();
+  if (must_cancel_) {
+    if (!is_cancelled_error(error)) {
+      error = std::make_exception_ptr(CancelledError(task_cancel_message_));
+    }
+    must_cancel_ = false;
+  }
+  unlock();
+
+  bool suspended;
+  try {
+    suspended = error ? frame_.throw_in(error) : frame_.send(nullptr);
+  } catch (const CancelledError& cancelled) {
+    cancel_future(cancelled.message());
+    return After::done;
+  } catch (...) {
+    set_exception(std::current_exception());
+    return After::done;
+  }
+  if (!suspended) {
+    lock();
+    bool cancel_now = std::exchange(must_cancel_, false);
+    std::string message = task_cancel_message_;
+    unlock();
+    if (cancel_now) {
+      cancel_future(std::move(message));  // cancelled right before the coroutine returned
+    } else {
+      finish([this] { store_result(); }, "set_result");
+    }
+    return After::done;
+  }
+  return after_suspension();
+}
+
+TaskCore::After TaskCore::after_suspension() {
+  auto* yielded = static_cast<std::any*>(frame_.yielded());
+  if (!yielded || !yielded->has_value()) return After::requeue;  // bare yield: sleep(0)
+
+  if (auto* await = std::any_cast<AwaitFuture>(yielded)) {
+    FutureCore* future = await->future;
+    if (future == this) {
+      pending_exception_ =
+          std::make_exception_ptr(RuntimeError("Task cannot await on itself: " + repr()));
+      return After::requeue;
+    }
+    std::shared_ptr<FutureCore> held = future->shared_from_this();
+    waiter_.token = arm();
+    if (!future->add_waiter(waiter_)) {
+      armed_token_.store(0, std::memory_order_relaxed);  // already done: no wake-up needed
+      return After::requeue;
+    }
+    waiting_on_ = held;
+    lock();
+    fut_waiter_ = held;
+    bool cancel_now = must_cancel_;
+    std::string message = task_cancel_message_;
+    unlock();
+    // Task.cancel() arrived during the step: pass it on to what we now wait for.
+    if (cancel_now && held->cancel(std::move(message))) {
+      lock();
+      must_cancel_ = false;
+      unlock();
+    }
+    return After::wait;
+  }
+
+  if (auto* sleep = std::any_cast<SleepUntil>(yielded)) {
+    lock();
+    bool cancel_now = must_cancel_;
+    unlock();
+    if (cancel_now) return After::requeue;  // the next step raises CancelledError
+    std::uint64_t token = arm();
+    scheduler_.add_timer(sleep->deadline_ns, std::static_pointer_cast<TaskCore>(shared_from_this()),
+                         token);
+    return After::wait;
+  }
+
+  pending_exception_ = std::make_exception_ptr(RuntimeError(
+      std::string("Task got bad yield: a value of type ") + yielded->type().name() +
+      " (only the runtime's awaitables may suspend a task; drive custom awaitables by hand)"));
+  return After::requeue;
+}
+
+bool TaskCore::cancel(std::string message) {
+  lock();
+  if (done()) {
+    unlock();
+    return false;
+  }
+  ++cancels_requested_;
+  std::shared_ptr<FutureCore> waiting = fut_waiter_;
+  unlock();
+  if (waiting && waiting->cancel(message)) {
+    // The awaited future's cancellation wakes the task; CancelledError comes out of its await.
+    return true;
+  }
+  lock();
+  must_cancel_ = true;
+  task_cancel_message_ = std::move(message);
+  unlock();
+  // Waiting on something that cannot be cancelled through a future (a timer): wake it now.
+  fire(armed_token_.load(std::memory_order_acquire));
+  return true;
+}
+
+int TaskCore::cancelling() const {
+  lock();
+  int n = cancels_requested_;
+  unlock();
+  return n;
+}
+
+int TaskCore::uncancel() {
+  lock();
+  if (cancels_requested_ > 0) {
+    --cancels_requested_;
+    if (cancels_requested_ == 0) must_cancel_ = false;  // as CPython 3.13
+  }
+  int n = cancels_requested_;
+  unlock();
+  return n;
+}
+
+void TaskCore::on_completed() {
+  scheduler_.registry().remove(*this);
+}
+
+}  // namespace weft::detail

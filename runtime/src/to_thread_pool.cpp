@@ -1,0 +1,57 @@
+#include "to_thread_pool.hpp"
+
+#include "weft/errors.hpp"
+
+namespace weft::detail {
+
+ToThreadPool::ToThreadPool(std::size_t max_threads) : max_threads_(max_threads ? max_threads : 1) {}
+
+ToThreadPool::~ToThreadPool() {
+  shutdown();
+}
+
+void ToThreadPool::submit(std::function<void()> job) {
+  std::unique_lock lock(mutex_);
+  if (stopping_) throw RuntimeError("cannot schedule new futures after shutdown");
+  jobs_.push_back(std::move(job));
+  if (idle_ == 0 && threads_.size() < max_threads_) {
+    threads_.emplace_back([this] { thread_main(); });
+  }
+  lock.unlock();
+  work_ready_.notify_one();
+}
+
+void ToThreadPool::thread_main() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    ++idle_;
+    work_ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    --idle_;
+    if (jobs_.empty()) return;  // stopping and drained
+    std::function<void()> job = std::move(jobs_.front());
+    jobs_.pop_front();
+    ++running_;
+    lock.unlock();
+    job();  // jobs catch their own exceptions: they complete a future
+    lock.lock();
+    --running_;
+  }
+}
+
+void ToThreadPool::shutdown() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    threads.swap(threads_);
+  }
+  work_ready_.notify_all();
+  for (std::thread& t : threads) t.join();
+}
+
+std::size_t ToThreadPool::in_flight() const {
+  std::lock_guard lock(mutex_);
+  return jobs_.size() + running_;
+}
+
+}  // namespace weft::detail

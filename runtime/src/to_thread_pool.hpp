@@ -1,0 +1,39 @@
+// The to_thread pool (asyncio's default executor): blocking work runs here, off the workers.
+// Threads are created on demand up to a bound and leave after a spell of idleness.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace weft::detail {
+
+class ToThreadPool {
+ public:
+  explicit ToThreadPool(std::size_t max_threads);
+  ~ToThreadPool();
+  // Queues `job`; RuntimeError after shutdown().
+  void submit(std::function<void()> job);
+  // Runs the queued jobs to the end, then joins every thread. Idempotent.
+  void shutdown();
+  // Jobs queued or running (virtual time must not jump while blocking work is in flight).
+  std::size_t in_flight() const;
+
+ private:
+  void thread_main();
+
+  const std::size_t max_threads_;
+  mutable std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::deque<std::function<void()>> jobs_;  // guarded by mutex_
+  std::vector<std::thread> threads_;        // guarded by mutex_
+  std::size_t idle_ = 0;                    // guarded by mutex_
+  std::size_t running_ = 0;                 // guarded by mutex_
+  bool stopping_ = false;                   // guarded by mutex_
+};
+
+}  // namespace weft::detail
