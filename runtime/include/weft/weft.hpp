@@ -1,6 +1,7 @@
 // weft: Python asyncio's Coroutines and Tasks for C++. Include this for everything.
 #pragma once
 
+#include "weft/async_generator.hpp"
 #include "weft/context_var.hpp"
 #include "weft/core.hpp"
 #include "weft/run.hpp"
