@@ -180,9 +180,9 @@ void TaskCore::run() {
 
 void TaskCore::release_previous_wait() {
   if (!waiting_on_) return;
-  // If the wake-up came from somewhere else (cancel of a timer wait, say), our waiter may still
-  // be registered with the future; take it back before it is reused.
-  waiting_on_->remove_waiter(waiter_);
+  // If the wake-up came from somewhere else (cancel, say), our waiter may still be registered
+  // with the future; take it back before it is reused.
+  if (!waiter_.delivered.load(std::memory_order_acquire)) waiting_on_->remove_waiter(waiter_);
   waiting_on_.reset();
 }
 
@@ -237,6 +237,7 @@ TaskCore::After TaskCore::after_suspension() {
     }
     std::shared_ptr<FutureCore> held = future->shared_from_this();
     waiter_.token = arm();
+    waiter_.delivered.store(false, std::memory_order_relaxed);  // no call can be in flight
     if (!future->add_waiter(waiter_)) {
       armed_token_.store(0, std::memory_order_relaxed);  // already done: no wake-up needed
       return After::requeue;

@@ -89,7 +89,15 @@ class TaskCore : public FutureCore, public Runnable {
   struct FutureWaiter final : Waiter {
     TaskCore* task = nullptr;
     std::uint64_t token = 0;
-    void on_future_done(FutureCore&) noexcept override { task->fire(token); }
+    // Set once the wake-up call is over (still under the future's lock). A step that sees it
+    // may reuse the waiter at once; one that does not takes the future's lock in remove_waiter,
+    // which waits for the call to end. Either way no call is in flight when the waiter is reused.
+    std::atomic<bool> delivered{false};
+    void on_future_done(FutureCore&) noexcept override {
+      task->fire(token);
+      // Release: pairs with the acquire in release_previous_wait.
+      delivered.store(true, std::memory_order_release);
+    }
   };
 
   Scheduler& scheduler_;
