@@ -115,13 +115,8 @@ void FutureCore::finish(const std::function<void()>& store, const char* operatio
 
 void FutureCore::set_exception(std::exception_ptr error) {
   if (!error) throw TypeError("set_exception() needs an exception");
-  try {
-    std::rethrow_exception(error);
-  } catch (const CancelledError&) {
-    // asyncio refuses this too: cancellation goes through cancel().
-    throw TypeError("CancelledError cannot be set as a future's exception; use cancel()");
-  } catch (...) {
-  }
+  // A CancelledError is accepted, as asyncio does: the future finishes (it is not cancelled) and
+  // result() raises it. gather() reports a cancelled child this way.
   finish([&] { exception_ = std::move(error); }, "set_exception");
 }
 
