@@ -171,10 +171,13 @@ void ThreadCache::release_stack_to_pool(Stack stack) noexcept {
   {
     std::lock_guard lock(pool.mutex);
     cold = pool.free.size() >= warm_pool_limit;
-    pool.free.push_back(stack);
   }
-  // Beyond the warm watermark give the pages back; the next user faults fresh zero pages.
+  // Beyond the warm watermark give the pages back; the next user faults fresh zero pages. This
+  // must happen before the stack is back on the free list: from then on another thread may start
+  // a fiber on it, and a later MADV_DONTNEED would zero that fiber's live frames.
   if (cold) madvise(stack.base, stack.size, MADV_DONTNEED);
+  std::lock_guard lock(pool.mutex);
+  pool.free.push_back(stack);
 }
 
 }  // namespace
