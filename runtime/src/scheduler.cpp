@@ -141,6 +141,14 @@ void Scheduler::add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> ta
   w->add_timer(deadline_ns, std::move(task), token);
 }
 
+void Scheduler::call_at(std::shared_ptr<TimerCallback> callback) {
+  Worker* w = local_worker();
+  if (!w) {
+    throw RuntimeError("call_at/call_later must be called from inside the runtime (a task)");
+  }
+  w->add_timer(std::move(callback));
+}
+
 void Scheduler::notify_work_available() {
   if (workers_.size() == 1 && local_worker()) return;  // the only worker is awake: it is us
   // seq_cst fence: orders our push before the loads below, against the parking worker's fence
@@ -287,7 +295,10 @@ Runnable* Worker::steal() {
 
 Runnable* Worker::find_work() {
   ++ticks_;
-  if (!timers_.empty()) timers_.fire_due(scheduler_.now_ns());
+  if (!timers_.empty()) {
+    timers_.fire_due(scheduler_.now_ns());
+    timers_.discard_stale_front();
+  }
   if (ticks_ % injection_interval == 0) {
     if (Runnable* item = scheduler_.injection_.try_pop()) return item;
   }

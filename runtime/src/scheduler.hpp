@@ -33,6 +33,7 @@ class Worker {
   void add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token) {
     timers_.add(deadline_ns, std::move(task), token);
   }
+  void add_timer(std::shared_ptr<TimerCallback> callback) { timers_.add(std::move(callback)); }
   unsigned index() const noexcept { return index_; }
 
  private:
@@ -83,6 +84,8 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   double time() const noexcept { return static_cast<double>(now_ns()) * 1e-9; }
   bool virtual_time() const noexcept { return options_.virtual_time; }
   void add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token);
+  // call_at: from a task or a worker thread; the timer lives with this thread's worker.
+  void call_at(std::shared_ptr<TimerCallback> callback);
 
   TaskRegistry& registry() noexcept { return registry_; }
   ToThreadPool& to_thread_pool() noexcept { return to_thread_; }

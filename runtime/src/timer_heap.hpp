@@ -18,8 +18,16 @@ class TimerHeap {
  public:
   static constexpr std::int64_t none = std::numeric_limits<std::int64_t>::max();
 
+  // A task's sleep: wakes it with `token`.
   void add(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token) {
-    entries_.push_back({deadline_ns, next_sequence_++, std::move(task), token});
+    entries_.push_back({deadline_ns, next_sequence_++, std::move(task), token, nullptr});
+    std::push_heap(entries_.begin(), entries_.end(), Later{});
+    publish();
+  }
+  // A callback (call_at).
+  void add(std::shared_ptr<TimerCallback> callback) {
+    std::int64_t when = callback->when_ns;
+    entries_.push_back({when, next_sequence_++, nullptr, 0, std::move(callback)});
     std::push_heap(entries_.begin(), entries_.end(), Later{});
     publish();
   }
@@ -31,11 +39,27 @@ class TimerHeap {
       std::pop_heap(entries_.begin(), entries_.end(), Later{});
       Entry entry = std::move(entries_.back());
       entries_.pop_back();
-      entry.task->fire(entry.token);  // ignored if the task was woken some other way
+      if (entry.task) {
+        entry.task->fire(entry.token);  // ignored if the task was woken some other way
+      } else if (!entry.callback->cancelled.load(std::memory_order_relaxed)) {
+        entry.callback->callback();
+      }
       ++fired;
     }
     if (fired) publish();
     return fired;
+  }
+
+  // Drops timers at the front that can no longer do anything (a cancelled callback, a sleep
+  // whose task was already woken), so parking and virtual time see the real next deadline.
+  void discard_stale_front() {
+    bool dropped = false;
+    while (!entries_.empty() && stale(entries_.front())) {
+      std::pop_heap(entries_.begin(), entries_.end(), Later{});
+      entries_.pop_back();
+      dropped = true;
+    }
+    if (dropped) publish();
   }
 
   std::int64_t next_deadline() const noexcept {
@@ -55,9 +79,14 @@ class TimerHeap {
   struct Entry {
     std::int64_t deadline_ns;
     std::uint64_t sequence;
-    std::shared_ptr<TaskCore> task;
+    std::shared_ptr<TaskCore> task;  // a sleep ...
     std::uint64_t token;
+    std::shared_ptr<TimerCallback> callback;  // ... or a callback
   };
+  static bool stale(const Entry& e) noexcept {
+    return e.task ? !e.task->awaits_token(e.token)
+                  : e.callback->cancelled.load(std::memory_order_relaxed);
+  }
   struct Later {
     bool operator()(const Entry& a, const Entry& b) const noexcept {
       return a.deadline_ns != b.deadline_ns ? a.deadline_ns > b.deadline_ns

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,7 +23,21 @@ struct RunOptions {
 
 namespace detail {
 class Scheduler;
-}
+struct TimerCallback;
+}  // namespace detail
+
+// asyncio.TimerHandle: a callback scheduled with call_later / call_at.
+class TimerHandle {
+ public:
+  TimerHandle() = default;
+  explicit TimerHandle(std::shared_ptr<detail::TimerCallback> timer) : timer_(std::move(timer)) {}
+  void cancel() noexcept;
+  bool cancelled() const noexcept;
+  double when() const noexcept;  // on the loop's clock
+
+ private:
+  std::shared_ptr<detail::TimerCallback> timer_;
+};
 
 class Runtime {
  public:
@@ -40,6 +55,13 @@ class Runtime {
   // The loop's clock: seconds since the runtime started (virtual seconds in virtual time).
   double time() const noexcept;
   unsigned workers() const noexcept;
+
+  // Runs `callback` soon on a worker. Thread-safe (asyncio's call_soon_threadsafe).
+  void call_soon(std::function<void()> callback);
+  // Runs `callback` on this worker after `delay` seconds / at loop time `when`. From inside the
+  // runtime (a task or a callback).
+  TimerHandle call_later(double delay, std::function<void()> callback);
+  TimerHandle call_at(double when, std::function<void()> callback);
 
   detail::Scheduler& scheduler() const noexcept { return *scheduler_; }
 

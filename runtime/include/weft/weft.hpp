@@ -1,12 +1,20 @@
 // weft: Python asyncio's Coroutines and Tasks for C++. Include this for everything.
 #pragma once
 
+#include "weft/as_completed.hpp"
 #include "weft/async_generator.hpp"
 #include "weft/context_var.hpp"
 #include "weft/core.hpp"
+#include "weft/gather.hpp"
+#include "weft/inspect.hpp"
 #include "weft/run.hpp"
 #include "weft/runtime.hpp"
+#include "weft/shield.hpp"
 #include "weft/sleep.hpp"
 #include "weft/task.hpp"
+#include "weft/task_group.hpp"
 #include "weft/threadsafe.hpp"
+#include "weft/timeout.hpp"
 #include "weft/to_thread.hpp"
+#include "weft/wait.hpp"
+#include "weft/wait_for.hpp"

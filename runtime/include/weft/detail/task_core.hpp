@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,15 @@ class Runnable {
 
  protected:
   ~Runnable() = default;
+};
+
+// A callback timer (asyncio's TimerHandle): runs `callback` on the worker that set it, unless
+// cancelled first.
+struct TimerCallback {
+  std::function<void()> callback;
+  std::int64_t when_ns = 0;
+  // Relaxed is enough on its own; callers that need cancel-vs-run exclusion add their own lock.
+  std::atomic<bool> cancelled{false};
 };
 
 // What a coroutine yields to sleep: the task's worker arms a timer (asyncio's call_later).
@@ -59,6 +69,11 @@ class TaskCore : public FutureCore, public Runnable {
   void run() override;  // one step (asyncio's Task.__step); only a worker calls it
   // Wakes the task if it is still waiting for the wake-up identified by `token`.
   void fire(std::uint64_t token) noexcept;
+  // Whether the wake-up `token` is still awaited (false once anything woke the task).
+  bool awaits_token(std::uint64_t token) const noexcept {
+    // Relaxed: a hint for discarding stale timers early; fire() decides for real.
+    return armed_token_.load(std::memory_order_relaxed) == token;
+  }
   // Makes a fresh task runnable (its first step); called once, by whoever created it.
   void start();
   Frame& frame() noexcept { return frame_; }

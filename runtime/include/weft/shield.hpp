@@ -1,0 +1,49 @@
+// shield(aw): protects an awaitable from cancellation (asyncio.shield).
+//
+//   int v = weft::await(weft::shield(task));
+//
+// If the task awaiting the shield is cancelled, its await raises CancelledError but the inner
+// task keeps running. If the inner one is cancelled (from elsewhere), the shield is too.
+#pragma once
+
+#include <type_traits>
+
+#include "weft/detail/awaitables.hpp"
+
+namespace weft {
+
+template <class A>
+auto shield(A&& awaitable) {
+  auto inner = detail::ensure_future(std::forward<A>(awaitable));
+  using R = typename detail::result_of<decltype(inner)>::type;
+  Future<R> outer;  // bound to the running runtime, like loop.create_future()
+  auto copy_state = [outer](auto& done) mutable {
+    try {
+      if (outer.cancelled()) {
+        if (!done.cancelled()) done.exception();  // mark retrieved
+      } else if (done.cancelled()) {
+        outer.cancel();
+      } else if (auto error = done.exception()) {
+        outer.set_exception(error);
+      } else if constexpr (std::is_void_v<R>) {
+        outer.set_result();
+      } else {
+        outer.set_result(done.result());
+      }
+    } catch (const InvalidStateError&) {
+      // The outer future was cancelled on another worker meanwhile; it keeps that outcome.
+    }
+  };
+  if (inner.done()) {
+    copy_state(inner);
+    return outer;
+  }
+  auto id = inner.add_done_callback(copy_state);
+  outer.add_done_callback([inner, id](Future<R>& self) mutable {
+    if (!inner.done()) inner.remove_done_callback(id);
+    (void)self;
+  });
+  return outer;
+}
+
+}  // namespace weft

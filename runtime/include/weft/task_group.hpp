@@ -1,0 +1,88 @@
+// TaskGroup (asyncio.TaskGroup): tasks created in the group are awaited when the scope ends; the
+// first failure cancels the rest, and the failures come back together in an ExceptionGroup.
+//
+//   weft::task_group([](weft::TaskGroup& tg) {
+//     tg.create_task(weft::coro(fetch, 1));
+//     tg.create_task(weft::coro(fetch, 2));
+//   });  // both done here, or ExceptionGroup with every failure
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "weft/future.hpp"
+#include "weft/task.hpp"
+
+namespace weft {
+
+// BaseExceptionGroup / ExceptionGroup: several exceptions raised together.
+class ExceptionGroup : public std::exception {
+ public:
+  ExceptionGroup(std::string message, std::vector<std::exception_ptr> exceptions);
+  const char* what() const noexcept override { return what_.c_str(); }
+  const std::string& message() const noexcept { return message_; }
+  const std::vector<std::exception_ptr>& exceptions() const noexcept { return exceptions_; }
+
+ private:
+  std::string message_;
+  std::string what_;
+  std::vector<std::exception_ptr> exceptions_;
+};
+
+namespace detail {
+class TaskGroupState;
+}
+
+class TaskGroup {
+ public:
+  TaskGroup();
+  TaskGroup(const TaskGroup&) = delete;
+  TaskGroup& operator=(const TaskGroup&) = delete;
+
+  // Creates a task in the group. RuntimeError once the group is finished or shutting down.
+  template <class C>
+  auto create_task(C&& coroutine_or_callable, std::string name = {}) {
+    check_accepting();
+    auto task = weft::create_task(std::forward<C>(coroutine_or_callable), std::move(name));
+    adopt(task.core());
+    return task;
+  }
+
+  // Internal: the scope's end, with the exception leaving the body (or null). Waits for every
+  // task; throws what the group raises, or returns when the body's exception (if any) should
+  // propagate unchanged.
+  void exit(std::exception_ptr body_error);
+
+ private:
+  void check_accepting();
+  void adopt(detail::TaskCore& task);
+  std::shared_ptr<detail::TaskGroupState> state_;
+};
+
+// Runs body(group) and ends the group's scope as `async with TaskGroup()` does.
+template <class F>
+decltype(auto) task_group(F&& body) {
+  TaskGroup group;
+  using R = std::invoke_result_t<F&, TaskGroup&>;
+  try {
+    if constexpr (std::is_void_v<R>) {
+      body(group);
+      group.exit(nullptr);
+      return;
+    } else {
+      R result = body(group);
+      group.exit(nullptr);
+      return result;
+    }
+  } catch (...) {
+    std::exception_ptr error = std::current_exception();
+    group.exit(error);  // throws the group's error, or returns to let the body's propagate
+    std::rethrow_exception(error);
+  }
+}
+
+}  // namespace weft

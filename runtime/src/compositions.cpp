@@ -1,0 +1,131 @@
+// wait() and as_completed(): done callbacks on the children release a waiting task. The
+// callbacks run on any worker, so their shared state is atomic or behind a mutex.
+#include <atomic>
+
+#include "weft/as_completed.hpp"
+#include "weft/wait.hpp"
+
+namespace weft::detail {
+
+void wait_until(const std::vector<std::shared_ptr<FutureCore>>& futures,
+                std::optional<double> timeout, ReturnWhen return_when) {
+  Runtime& loop = get_running_loop();
+  Future<void> waiter;
+  auto release = [waiter]() mutable {
+    try {
+      waiter.set_result();
+    } catch (const InvalidStateError&) {
+      // Released already (another child, the timer, or our own cancellation).
+    }
+  };
+  TimerHandle timer;
+  if (timeout) timer = loop.call_later(*timeout, release);
+  // acq_rel: each callback sees the count left by the ones before it, on any worker.
+  auto counter = std::make_shared<std::atomic<long>>(static_cast<long>(futures.size()));
+  std::vector<std::uint64_t> ids;
+  for (auto& future : futures) {
+    ids.push_back(future->add_done_callback([=](FutureCore& done) mutable {
+      long left = counter->fetch_sub(1, std::memory_order_acq_rel) - 1;
+      if (left <= 0 || return_when == ReturnWhen::FIRST_COMPLETED ||
+          (return_when == ReturnWhen::FIRST_EXCEPTION && !done.cancelled() && done.exception())) {
+        timer.cancel();
+        release();
+      }
+    }));
+  }
+  auto cleanup = [&] {
+    timer.cancel();
+    for (std::size_t i = 0; i < futures.size(); ++i) futures[i]->remove_done_callback(ids[i]);
+  };
+  try {
+    waiter.await();
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+  cleanup();
+}
+
+void CompletionQueue::push(long index) {
+  // Called with the mutex held. Hand it to the oldest waiting getter that can still take it.
+  while (!getters.empty()) {
+    Future<long> getter = getters.front();
+    getters.pop_front();
+    try {
+      getter.set_result(index);
+      return;
+    } catch (const InvalidStateError&) {
+      // That getter was cancelled; try the next.
+    }
+  }
+  finished.push_back(index);
+}
+
+long CompletionQueue::pop() {
+  Future<long> getter;
+  {
+    std::lock_guard lock(mutex);
+    if (!finished.empty()) {
+      long index = finished.front();
+      finished.pop_front();
+      return index;
+    }
+    getters.push_back(getter);
+  }
+  try {
+    return getter.await();
+  } catch (const CancelledError&) {
+    std::lock_guard lock(mutex);
+    if (getter.done() && !getter.cancelled()) {
+      // Woken, then cancelled before it ran: give the result to the next one in line.
+      long index = getter.result();
+      finished.push_front(index);
+      if (!getters.empty()) {
+        finished.pop_front();
+        push(index);
+      }
+    } else {
+      std::erase(getters, getter);
+    }
+    throw;
+  }
+}
+
+void start_completion_queue(const std::shared_ptr<CompletionQueue>& queue,
+                            const std::vector<std::shared_ptr<FutureCore>>& futures,
+                            std::optional<double> timeout) {
+  {
+    std::lock_guard lock(queue->mutex);
+    queue->outstanding.assign(futures.size(), true);
+    queue->remaining = futures.size();
+  }
+  if (timeout && !futures.empty()) {
+    std::weak_ptr<CompletionQueue> weak = queue;
+    TimerHandle timer = get_running_loop().call_later(*timeout, [weak] {
+      auto q = weak.lock();
+      if (!q) return;
+      std::lock_guard lock(q->mutex);
+      // Every result still to come becomes a TimeoutError.
+      for (std::size_t i = 0; i < q->outstanding.size(); ++i) {
+        if (q->outstanding[i]) {
+          q->outstanding[i] = false;
+          q->push(-1);
+        }
+      }
+      q->remaining = 0;
+    });
+    std::lock_guard lock(queue->mutex);
+    queue->timer = timer;
+  }
+  for (std::size_t i = 0; i < futures.size(); ++i) {
+    futures[i]->add_done_callback([queue, i](FutureCore&) {
+      std::lock_guard lock(queue->mutex);
+      if (!queue->outstanding[i]) return;
+      queue->outstanding[i] = false;
+      if (--queue->remaining == 0) queue->timer.cancel();
+      queue->push(static_cast<long>(i));
+    });
+  }
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,154 @@
+// TaskGroup, after asyncio's taskgroups.py (3.11). The children's done callbacks run on any
+// worker while the parent task may be exiting the scope on another, so the group's state sits
+// behind a mutex; tasks are cancelled outside it (cancelling may complete futures).
+#include "weft/task_group.hpp"
+
+#include "weft/errors.hpp"
+
+namespace weft {
+
+ExceptionGroup::ExceptionGroup(std::string message, std::vector<std::exception_ptr> exceptions)
+    : message_(std::move(message)), exceptions_(std::move(exceptions)) {
+  std::size_t n = exceptions_.size();
+  what_ = message_ + " (" + std::to_string(n) + " sub-exception" + (n == 1 ? "" : "s") + ")";
+}
+
+namespace detail {
+
+class TaskGroupState {
+ public:
+  std::mutex mutex;
+  TaskRef parent;
+  std::vector<std::shared_ptr<TaskCore>> tasks;  // guarded: not done yet
+  std::vector<std::exception_ptr> errors;        // guarded
+  bool exiting = false;                          // guarded
+  bool aborting = false;                         // guarded
+  bool parent_cancel_requested = false;          // guarded
+  Future<void> on_completed;                     // guarded; replaced per wait
+  bool waiting = false;                          // guarded
+
+  // Called with the mutex held: the tasks to cancel (outside the lock).
+  std::vector<std::shared_ptr<TaskCore>> abort_locked() {
+    aborting = true;
+    std::vector<std::shared_ptr<TaskCore>> to_cancel;
+    for (auto& t : tasks) {
+      if (!t->done()) to_cancel.push_back(t);
+    }
+    return to_cancel;
+  }
+
+  void on_task_done(TaskCore& task) {
+    std::vector<std::shared_ptr<TaskCore>> to_cancel;
+    bool cancel_parent = false;
+    {
+      std::lock_guard lock(mutex);
+      std::erase_if(tasks, [&](const auto& t) { return t.get() == &task; });
+      if (waiting && tasks.empty()) {
+        try {
+          on_completed.set_result();
+        } catch (const InvalidStateError&) {
+          // The parent was cancelled while waiting; it will look again.
+        }
+      }
+      if (task.cancelled()) return;
+      std::exception_ptr error = task.exception();
+      if (!error) return;
+      errors.push_back(error);
+      if (parent.done()) return;  // nothing left to interrupt
+      if (!aborting && !parent_cancel_requested) {
+        // The first failure: cancel the siblings and interrupt the parent's body.
+        to_cancel = abort_locked();
+        parent_cancel_requested = true;
+        cancel_parent = true;
+      }
+    }
+    for (auto& t : to_cancel) t->cancel("");
+    if (cancel_parent) parent.cancel();
+  }
+};
+
+}  // namespace detail
+
+TaskGroup::TaskGroup() : state_(std::make_shared<detail::TaskGroupState>()) {
+  state_->parent = current_task();
+  if (!state_->parent) throw RuntimeError("TaskGroup cannot determine the parent task");
+}
+
+void TaskGroup::check_accepting() {
+  std::lock_guard lock(state_->mutex);
+  if (state_->exiting && state_->tasks.empty()) throw RuntimeError("TaskGroup is finished");
+  if (state_->aborting) throw RuntimeError("TaskGroup is shutting down");
+}
+
+void TaskGroup::adopt(detail::TaskCore& task) {
+  auto shared = std::static_pointer_cast<detail::TaskCore>(task.shared_from_this());
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->tasks.push_back(shared);
+  }
+  std::weak_ptr<detail::TaskGroupState> weak = state_;
+  // Runs soon after the task is done (at once, scheduled, if it already is).
+  task.add_done_callback([state = state_](detail::FutureCore& done) {
+    state->on_task_done(static_cast<detail::TaskCore&>(done));
+  });
+}
+
+void TaskGroup::exit(std::exception_ptr body_error) {
+  auto& s = *state_;
+  bool body_cancelled = false;
+  if (body_error) {
+    try {
+      std::rethrow_exception(body_error);
+    } catch (const CancelledError&) {
+      body_cancelled = true;
+    } catch (...) {
+    }
+  }
+  std::exception_ptr propagate_cancellation = body_cancelled ? body_error : nullptr;
+  std::vector<std::shared_ptr<detail::TaskCore>> to_cancel;
+  {
+    std::lock_guard lock(s.mutex);
+    s.exiting = true;
+    if (s.parent_cancel_requested) {
+      // The cancellation came from the group itself (a child failed): take it back.
+      if (s.parent.uncancel() == 0) propagate_cancellation = nullptr;
+    }
+    if (body_error && !s.aborting) to_cancel = s.abort_locked();
+  }
+  for (auto& t : to_cancel) t->cancel("");
+
+  for (;;) {
+    Future<void> wait_for;
+    {
+      std::lock_guard lock(s.mutex);
+      if (s.tasks.empty()) break;
+      s.on_completed = Future<void>();
+      s.waiting = true;
+      wait_for = s.on_completed;
+    }
+    try {
+      wait_for.await();
+    } catch (const CancelledError&) {
+      std::lock_guard lock(s.mutex);
+      if (!s.aborting) {
+        propagate_cancellation = std::current_exception();
+        to_cancel = s.abort_locked();
+      }
+    }
+    for (auto& t : to_cancel) t->cancel("");
+    to_cancel.clear();
+  }
+
+  std::vector<std::exception_ptr> errors;
+  {
+    std::lock_guard lock(s.mutex);
+    s.waiting = false;
+    errors = s.errors;
+  }
+  // Cancellation wins only when no child failed; failures have priority.
+  if (propagate_cancellation && errors.empty()) std::rethrow_exception(propagate_cancellation);
+  if (body_error && !body_cancelled) errors.push_back(body_error);
+  if (!errors.empty()) throw ExceptionGroup("unhandled errors in a TaskGroup", std::move(errors));
+}
+
+}  // namespace weft
