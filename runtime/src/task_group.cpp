@@ -109,10 +109,6 @@ void TaskGroup::exit(std::exception_ptr body_error) {
   {
     std::lock_guard lock(s.mutex);
     s.exiting = true;
-    if (s.parent_cancel_requested) {
-      // The cancellation came from the group itself (a child failed): take it back.
-      if (s.parent.uncancel() == 0) propagate_cancellation = nullptr;
-    }
     if (body_error && !s.aborting) to_cancel = s.abort_locked();
   }
   for (auto& t : to_cancel) t->cancel("");
@@ -140,11 +136,18 @@ void TaskGroup::exit(std::exception_ptr body_error) {
   }
 
   std::vector<std::exception_ptr> errors;
+  bool parent_cancel_requested;
   {
     std::lock_guard lock(s.mutex);
     s.waiting = false;
     errors = s.errors;
+    parent_cancel_requested = s.parent_cancel_requested;
   }
+  // The group cancelled its parent when a child failed -- perhaps while we waited above, which
+  // is why this comes after the wait (as in CPython 3.12; 3.11 checked before and could leave
+  // the parent's cancel count raised). Take that request back; if none other is pending, the
+  // CancelledError it caused is not propagated.
+  if (parent_cancel_requested && s.parent.uncancel() == 0) propagate_cancellation = nullptr;
   // Cancellation wins only when no child failed; failures have priority.
   if (propagate_cancellation && errors.empty()) std::rethrow_exception(propagate_cancellation);
   if (body_error && !body_cancelled) errors.push_back(body_error);

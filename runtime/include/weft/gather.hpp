@@ -91,14 +91,15 @@ Outcome<typename result_of<F>::type> take_outcome(const F& f) {
 template <class... A>
 requires(sizeof...(A) > 0 && (!std::is_same_v<std::decay_t<A>, ReturnExceptions> &&
                               ...)) auto gather(A&&... awaitables) {
-  auto futures = std::make_tuple(detail::ensure_future(std::forward<A>(awaitables))...);
+  // Braces evaluate left to right: the tasks are created (and so run) in argument order.
+  std::tuple futures{detail::ensure_future(std::forward<A>(awaitables))...};
   std::apply([](auto&... f) { detail::await_gathering({detail::core_ptr(f)...}, false); }, futures);
   return std::apply([](auto&... f) { return std::make_tuple(detail::take_result(f)...); }, futures);
 }
 
 template <class... A>
 requires(sizeof...(A) > 0) auto gather(ReturnExceptions, A&&... awaitables) {
-  auto futures = std::make_tuple(detail::ensure_future(std::forward<A>(awaitables))...);
+  std::tuple futures{detail::ensure_future(std::forward<A>(awaitables))...};
   std::apply([](auto&... f) { detail::await_gathering({detail::core_ptr(f)...}, true); }, futures);
   return std::apply([](auto&... f) { return std::make_tuple(detail::take_outcome(f)...); },
                     futures);

@@ -10,6 +10,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -68,20 +69,25 @@ template <class F>
 decltype(auto) task_group(F&& body) {
   TaskGroup group;
   using R = std::invoke_result_t<F&, TaskGroup&>;
-  try {
-    if constexpr (std::is_void_v<R>) {
+  std::exception_ptr body_error;
+  if constexpr (std::is_void_v<R>) {
+    try {
       body(group);
-      group.exit(nullptr);
-      return;
-    } else {
-      R result = body(group);
-      group.exit(nullptr);
-      return result;
+    } catch (...) {
+      body_error = std::current_exception();
     }
-  } catch (...) {
-    std::exception_ptr error = std::current_exception();
-    group.exit(error);  // throws the group's error, or returns to let the body's propagate
-    std::rethrow_exception(error);
+    group.exit(body_error);  // throws the group's error, or returns to let the body's propagate
+    if (body_error) std::rethrow_exception(body_error);
+  } else {
+    std::optional<R> result;
+    try {
+      result.emplace(body(group));
+    } catch (...) {
+      body_error = std::current_exception();
+    }
+    group.exit(body_error);
+    if (body_error) std::rethrow_exception(body_error);
+    return std::move(*result);
   }
 }
 
