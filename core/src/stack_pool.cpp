@@ -107,7 +107,9 @@ struct SizePool {
 };
 
 std::mutex pools_mutex;
-std::vector<SizePool*> pools;  // guarded by pools_mutex; pools live for the process
+// Guarded by pools_mutex. Pools live for the process and are never destroyed (a stack may be
+// released by a thread that exits after main), so neither is the list: leak checkers see it.
+std::vector<SizePool*>& pools = *new std::vector<SizePool*>;
 
 SizePool& pool_for(std::size_t size) {
   std::lock_guard lock(pools_mutex);

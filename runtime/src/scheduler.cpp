@@ -151,9 +151,9 @@ void Scheduler::call_at(std::shared_ptr<TimerCallback> callback) {
 
 void Scheduler::notify_work_available() {
   if (workers_.size() == 1 && local_worker()) return;  // the only worker is awake: it is us
-  // seq_cst fence: orders our push before the loads below, against the parking worker's fence
-  // between its registration and its re-check (see the invariants at the top).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Orders our push before the loads below, against the parking worker's handshake between its
+  // registration and its re-check (see the invariants at the top).
+  handshake();
   if (searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find it
   if (parked_count_.load(std::memory_order_relaxed) == 0) return;
   Worker* w;
@@ -355,8 +355,8 @@ void Worker::park() {
     searching_ = false;
     s.searching_.fetch_sub(1, std::memory_order_seq_cst);
   }
-  // seq_cst fence: pairs with the submitter's fence (see the invariants at the top).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Pairs with the submitter's handshake (see the invariants at the top).
+  s.handshake();
 
   auto unregister = [&] {
     std::lock_guard lock(s.idle_mutex_);

@@ -98,6 +98,18 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
  private:
   friend class Worker;
   void notify_work_available();
+  // The Dekker handshake between a submitter (push, then look for parked workers) and a parking
+  // worker (register, then look for work): a seq_cst fence on each side means one of them
+  // always sees the other's write. ThreadSanitizer does not model fences, so under TSan both
+  // sides instead make an acq_rel read-modify-write of one shared word: the later RMW reads from
+  // the earlier one, which gives the same guarantee in a form TSan can check.
+  void handshake() noexcept {
+#if defined(__SANITIZE_THREAD__)
+    handshake_word_.fetch_add(1, std::memory_order_acq_rel);
+#else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+  }
   void unpark(Worker& worker);
   void advance_virtual_clock_or_park(Worker& self);
 
@@ -109,6 +121,7 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
 
   // Parking (Go's protocol): workers looking for work, and the parked ones.
   alignas(64) std::atomic<std::uint32_t> searching_{0};
+  alignas(64) std::atomic<std::uint32_t> handshake_word_{0};  // see handshake()
   alignas(64) std::atomic<std::uint32_t> parked_count_{0};
   std::mutex idle_mutex_;
   std::vector<Worker*> parked_;  // guarded by idle_mutex_
