@@ -36,7 +36,7 @@ const char* running_coroutine_name() noexcept {
   return host ? Frame::running_innermost()->name().c_str() : nullptr;
 }
 
-Frame::Frame(FrameKind kind, std::string name, std::source_location created_at)
+Frame::Frame(FrameKind kind, std::string name, SourceLocation created_at)
     : kind_(kind), name_(std::move(name)), created_at_(created_at) {}
 
 Frame::~Frame() = default;

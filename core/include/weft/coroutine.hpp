@@ -11,7 +11,7 @@
 #include <any>
 #include <concepts>
 #include <memory>
-#include <source_location>
+#include "weft/source_location.hpp"
 #include <string>
 #include <type_traits>
 
@@ -60,7 +60,7 @@ class Coroutine {
 
  protected:
   template <class F, class... Args>
-  void make_frame(std::string name, std::source_location where, F fn, Args... args) {
+  void make_frame(std::string name, SourceLocation where, F fn, Args... args) {
     frame_.reset(new detail::CallableFrame<R, F, Args...>(
         detail::FrameKind::coroutine, std::move(name), where, std::move(fn), std::move(args)...));
   }
@@ -82,7 +82,7 @@ class Coroutine {
 template <class F, class... Args>
 class coro : public Coroutine<std::invoke_result_t<F&, Args&...>> {
  public:
-  explicit coro(F fn, Args... args, std::source_location where = std::source_location::current()) {
+  explicit coro(F fn, Args... args, SourceLocation where = SourceLocation::current()) {
     this->make_frame(std::string("<lambda>"), where, std::move(fn), std::move(args)...);
   }
 };
@@ -97,7 +97,7 @@ template <class F>
 class CoroutineFunction {
  public:
   CoroutineFunction(const char* name, F fn,
-                    std::source_location where = std::source_location::current())
+                    SourceLocation where = SourceLocation::current())
       : name_(name), fn_(std::move(fn)), where_(where) {}
 
   template <class... Args>
@@ -111,13 +111,13 @@ class CoroutineFunction {
   template <class... A>
   struct Named : Coroutine<std::invoke_result_t<const F&, A&...>> {
     template <class... Fwd>
-    Named(const char* name, std::source_location where, const F& fn, Fwd&&... args) {
+    Named(const char* name, SourceLocation where, const F& fn, Fwd&&... args) {
       this->make_frame(name, where, fn, A(std::forward<Fwd>(args))...);
     }
   };
   const char* name_;
   F fn_;
-  std::source_location where_;
+  SourceLocation where_;
 };
 
 template <class R>
@@ -153,11 +153,15 @@ concept CustomAwaitable = requires(A& a) {
 
 // `await coro`: runs a fresh coroutine inline on the current stack; a started one is driven
 // like `yield from`. RuntimeError for a coroutine that is closed or already being awaited.
+// The handle keeps its coroutine, as Python's does: afterwards it reports CORO_CLOSED, and
+// awaiting it again is "cannot reuse already awaited coroutine".
 template <class R>
-R await(Coroutine<R>&& coroutine);
+R await(Coroutine<R>& coroutine);
+// A temporary (or a handle given away with std::move) lives until the await ends.
 template <class R>
-R await(Coroutine<R>& coroutine) {
-  return await(std::move(coroutine));
+R await(Coroutine<R>&& coroutine) {
+  Coroutine<R> owned = std::move(coroutine);
+  return await(owned);
 }
 
 template <CustomAwaitable A>
@@ -168,25 +172,24 @@ decltype(auto) await(A&& awaitable) {
 // ---- implementation ----
 
 template <class R>
-R await(Coroutine<R>&& coroutine) {
-  Coroutine<R> owned = std::move(coroutine);
-  auto& frame = owned.frame();
+R await(Coroutine<R>& coroutine) {
+  auto& frame = coroutine.frame();
   if (frame.raw_state() == detail::FrameState::suspended) {
     // `yield from` a coroutine that was started by hand: relay its yields and our sends.
-    auto step = owned.send();
+    auto step = coroutine.send();
     for (;;) {
       if (step.returned()) break;
       std::any reply;
       try {
         reply = suspend(std::move(step.yielded()));
       } catch (const GeneratorExit&) {
-        owned.close();
+        coroutine.close();
         throw;
       } catch (...) {
-        step = owned.throw_(std::current_exception());
+        step = coroutine.throw_(std::current_exception());
         continue;
       }
-      step = owned.send(std::move(reply));
+      step = coroutine.send(std::move(reply));
     }
     if constexpr (!std::is_void_v<R>)
       return std::move(step.value());

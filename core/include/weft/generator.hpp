@@ -9,7 +9,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <source_location>
+#include "weft/source_location.hpp"
 #include <string>
 #include <variant>
 
@@ -41,7 +41,7 @@ class Generator {
   // `body(yield_)` runs at the first send(); it returns R.
   template <class F>
   explicit Generator(F body, std::string name = "<generator>",
-                     std::source_location where = std::source_location::current())
+                     SourceLocation where = SourceLocation::current())
       : frame_(new BodyFrame<F>(std::move(name), where, std::move(body))) {}
   Generator(Generator&&) noexcept = default;
   Generator& operator=(Generator&&) noexcept = default;
@@ -90,7 +90,7 @@ class Generator {
   template <class F>
   class BodyFrame final : public detail::ResultFrame<R> {
    public:
-    BodyFrame(std::string name, std::source_location where, F body)
+    BodyFrame(std::string name, SourceLocation where, F body)
         : detail::ResultFrame<R>(detail::FrameKind::generator, std::move(name), where),
           body_(std::move(body)) {}
 
@@ -105,11 +105,20 @@ class Generator {
   Step<Y, R> finish_step(bool suspended) {
     if (suspended)
       return Step<Y, R>::suspended_with(std::move(*static_cast<Y*>(frame_->yielded())));
-    return Step<Y, R>::returned_with(std::move(frame_->result()));
+    // Take the value out, leaving none behind (a moved-from optional stays engaged): only the
+    // step that saw the return carries it; later sends on the exhausted generator return
+    // without one, as CPython's StopIteration then carries None.
+    std::optional<Value<R>> value = std::move(frame_->result());
+    frame_->result().reset();
+    return Step<Y, R>::returned_with(std::move(value));
   }
   void advance() {
     current_.reset();
-    if (frame_->send(nullptr)) current_.emplace(std::move(*static_cast<Y*>(frame_->yielded())));
+    if (frame_->send(nullptr)) {
+      current_.emplace(std::move(*static_cast<Y*>(frame_->yielded())));
+    } else {
+      frame_->result().reset();  // a for loop drops the return value, as Python's does
+    }
   }
 
   std::unique_ptr<detail::ResultFrame<R>, detail::FrameDeleter> frame_;

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <functional>
-#include <source_location>
+#include "weft/source_location.hpp"
 #include <string>
 
 namespace weft {

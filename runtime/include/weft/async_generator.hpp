@@ -13,7 +13,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <source_location>
+#include "weft/source_location.hpp"
 #include <string>
 #include <variant>
 
@@ -53,7 +53,7 @@ class AsyncGenerator {
 
   template <class F>
   explicit AsyncGenerator(F body, std::string name = "<async_generator>",
-                          std::source_location where = std::source_location::current())
+                          SourceLocation where = SourceLocation::current())
       : frame_(new BodyFrame<F>(std::move(name), where, std::move(body))),
         running_(std::make_unique<std::atomic<bool>>(false)) {}
   AsyncGenerator(AsyncGenerator&&) noexcept = default;
@@ -114,7 +114,7 @@ class AsyncGenerator {
   template <class F>
   class BodyFrame final : public detail::ResultFrame<void> {
    public:
-    BodyFrame(std::string name, std::source_location where, F body)
+    BodyFrame(std::string name, SourceLocation where, F body)
         : detail::ResultFrame<void>(detail::FrameKind::async_generator, std::move(name), where),
           body_(std::move(body)) {}
 

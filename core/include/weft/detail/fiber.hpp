@@ -55,11 +55,11 @@ class Fiber {
   EhGlobals eh_globals_;  // the fiber's exception-handling state while it is switched out
 
   // Sanitizer bookkeeping (unused in plain builds).
-  void* asan_fake_stack_ = nullptr;
-  const void* resumer_stack_bottom_ = nullptr;
-  std::size_t resumer_stack_size_ = 0;
-  void* tsan_fiber_ = nullptr;
-  void* tsan_resumer_ = nullptr;
+  [[maybe_unused]] void* asan_fake_stack_ = nullptr;
+  [[maybe_unused]] const void* resumer_stack_bottom_ = nullptr;
+  [[maybe_unused]] std::size_t resumer_stack_size_ = 0;
+  [[maybe_unused]] void* tsan_fiber_ = nullptr;
+  [[maybe_unused]] void* tsan_resumer_ = nullptr;
 };
 
 }  // namespace weft::detail

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
-#include <source_location>
+#include "weft/source_location.hpp"
 #include <string>
 
 #include "weft/detail/fiber.hpp"
@@ -23,7 +23,7 @@ class LocalBinding;
 
 class Frame {
  public:
-  Frame(FrameKind kind, std::string name, std::source_location created_at);
+  Frame(FrameKind kind, std::string name, SourceLocation created_at);
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;
 
@@ -43,7 +43,7 @@ class Frame {
   FrameKind kind() const noexcept { return kind_; }
   const std::string& name() const noexcept { return name_; }
   void set_name(std::string name) { name_ = std::move(name); }
-  const std::source_location& created_at() const noexcept { return created_at_; }
+  const SourceLocation& created_at() const noexcept { return created_at_; }
 
   // ---- Inline await (Python's `await coro` on a fresh coroutine): runs the body on the
   // current fiber. Throws the asyncio errors when the frame is not fresh.
@@ -86,7 +86,7 @@ class Frame {
   Frame* active_ = this;        // host: the innermost frame it is running inline
   LocalBinding* locals_ = nullptr;
   std::string name_;
-  std::source_location created_at_;
+  SourceLocation created_at_;
 };
 
 // Destroys frames through Frame::destroy (for unique_ptr).

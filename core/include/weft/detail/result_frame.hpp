@@ -37,7 +37,7 @@ class ResultFrame : public Frame {
 template <class R, class F, class... Args>
 class CallableFrame final : public ResultFrame<R> {
  public:
-  CallableFrame(FrameKind kind, std::string name, std::source_location where, F fn, Args... args)
+  CallableFrame(FrameKind kind, std::string name, SourceLocation where, F fn, Args... args)
       : ResultFrame<R>(kind, std::move(name), where),
         fn_(std::move(fn)),
         args_(std::move(args)...) {}
