@@ -57,6 +57,21 @@ Frame* Frame::running_host() noexcept {
   return load_running_host();
 }
 
+void Frame::record_await_site(const SourceLocation& site) noexcept {
+  Frame* host = load_running_host();
+  if (!host) return;
+  host->await_file_.store(site.file_name(), std::memory_order_relaxed);
+  host->await_function_.store(site.function_name(), std::memory_order_relaxed);
+  host->await_line_.store(site.line(), std::memory_order_relaxed);
+}
+
+SourceLocation Frame::await_site() const noexcept {
+  const char* file = await_file_.load(std::memory_order_relaxed);
+  if (!file) return SourceLocation();
+  return SourceLocation(file, await_line_.load(std::memory_order_relaxed),
+                        await_function_.load(std::memory_order_relaxed));
+}
+
 Frame* Frame::running_innermost() noexcept {
   Frame* host = load_running_host();
   return host ? host->active_ : nullptr;

@@ -11,9 +11,9 @@
 #include <any>
 #include <concepts>
 #include <memory>
-#include "weft/source_location.hpp"
 #include <string>
 #include <type_traits>
+#include "weft/source_location.hpp"
 
 #include "weft/detail/result_frame.hpp"
 #include "weft/locals.hpp"
@@ -96,8 +96,7 @@ coro(F, Args...) -> coro<F, Args...>;
 template <class F>
 class CoroutineFunction {
  public:
-  CoroutineFunction(const char* name, F fn,
-                    SourceLocation where = SourceLocation::current())
+  CoroutineFunction(const char* name, F fn, SourceLocation where = SourceLocation::current())
       : name_(name), fn_(std::move(fn)), where_(where) {}
 
   template <class... Args>
@@ -155,24 +154,27 @@ concept CustomAwaitable = requires(A& a) {
 // like `yield from`. RuntimeError for a coroutine that is closed or already being awaited.
 // The handle keeps its coroutine, as Python's does: afterwards it reports CORO_CLOSED, and
 // awaiting it again is "cannot reuse already awaited coroutine".
+// Each await records where it was written, for Task::get_stack().
 template <class R>
-R await(Coroutine<R>& coroutine);
+R await(Coroutine<R>& coroutine, SourceLocation where = SourceLocation::current());
 // A temporary (or a handle given away with std::move) lives until the await ends.
 template <class R>
-R await(Coroutine<R>&& coroutine) {
+R await(Coroutine<R>&& coroutine, SourceLocation where = SourceLocation::current()) {
   Coroutine<R> owned = std::move(coroutine);
-  return await(owned);
+  return await(owned, where);
 }
 
 template <CustomAwaitable A>
-decltype(auto) await(A&& awaitable) {
+decltype(auto) await(A&& awaitable, SourceLocation where = SourceLocation::current()) {
+  detail::Frame::record_await_site(where);
   return awaitable.await();
 }
 
 // ---- implementation ----
 
 template <class R>
-R await(Coroutine<R>& coroutine) {
+R await(Coroutine<R>& coroutine, SourceLocation where) {
+  detail::Frame::record_await_site(where);
   auto& frame = coroutine.frame();
   if (frame.raw_state() == detail::FrameState::suspended) {
     // `yield from` a coroutine that was started by hand: relay its yields and our sends.

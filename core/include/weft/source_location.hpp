@@ -13,13 +13,13 @@ class SourceLocation {
     return SourceLocation(file, line, function);
   }
   constexpr SourceLocation() noexcept = default;
+  constexpr SourceLocation(const char* file, unsigned line, const char* function) noexcept
+      : file_(file), line_(line), function_(function) {}
   constexpr const char* file_name() const noexcept { return file_; }
   constexpr unsigned line() const noexcept { return line_; }
   constexpr const char* function_name() const noexcept { return function_; }
 
  private:
-  constexpr SourceLocation(const char* file, unsigned line, const char* function) noexcept
-      : file_(file), line_(line), function_(function) {}
   const char* file_ = "";
   unsigned line_ = 0;
   const char* function_ = "";

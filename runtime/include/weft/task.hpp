@@ -84,6 +84,15 @@ class Task {
   }
   std::size_t remove_done_callback(std::uint64_t id) { return core().remove_done_callback(id); }
 
+  // Where the task waits: one frame (file, line, function of its await) while it is suspended;
+  // for a task that failed, the await it last left before raising (C++ exceptions carry no
+  // traceback); empty once it finished or was cancelled. limit <= 0 gives none.
+  std::vector<FrameSummary> get_stack(std::optional<int> limit = std::nullopt) const {
+    return core().get_stack(limit);
+  }
+  // Prints get_stack() as Python's traceback module does (default: standard error).
+  void print_stack(std::optional<int> limit = std::nullopt, std::ostream* out = nullptr) const;
+
   Coroutine<R>& get_coro() const { return state_->coroutine(); }
   std::string get_name() const { return core().get_name(); }
   void set_name(std::string name) { core().set_name(std::move(name)); }
@@ -115,6 +124,14 @@ class Task {
  private:
   std::shared_ptr<detail::TaskState<R>> state_;
 };
+
+namespace detail {
+void print_stack_to(const TaskCore& task, std::optional<int> limit, std::ostream* out);
+}
+template <class R>
+void Task<R>::print_stack(std::optional<int> limit, std::ostream* out) const {
+  detail::print_stack_to(core(), limit, out);
+}
 
 namespace detail {
 template <class R>
@@ -151,6 +168,9 @@ class TaskRef {
   std::string get_name() const { return core_->get_name(); }
   void set_name(std::string name) { core_->set_name(std::move(name)); }
   std::string repr() const { return core_->repr(); }
+  std::vector<FrameSummary> get_stack(std::optional<int> limit = std::nullopt) const {
+    return core_->get_stack(limit);
+  }
   template <class R>
   bool is(const Task<R>& task) const noexcept {
     return core_.get() == static_cast<detail::TaskCore*>(task.state().get());

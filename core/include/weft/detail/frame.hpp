@@ -6,8 +6,8 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
-#include "weft/source_location.hpp"
 #include <string>
+#include "weft/source_location.hpp"
 
 #include "weft/detail/fiber.hpp"
 
@@ -63,6 +63,10 @@ class Frame {
 
   LocalBinding*& locals() noexcept { return locals_; }
 
+  // Where the body last waited (set by weft::await / weft::sleep), for Task::get_stack.
+  static void record_await_site(const SourceLocation& site) noexcept;
+  SourceLocation await_site() const noexcept;
+
  protected:
   virtual ~Frame();
   virtual void run_body() = 0;  // invoke the callable and store its result
@@ -87,6 +91,11 @@ class Frame {
   LocalBinding* locals_ = nullptr;
   std::string name_;
   SourceLocation created_at_;
+  // Written by the body, read by get_stack() from any thread: word-sized atomics, so a read that
+  // races with a running body may mix two sites but never reads torn words. Relaxed: diagnostic.
+  std::atomic<const char*> await_file_{nullptr};
+  std::atomic<const char*> await_function_{nullptr};
+  std::atomic<unsigned> await_line_{0};
 };
 
 // Destroys frames through Frame::destroy (for unique_ptr).

@@ -73,6 +73,12 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   // Throws what result() must throw; returns normally when a value is there to return.
   void check_result();
   const std::string& cancel_message() const noexcept { return cancel_message_; }
+  // Inspection without marking the exception retrieved (for repr and print_stack). Only
+  // meaningful once done(): the exception is written before the state is published.
+  bool has_exception() const noexcept { return done() && exception_ != nullptr; }
+  std::exception_ptr peek_exception() const noexcept {
+    return done() ? exception_ : std::exception_ptr();
+  }
 
   std::uint64_t add_done_callback(Callback callback);
   std::size_t remove_done_callback(std::uint64_t id);

@@ -8,11 +8,23 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include "weft/detail/context_data.hpp"
 #include "weft/detail/frame.hpp"
 #include "weft/detail/future_core.hpp"
+
+namespace weft {
+// One frame of a task's stack (traceback.FrameSummary): where the task waits.
+struct FrameSummary {
+  std::string filename;
+  unsigned lineno = 0;
+  std::string name;  // the function
+};
+}  // namespace weft
 
 namespace weft::detail {
 
@@ -64,6 +76,9 @@ class TaskCore : public FutureCore, public Runnable {
   void set_name(std::string name);
   std::string repr() const override;
   const char* kind_name() const noexcept override { return "Task"; }
+  // Task.get_stack / print_stack (see task.hpp).
+  std::vector<FrameSummary> get_stack(std::optional<int> limit) const;
+  void print_stack(std::optional<int> limit, std::ostream& out) const;
 
   // ---- runtime plumbing
   void run() override;  // one step (asyncio's Task.__step); only a worker calls it
