@@ -50,6 +50,12 @@ void Fiber::release() noexcept {
   __tsan_destroy_fiber(tsan_fiber_);
   tsan_fiber_ = nullptr;
 #endif
+#if WEFT_ASAN
+  // Frames that never returned keep their redzones poisoned (the entry's always; a whole body's
+  // when a fiber that ignored GeneratorExit is abandoned). The next fiber on this stack would
+  // trip over them: clear the stack's shadow before it goes back to the pool.
+  __asan_unpoison_memory_region(stack_.base, stack_.size);
+#endif
   release_stack(stack_);
   stack_ = Stack{};
   context_ = nullptr;

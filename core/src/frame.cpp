@@ -92,20 +92,20 @@ void Frame::throw_reuse_error() const {
   throw RuntimeError(std::string("cannot resume a closed ") + noun());
 }
 
-bool Frame::send(void* value) {
-  return step(Mode::send, value, nullptr);
+bool Frame::send(void* value, const Receiver& receiver) {
+  return step(Mode::send, value, nullptr, receiver);
 }
 
-bool Frame::throw_in(std::exception_ptr error) {
+bool Frame::throw_in(std::exception_ptr error, const Receiver& receiver) {
   if (!error) throw TypeError("throw() needs an exception to raise");
-  return step(Mode::throw_in, nullptr, std::move(error));
+  return step(Mode::throw_in, nullptr, std::move(error), receiver);
 }
 
 void Frame::close() {
-  step(Mode::close, nullptr, nullptr);
+  step(Mode::close, nullptr, nullptr, Receiver{});
 }
 
-bool Frame::step(Mode mode, void* value, std::exception_ptr error) {
+bool Frame::step(Mode mode, void* value, std::exception_ptr error, const Receiver& receiver) {
   // Acquire pairs with the release store that ended the previous step (on any thread): the
   // fiber's saved context and the transfer slots written there are visible here.
   FrameState seen = state_.load(std::memory_order_acquire);
@@ -146,7 +146,7 @@ bool Frame::step(Mode mode, void* value, std::exception_ptr error) {
 
   sent_ = value;
   thrown_ = mode == Mode::close ? std::make_exception_ptr(GeneratorExit{}) : std::move(error);
-  bool suspended = resume_fiber();
+  bool suspended = resume_fiber(receiver);
   if (mode == Mode::close) {
     if (suspended) {
       // Python leaves it suspended; the caller (or destroy) decides what happens next.
@@ -166,7 +166,7 @@ bool Frame::step(Mode mode, void* value, std::exception_ptr error) {
   return suspended;
 }
 
-bool Frame::resume_fiber() {
+bool Frame::resume_fiber(const Receiver& receiver) {
   if (!fiber_.started()) fiber_.start(&Frame::fiber_entry, this, default_stack_size());
   Frame* previous_host = load_running_host();
   store_running_host(this);
@@ -175,13 +175,25 @@ bool Frame::resume_fiber() {
   if (fiber_.finished()) {
     fiber_.release();
     locals_ = nullptr;
-    // Release: a thread that sees CLOSED also sees the result or failure the body stored.
-    state_.store(FrameState::closed, std::memory_order_release);
+    // The receiver takes the result while the frame is still ours (RUNNING): after CLOSED is
+    // published, another driver may look at the frame. Publish even if taking it throws.
+    struct PublishClosed {
+      std::atomic<FrameState>& state;
+      // Release: a thread that sees CLOSED also sees the result or failure the body stored.
+      ~PublishClosed() { state.store(FrameState::closed, std::memory_order_release); }
+    } publish{state_};
+    if (receiver.on_return) receiver.on_return(receiver.context);
     return false;
   }
-  // Release: the next driver (maybe another thread) acquires the fiber's saved context and the
-  // yielded value with its CAS. Stored only now that the fiber is off its stack (mechanism 3).
-  state_.store(FrameState::suspended, std::memory_order_release);
+  // The receiver moves the yielded value off the body's stack before SUSPENDED is published:
+  // after that, another thread may resume the body, which overwrites or destroys the value.
+  struct PublishSuspended {
+    std::atomic<FrameState>& state;
+    // Release: the next driver (maybe another thread) acquires the fiber's saved context with
+    // its CAS. Stored only now that the fiber is off its stack (mechanism 3).
+    ~PublishSuspended() { state.store(FrameState::suspended, std::memory_order_release); }
+  } publish{state_};
+  if (receiver.on_yield) receiver.on_yield(receiver.context, yielded_);
   return true;
 }
 

@@ -33,12 +33,13 @@ class Coroutine {
 
   // Starts or resumes the coroutine. The first send must carry no value (None).
   Step<std::any, R> send(std::any value = {}) {
-    bool suspended = frame().send(value.has_value() ? &value : nullptr);
-    return finish_step(suspended);
+    detail::StepReceiver<std::any, R> outcome(frame());
+    return outcome.step(frame_->send(value.has_value() ? &value : nullptr, outcome.receiver()));
   }
   // Raises `error` at the suspension point (before the first line, if it has not started).
   Step<std::any, R> throw_(std::exception_ptr error) {
-    return finish_step(frame().throw_in(std::move(error)));
+    detail::StepReceiver<std::any, R> outcome(frame());
+    return outcome.step(frame_->throw_in(std::move(error), outcome.receiver()));
   }
   template <class E>
   requires(!std::same_as<std::decay_t<E>, std::exception_ptr>) Step<std::any, R> throw_(E&& error) {
@@ -66,14 +67,6 @@ class Coroutine {
   }
 
  private:
-  Step<std::any, R> finish_step(bool suspended) {
-    if (suspended) {
-      auto* yielded = static_cast<std::any*>(frame_->yielded());
-      return Step<std::any, R>::suspended_with(yielded ? std::move(*yielded) : std::any{});
-    }
-    return Step<std::any, R>::returned_with(std::move(frame_->result()));
-  }
-
   std::unique_ptr<detail::ResultFrame<R>, detail::FrameDeleter> frame_;
 };
 

@@ -47,10 +47,19 @@ class Generator {
   Generator& operator=(Generator&&) noexcept = default;
 
   // next(): runs to the next yield. On an exhausted generator: returned, with no value.
-  Step<Y, R> send() { return finish_step(frame_->send(nullptr)); }
+  Step<Y, R> send() {
+    detail::StepReceiver<Y, R> outcome(*frame_);
+    return outcome.step(frame_->send(nullptr, outcome.receiver()));
+  }
   // send(v): resumes with v as the value of the yield. TypeError before the first yield.
-  Step<Y, R> send(S value) { return finish_step(frame_->send(&value)); }
-  Step<Y, R> throw_(std::exception_ptr error) { return finish_step(frame_->throw_in(error)); }
+  Step<Y, R> send(S value) {
+    detail::StepReceiver<Y, R> outcome(*frame_);
+    return outcome.step(frame_->send(&value, outcome.receiver()));
+  }
+  Step<Y, R> throw_(std::exception_ptr error) {
+    detail::StepReceiver<Y, R> outcome(*frame_);
+    return outcome.step(frame_->throw_in(std::move(error), outcome.receiver()));
+  }
   template <class E>
   requires(!std::same_as<std::decay_t<E>, std::exception_ptr>) Step<Y, R> throw_(E&& error) {
     return throw_(std::make_exception_ptr(std::forward<E>(error)));
@@ -102,23 +111,11 @@ class Generator {
     F body_;
   };
 
-  Step<Y, R> finish_step(bool suspended) {
-    if (suspended)
-      return Step<Y, R>::suspended_with(std::move(*static_cast<Y*>(frame_->yielded())));
-    // Take the value out, leaving none behind (a moved-from optional stays engaged): only the
-    // step that saw the return carries it; later sends on the exhausted generator return
-    // without one, as CPython's StopIteration then carries None.
-    std::optional<Value<R>> value = std::move(frame_->result());
-    frame_->result().reset();
-    return Step<Y, R>::returned_with(std::move(value));
-  }
   void advance() {
     current_.reset();
-    if (frame_->send(nullptr)) {
-      current_.emplace(std::move(*static_cast<Y*>(frame_->yielded())));
-    } else {
-      frame_->result().reset();  // a for loop drops the return value, as Python's does
-    }
+    // Taken through the receiver; a for loop drops the return value, as Python's does.
+    detail::StepReceiver<Y, R> outcome(*frame_);
+    if (frame_->send(nullptr, outcome.receiver())) current_ = std::move(outcome.yielded());
   }
 
   std::unique_ptr<detail::ResultFrame<R>, detail::FrameDeleter> frame_;

@@ -21,6 +21,18 @@ enum class FrameState : std::uint32_t { created, running, suspended, closed, del
 
 class LocalBinding;
 
+// How a driver takes a step's outcome before the step publishes SUSPENDED or CLOSED. After that,
+// another thread may resume the body (which then overwrites or destroys the value it had
+// suspended with) or step the closed frame. on_yield(context, yielded) runs when the body
+// suspended, on_return(context) when it has just returned (never for a frame that was already
+// closed). Frame::yielded() and the stored result are safe to read after the step only when
+// nobody else drives the frame (a task's own step).
+struct FrameReceiver {
+  void (*on_yield)(void* context, void* yielded) = nullptr;
+  void (*on_return)(void* context) = nullptr;
+  void* context = nullptr;
+};
+
 class Frame {
  public:
   Frame(FrameKind kind, std::string name, SourceLocation created_at);
@@ -33,8 +45,10 @@ class Frame {
 
   // ---- Driver side. Each returns true when the body suspended (yielded() is valid) and false
   // when it returned; an exception escaping the body propagates. CAS into RUNNING or throw.
-  bool send(void* value);
-  bool throw_in(std::exception_ptr error);
+  // A driver that may race with others takes the outcome through a Receiver (see FrameReceiver).
+  using Receiver = FrameReceiver;
+  bool send(void* value, const Receiver& receiver = {});
+  bool throw_in(std::exception_ptr error, const Receiver& receiver = {});
   void close();
 
   void* yielded() const noexcept { return yielded_; }
@@ -73,8 +87,8 @@ class Frame {
 
  private:
   enum class Mode { send, throw_in, close };
-  bool step(Mode mode, void* value, std::exception_ptr error);
-  bool resume_fiber();
+  bool step(Mode mode, void* value, std::exception_ptr error, const Receiver& receiver);
+  bool resume_fiber(const Receiver& receiver);
   static void fiber_entry(void* self);
   [[noreturn]] void throw_reuse_error() const;
   const char* noun() const noexcept;

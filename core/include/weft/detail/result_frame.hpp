@@ -33,6 +33,50 @@ class ResultFrame : public Frame {
   std::optional<Value<R>> result_;
 };
 
+// Takes one step's outcome from a ResultFrame whose body suspends with Y values, through the
+// frame's Receiver: before the state word is published, so that racing drivers never touch a
+// value another one is taking (see Frame::Receiver).
+template <class Y, class R>
+class StepReceiver {
+ public:
+  explicit StepReceiver(ResultFrame<R>& frame) : frame_(frame) {}
+  StepReceiver(const StepReceiver&) = delete;
+  StepReceiver& operator=(const StepReceiver&) = delete;
+
+  Frame::Receiver receiver() noexcept { return {&on_yield, &on_return, this}; }
+
+  // The step: what the body suspended with, or what it returned. A frame that was already
+  // closed returns with no value (an exhausted generator's StopIteration carries None).
+  Step<Y, R> step(bool suspended) {
+    if (suspended) return Step<Y, R>::suspended_with(std::move(*yielded_));
+    return Step<Y, R>::returned_with(std::move(result_));
+  }
+
+  std::optional<Y>& yielded() noexcept { return yielded_; }
+
+ private:
+  static void on_yield(void* self, void* yielded) {
+    auto* me = static_cast<StepReceiver*>(self);
+    if constexpr (std::is_default_constructible_v<Y>) {
+      if (!yielded) {
+        me->yielded_.emplace();  // suspended with nothing: None
+        return;
+      }
+    }
+    me->yielded_.emplace(std::move(*static_cast<Y*>(yielded)));
+  }
+  static void on_return(void* self) {
+    auto* me = static_cast<StepReceiver*>(self);
+    // Taken, not copied: the frame keeps none, so only this step reports the return value.
+    me->result_ = std::move(me->frame_.result());
+    me->frame_.result().reset();
+  }
+
+  ResultFrame<R>& frame_;
+  std::optional<Y> yielded_;
+  std::optional<Value<R>> result_;
+};
+
 // The body is `fn(args...)`.
 template <class R, class F, class... Args>
 class CallableFrame final : public ResultFrame<R> {
