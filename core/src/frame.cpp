@@ -214,6 +214,13 @@ void* Frame::suspend_running(void* yielded) {
         "weft: nothing to suspend: this code is not running inside a coroutine (drive it with "
         "send(), create_task() or weft::run())");
   }
+  if (host->kind_ == FrameKind::generator) {
+    // Its driver reads what it suspends with as the generator's Y: a raw suspend (an await)
+    // would hand it a std::any instead. Python cannot await in a plain generator either.
+    throw RuntimeError("weft: cannot suspend or await inside a generator '" + host->name_ +
+                       "': a generator suspends only through its yield_ (await in a coroutine or "
+                       "an async generator)");
+  }
   return host->suspend_from_body(yielded);
 }
 

@@ -19,11 +19,10 @@ TEST(AwaitCoroutine, AFreshCoroutineRunsInlineAndItsReturnValueIsTheResult) {
   std::uintptr_t outer_local = 0;
   std::uintptr_t inner_local = 0;
   auto outer = weft::coro([&] {
-    int here = 0;
-    outer_local = reinterpret_cast<std::uintptr_t>(&here);
+    // Frame addresses, not locals' (ASan may move locals to a heap "fake stack").
+    outer_local = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
     int value = weft::await(weft::coro([&] {
-      int there = 0;
-      inner_local = reinterpret_cast<std::uintptr_t>(&there);
+      inner_local = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
       return 41;
     }));
     return value + 1;

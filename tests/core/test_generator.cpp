@@ -249,6 +249,42 @@ TEST(Generator, NameDefaultsToGeneratorAndCanBeGiven) {
   EXPECT_EQ(named.name(), "ticks");
 }
 
+TEST(Generator, AMovedFromGeneratorThrowsRuntimeErrorInsteadOfCrashing) {
+  weft::Generator<int> g([](auto& yield_) { yield_(1); });
+  weft::Generator<int> moved = std::move(g);
+  EXPECT_FALSE(static_cast<bool>(g));  // NOLINT(bugprone-use-after-move): checking it
+  EXPECT_THROW(g.send(), weft::RuntimeError);
+  EXPECT_THROW(g.close(), weft::RuntimeError);
+  EXPECT_THROW(weft::getgeneratorstate(g), weft::RuntimeError);
+  EXPECT_EQ(moved.send().yielded(), 1);
+  moved.close();
+}
+
+TEST(Generator, SuspendingOrAwaitingInsideAGeneratorIsARuntimeError) {
+  // Its driver expects a Y from every suspension; an await would hand it something else.
+  std::string suspend_error;
+  std::string await_error;
+  weft::Generator<int> g([&](auto& yield_) {
+    try {
+      weft::suspend(std::string("not an int"));
+    } catch (const weft::RuntimeError& e) {
+      suspend_error = e.what();
+    }
+    try {
+      weft::await(weft_test::Dummy{1});
+    } catch (const weft::RuntimeError& e) {
+      await_error = e.what();
+    }
+    yield_(7);
+  });
+  EXPECT_EQ(g.send().yielded(), 7);
+  EXPECT_NE(suspend_error.find("cannot suspend or await inside a generator"), std::string::npos)
+      << suspend_error;
+  EXPECT_NE(await_error.find("cannot suspend or await inside a generator"), std::string::npos)
+      << await_error;
+  g.close();
+}
+
 TEST(Generator, AGeneratorCanBeDrivenFromInsideACoroutine) {
   auto c = weft::coro([] {
     weft::Generator<int> squares([](auto& yield_) {

@@ -32,9 +32,9 @@ class StackSizeGuard {
   std::size_t saved_;
 };
 
+// Where the caller's stack is: the frame address, which ASan's "fake stack" never moves.
 __attribute__((noinline)) std::uintptr_t address_of_a_local() {
-  volatile int local = 0;
-  return reinterpret_cast<std::uintptr_t>(&local);
+  return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
 }
 
 bool kernel_has_madvise_guards() {

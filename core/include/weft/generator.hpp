@@ -48,26 +48,27 @@ class Generator {
 
   // next(): runs to the next yield. On an exhausted generator: returned, with no value.
   Step<Y, R> send() {
-    detail::StepReceiver<Y, R> outcome(*frame_);
+    detail::StepReceiver<Y, R> outcome(checked_frame());
     return outcome.step(frame_->send(nullptr, outcome.receiver()));
   }
   // send(v): resumes with v as the value of the yield. TypeError before the first yield.
   Step<Y, R> send(S value) {
-    detail::StepReceiver<Y, R> outcome(*frame_);
+    detail::StepReceiver<Y, R> outcome(checked_frame());
     return outcome.step(frame_->send(&value, outcome.receiver()));
   }
   Step<Y, R> throw_(std::exception_ptr error) {
-    detail::StepReceiver<Y, R> outcome(*frame_);
+    detail::StepReceiver<Y, R> outcome(checked_frame());
     return outcome.step(frame_->throw_in(std::move(error), outcome.receiver()));
   }
   template <class E>
   requires(!std::same_as<std::decay_t<E>, std::exception_ptr>) Step<Y, R> throw_(E&& error) {
     return throw_(std::make_exception_ptr(std::forward<E>(error)));
   }
-  void close() { frame_->close(); }
+  void close() { checked_frame().close(); }
 
-  const std::string& name() const { return frame_->name(); }
-  detail::Frame& frame() const { return *frame_; }
+  const std::string& name() const { return checked_frame().name(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(frame_); }
+  detail::Frame& frame() const { return checked_frame(); }
 
   // Range-for over the yielded values (each next() moves the generator on).
   class iterator {
@@ -111,10 +112,15 @@ class Generator {
     F body_;
   };
 
+  // A moved-from handle has no frame: a clear error rather than a null dereference.
+  detail::ResultFrame<R>& checked_frame() const {
+    if (!frame_) throw RuntimeError("weft: this Generator handle is empty (moved from?)");
+    return *frame_;
+  }
   void advance() {
     current_.reset();
     // Taken through the receiver; a for loop drops the return value, as Python's does.
-    detail::StepReceiver<Y, R> outcome(*frame_);
+    detail::StepReceiver<Y, R> outcome(checked_frame());
     if (frame_->send(nullptr, outcome.receiver())) current_ = std::move(outcome.yielded());
   }
 
