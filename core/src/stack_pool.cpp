@@ -103,7 +103,10 @@ void install_guard(void* address, std::size_t bytes) {
 struct SizePool {
   std::size_t size;
   std::mutex mutex;
-  std::vector<Stack> free;  // guarded by mutex
+  std::vector<Stack> warm;   // guarded by mutex: released stacks, their pages still committed
+  std::vector<Stack> fresh;  // guarded by mutex: never used, or trimmed: no committed pages
+  // Relaxed mirror of warm.size() for trim_stack_pools()'s lock-free "anything to do?" check.
+  std::atomic<std::size_t> warm_count{0};
 };
 
 std::mutex pools_mutex;
@@ -116,7 +119,7 @@ SizePool& pool_for(std::size_t size) {
   for (SizePool* pool : pools) {
     if (pool->size == size) return *pool;
   }
-  pools.push_back(new SizePool{size, {}, {}});
+  pools.push_back(new SizePool{size, {}, {}, {}, {}});
   return *pools.back();
 }
 
@@ -149,9 +152,9 @@ void carve_slab(SizePool& pool) {
       expected = slot;
     }
   }
-  pool.free.reserve(pool.free.size() + count);
+  pool.fresh.reserve(pool.fresh.size() + count);
   for (std::size_t i = count; i-- > 0;) {
-    pool.free.push_back(Stack{begin + i * stride + guard, pool.size});
+    pool.fresh.push_back(Stack{begin + i * stride + guard, pool.size});
   }
 }
 
@@ -168,18 +171,12 @@ struct ThreadCache {
 thread_local ThreadCache thread_cache;
 
 void ThreadCache::release_stack_to_pool(Stack stack) noexcept {
+  // No syscall here: releasing is on every task's path. Memory beyond the warm watermark is
+  // given back in batches by trim_stack_pools(), which idle workers call.
   SizePool& pool = pool_for(stack.size);
-  bool cold;
-  {
-    std::lock_guard lock(pool.mutex);
-    cold = pool.free.size() >= warm_pool_limit;
-  }
-  // Beyond the warm watermark give the pages back; the next user faults fresh zero pages. This
-  // must happen before the stack is back on the free list: from then on another thread may start
-  // a fiber on it, and a later MADV_DONTNEED would zero that fiber's live frames.
-  if (cold) madvise(stack.base, stack.size, MADV_DONTNEED);
   std::lock_guard lock(pool.mutex);
-  pool.free.push_back(stack);
+  pool.warm.push_back(stack);
+  pool.warm_count.store(pool.warm.size(), std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -194,9 +191,12 @@ Stack allocate_stack(std::size_t size) {
   }
   SizePool& pool = pool_for(size);
   std::lock_guard lock(pool.mutex);
-  if (pool.free.empty()) carve_slab(pool);
-  Stack s = pool.free.back();
-  pool.free.pop_back();
+  // Warm first: its top pages are committed already (a first touch costs ~1.5 us a page).
+  std::vector<Stack>& from = !pool.warm.empty() ? pool.warm : pool.fresh;
+  if (from.empty()) carve_slab(pool);
+  Stack s = from.back();
+  from.pop_back();
+  pool.warm_count.store(pool.warm.size(), std::memory_order_relaxed);
   return s;
 }
 
@@ -208,6 +208,31 @@ void release_stack(Stack stack) noexcept {
     return;
   }
   ThreadCache::release_stack_to_pool(stack);
+}
+
+void trim_stack_pools() noexcept {
+  std::vector<SizePool*> all;
+  {
+    std::lock_guard lock(pools_mutex);
+    all = pools;
+  }
+  for (SizePool* pool : all) {
+    if (pool->warm_count.load(std::memory_order_relaxed) <= warm_pool_limit) continue;
+    std::vector<Stack> excess;
+    {
+      std::lock_guard lock(pool->mutex);
+      while (pool->warm.size() > warm_pool_limit) {
+        excess.push_back(pool->warm.back());
+        pool->warm.pop_back();
+      }
+      pool->warm_count.store(pool->warm.size(), std::memory_order_relaxed);
+    }
+    // Off every list while their pages go back: nobody can be running a fiber on them (a late
+    // MADV_DONTNEED on a stack in use would zero its live frames).
+    for (Stack stack : excess) madvise(stack.base, stack.size, MADV_DONTNEED);
+    std::lock_guard lock(pool->mutex);
+    pool->fresh.insert(pool->fresh.end(), excess.begin(), excess.end());
+  }
 }
 
 bool is_stack_guard_address(std::uintptr_t address) noexcept {

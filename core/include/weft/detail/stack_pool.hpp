@@ -17,9 +17,12 @@ struct Stack {
 // when the pool is empty. Throws weft::RuntimeError when the kernel refuses memory or mappings.
 Stack allocate_stack(std::size_t size);
 
-// Returns a stack to the pool. Warm stacks are kept for reuse; beyond a watermark their pages
-// are handed back to the kernel (the mapping and its guard stay).
+// Returns a stack to the pool, warm (its pages stay committed for the next fiber).
 void release_stack(Stack stack) noexcept;
+
+// Gives the pages of the warm stacks beyond a watermark back to the kernel (the mappings and
+// guards stay). Cheap when there is nothing to do; the runtime calls it when a worker goes idle.
+void trim_stack_pools() noexcept;
 
 // True when `address` lies in the guard region of a pooled stack. Async-signal-safe.
 bool is_stack_guard_address(std::uintptr_t address) noexcept;
