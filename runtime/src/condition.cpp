@@ -23,7 +23,14 @@ bool Condition::wait() {
     std::lock_guard guard(mutex_);
     waiters_.push_back(waiter);
   }
-  lock_.release();
+  try {
+    lock_.release();
+  } catch (...) {
+    // Released by someone else since the check: leave no node of this frame behind.
+    std::lock_guard guard(mutex_);
+    waiters_.remove(waiter);
+    throw;
+  }
   std::exception_ptr error;
   try {
     waiter.future.await();
