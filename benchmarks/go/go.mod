@@ -1,0 +1,3 @@
+module weft.example/benchmarks/go
+
+go 1.19

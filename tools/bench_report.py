@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""The comparison run's report: a table, the issue's targets, and a self-contained HTML page.
+
+    tools/bench_report.py [build/bench/results.json] [--html build/bench/report.html]
+
+Reads the rows tools/bench wrote -- {"bench", "runtime", "threads", "value", "unit", "min",
+"max"}, value being the median of the repetitions -- prints the table (workload x workers, one
+column per runtime: median (min-max), and weft's ratio to the best peer) and each target's
+PASS / MISS, and writes the HTML report: the same table plus one bar chart per workload
+(inline SVG, log scale where the values span decades; no scripts, nothing fetched).
+
+Every figure is lower-is-better. TARGETS below is the one list of the targets (issue 5).
+"""
+import argparse
+import html
+import json
+import math
+import os
+import sys
+
+# The workloads in the order they are shown: unit, what they measure.
+WORKLOADS = [
+    ("skynet", "ms", "10-ary task tree of depth 6: 1M leaves, 1,111,111 tasks, sum checked"),
+    ("spawn_join", "ns/task", "one task spawns 1M trivial tasks, then joins them all"),
+    ("gather_fanout", "ns/task", "one task gathers 10k tasks, 10 rounds"),
+    ("yield_switch", "ns/switch", "two tasks on one worker take turns yielding, 1M times each"),
+    ("pingpong", "ns/round trip",
+     "two tasks pass a token through the runtime's channel, 100k round trips"),
+    ("foreign_submit", "ns/task", "a non-worker thread submits 1M tasks, then waits for all"),
+    ("suspended_memory", "bytes/task", "1M tasks suspended on one event: RSS grown per task"),
+    ("sleep_timers", "ms", "100k tasks each sleep 10 ms: first spawn to last join (ideal: 10)"),
+    ("idle_cpu", "cpu ms/s", "CPU time a started, idle runtime burns, per second of wall time"),
+]
+UNITS = {name: unit for name, unit, _ in WORKLOADS}
+RUNTIMES = ["weft", "boost.fiber", "boost.fiber-suspend", "onetbb", "go"]
+PEERS = RUNTIMES[1:]
+COLORS = {"weft": "#d62728", "boost.fiber": "#1f77b4", "boost.fiber-suspend": "#7fb0dc",
+          "onetbb": "#2ca02c", "go": "#9467bd"}
+
+# The targets of issue 5, all at 2 workers but yield_switch (1). A target is
+#   (workload, workers, peer, factor): weft's median <= factor x the peer's median, or
+#   (workload, workers, None, limit):  weft's median <= limit, in the workload's unit.
+# "boost.fiber*" is the better of the two Boost.Fiber variants (suspend=false / true).
+TARGETS = [
+    ("skynet", 2, "onetbb", 2.0),
+    ("skynet", 2, "go", 0.1),
+    ("spawn_join", 2, "go", 0.6),
+    ("spawn_join", 2, "onetbb", 1.0),
+    ("yield_switch", 1, "go", 0.6),
+    ("pingpong", 2, "go", 0.75),
+    ("pingpong", 2, "boost.fiber*", 0.25),
+    ("foreign_submit", 2, "onetbb", 1.0),
+    ("foreign_submit", 2, "boost.fiber*", 0.3),
+    ("suspended_memory", 2, None, 4.6 * 1024),
+    ("sleep_timers", 2, None, 20.0),
+    ("sleep_timers", 2, "go", 0.2),
+    ("idle_cpu", 2, None, 10.0),  # 0.01 CPU s per s
+]
+
+
+def fmt(v):
+    """A figure with about three significant digits, no exponent."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    a = abs(v)
+    if a == 0:
+        return "0"
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    digits = 2 - int(math.floor(math.log10(a)))
+    return f"{v:.{digits}f}"
+
+
+def index(rows):
+    """{(bench, threads): {runtime: row}} and {bench: unit}."""
+    table, units = {}, {}
+    for r in rows:
+        table.setdefault((r["bench"], r["threads"]), {})[r["runtime"]] = r
+        units.setdefault(r["bench"], r["unit"])
+    return table, units
+
+
+def ordered_keys(table):
+    order = {name: i for i, (name, _, _) in enumerate(WORKLOADS)}
+    return sorted(table, key=lambda k: (order.get(k[0], len(order)), k[0], k[1]))
+
+
+def best_peer(cells):
+    """(runtime, row) of the lowest median among the peers present, or (None, None)."""
+    peers = [(cells[p]["value"], p) for p in PEERS if p in cells]
+    if not peers:
+        return None, None
+    _, name = min(peers)
+    return name, cells[name]
+
+
+def ratio_text(cells):
+    if "weft" not in cells:
+        return ""
+    name, row = best_peer(cells)
+    if not row:
+        return ""
+    if row["value"] == 0:
+        return f"inf vs {name}" if cells["weft"]["value"] > 0 else f"1 vs {name}"
+    return f"{cells['weft']['value'] / row['value']:.2f} x {name}"
+
+
+def cell_text(row):
+    if row is None:
+        return ""
+    return f"{fmt(row['value'])} ({fmt(row['min'])}-{fmt(row['max'])})"
+
+
+def table_lines(rows):
+    table, units = index(rows)
+    present = [rt for rt in RUNTIMES if any(rt in c for c in table.values())]
+    header = ["workload", "unit", "workers"] + present + ["weft / best peer"]
+    body = []
+    for key in ordered_keys(table):
+        cells = table[key]
+        body.append([key[0], units[key[0]], str(key[1])] +
+                    [cell_text(cells.get(rt)) for rt in present] + [ratio_text(cells)])
+    widths = [max(len(x) for x in col) for col in zip(header, *body)]
+    right = set(range(2, len(header)))
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    out = [line(header), "  ".join("-" * w for w in widths)]
+    prev = None
+    for b in body:
+        if prev is not None and b[0] != prev:
+            out.append("")
+        prev = b[0]
+        out.append(line(b))
+    return out
+
+
+def evaluate_targets(rows):
+    """One dict per target: text, passed (True/False/None when not measured)."""
+    table, units = index(rows)
+    results = []
+    for bench, threads, peer, bound in TARGETS:
+        cells = table.get((bench, threads), {})
+        unit = units.get(bench, UNITS.get(bench, ""))
+        where = f"{bench} ({threads} worker{'s' if threads > 1 else ''})"
+        weft = cells.get("weft")
+        if peer is None:
+            goal = f"target <= {fmt(bound)} {unit}"
+            if not weft:
+                results.append({"text": f"{where}: weft not measured ({goal})", "passed": None})
+                continue
+            v = weft["value"]
+            ok = v <= bound
+            results.append({"text": f"{where}: weft {fmt(v)} {unit} = {v / bound:.3g} x the "
+                                    f"limit ({goal})", "passed": ok})
+            continue
+        if peer == "boost.fiber*":
+            variants = [cells[p] for p in ("boost.fiber", "boost.fiber-suspend") if p in cells]
+            other = min(variants, key=lambda r: r["value"]) if variants else None
+        else:
+            other = cells.get(peer)
+        goal = f"target <= {bound:g}"
+        if not weft or not other:
+            results.append({"text": f"{where}: weft vs {peer} not measured ({goal})",
+                            "passed": None})
+            continue
+        name = other["runtime"]
+        if other["value"] > 0:
+            ratio = weft["value"] / other["value"]
+        else:
+            ratio = math.inf if weft["value"] > 0 else 1.0
+        ok = ratio <= bound
+        results.append({"text": f"{where}: weft {fmt(weft['value'])} {unit} = {ratio:.3g} x "
+                                f"{name} {fmt(other['value'])} ({goal})", "passed": ok})
+    return results
+
+
+def target_lines(rows):
+    out = []
+    for t in evaluate_targets(rows):
+        mark = {True: "PASS", False: "MISS", None: "n/a"}[t["passed"]]
+        out.append(f"{t['text']} {mark}")
+    return out
+
+
+# ---- HTML -------------------------------------------------------------------------------------
+
+def nice_ticks_linear(top):
+    if top <= 0:
+        return [0, 1]
+    raw = top / 5
+    mag = 10 ** math.floor(math.log10(raw))
+    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
+    ticks, t = [], 0.0
+    while t <= top * 1.0001 + step:
+        ticks.append(t)
+        if t >= top:
+            break
+        t += step
+    return ticks
+
+
+def chart_svg(bench, unit, table):
+    """Bars per runtime, one group per worker count; whiskers for min-max."""
+    groups = sorted(t for (b, t) in table if b == bench)
+    if not groups:
+        return ""
+    present = [rt for rt in RUNTIMES if any(rt in table[(bench, t)] for t in groups)]
+    values = [r[k] for t in groups for r in table[(bench, t)].values()
+              for k in ("value", "min", "max")]
+    positive = [v for v in values if v > 0]
+    hi = max(values) if values else 1
+    lo = min(positive) if positive else 1
+    log = bool(positive) and hi / lo > 30
+    W, H = 600, 280
+    left, right, top, bottom = 78, 150, 20, 40
+    pw, ph = W - left - right, H - top - bottom
+    if log:
+        y0 = 10 ** math.floor(math.log10(lo))
+        y1 = 10 ** math.ceil(math.log10(hi))
+        if y1 <= y0:
+            y1 = y0 * 10
+
+        def y(v):
+            v = max(v, y0)
+            return top + ph - (math.log10(v) - math.log10(y0)) / (math.log10(y1) - math.log10(y0)) * ph
+        ticks = [10 ** e for e in range(int(math.log10(y0)), int(math.log10(y1)) + 1)]
+    else:
+        ticks = nice_ticks_linear(hi * 1.05)
+        y1 = ticks[-1] or 1
+
+        def y(v):
+            return top + ph - max(v, 0) / y1 * ph
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
+           f'viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11">']
+    for t in ticks:
+        ty = y(t)
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{ty:.1f}" y2="{ty:.1f}" '
+                   f'stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end">'
+                   f'{html.escape(fmt(t))}</text>')
+    out.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}" stroke="#333"/>')
+    out.append(f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" '
+               f'stroke="#333"/>')
+    scale = "log scale" if log else "linear scale"
+    out.append(f'<text x="14" y="{top + ph / 2:.0f}" transform="rotate(-90 14 {top + ph / 2:.0f})" '
+               f'text-anchor="middle">{html.escape(unit)} ({scale}; lower is better)</text>')
+    gw = pw / len(groups)
+    bw = min(36, (gw - 20) / max(1, len(present)))
+    for gi, t in enumerate(groups):
+        cells = table[(bench, t)]
+        gx = left + gi * gw + (gw - bw * len(present)) / 2
+        out.append(f'<text x="{left + gi * gw + gw / 2:.1f}" y="{top + ph + 28}" '
+                   f'text-anchor="middle" font-weight="bold">{t} worker{"s" if t > 1 else ""}'
+                   f'</text>')
+        for ri, rt in enumerate(present):
+            r = cells.get(rt)
+            x = gx + ri * bw
+            if not r:
+                out.append(f'<text x="{x + bw / 2:.1f}" y="{top + ph - 4}" text-anchor="middle" '
+                           f'fill="#999">-</text>')
+                continue
+            by = y(r["value"])
+            out.append(f'<rect x="{x + 2:.1f}" y="{by:.1f}" width="{bw - 4:.1f}" '
+                       f'height="{top + ph - by:.1f}" fill="{COLORS[rt]}">'
+                       f'<title>{html.escape(rt)}: {html.escape(cell_text(r))} '
+                       f'{html.escape(unit)}</title></rect>')
+            cx = x + bw / 2
+            ymin, ymax = y(r["min"]), y(r["max"])
+            out.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{ymin:.1f}" y2="{ymax:.1f}" '
+                       f'stroke="#000"/>')
+            for yy in (ymin, ymax):
+                out.append(f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{yy:.1f}" '
+                           f'y2="{yy:.1f}" stroke="#000"/>')
+            out.append(f'<text x="{cx:.1f}" y="{min(by, ymax) - 4:.1f}" text-anchor="middle" '
+                       f'font-size="10">{html.escape(fmt(r["value"]))}</text>')
+    for ri, rt in enumerate(present):
+        ly = top + 8 + ri * 18
+        out.append(f'<rect x="{left + pw + 16}" y="{ly - 9}" width="12" height="12" '
+                   f'fill="{COLORS[rt]}"/>')
+        out.append(f'<text x="{left + pw + 34}" y="{ly + 1}">{html.escape(rt)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def write_html(rows, path, meta=None):
+    meta = meta or {}
+    table, units = index(rows)
+    present = [rt for rt in RUNTIMES if any(rt in c for c in table.values())]
+    h = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
+         '<title>weft comparison run</title>', '<style>',
+         'body{font-family:sans-serif;margin:24px;color:#222}',
+         '.chart{display:inline-block;vertical-align:top;margin:0 24px 12px 0}',
+         'table{border-collapse:collapse;margin:12px 0;font-size:13px}',
+         'th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}',
+         'th:first-child,td:first-child,td.l{text-align:left}',
+         'tr.first td{border-top:2px solid #888}',
+         '.pass{color:#1a7f1a;font-weight:bold}.miss{color:#c00;font-weight:bold}',
+         '.na{color:#888}h2{margin-top:28px}.note{color:#555;font-size:13px}',
+         '</style></head><body>', '<h1>weft comparison run</h1>']
+    if meta:
+        items = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>"
+                        for k, v in meta.items())
+        h.append(f'<ul class="note">{items}</ul>')
+    h.append('<p class="note">Each cell: the median of the repetitions (min-max). Lower is '
+             'better everywhere. Ratios compare runs of the same session on the same machine; '
+             'absolute figures on a shared machine are noise.</p>')
+    h.append('<h2>Table</h2><table><tr><th>workload</th><th>unit</th><th>workers</th>' +
+             "".join(f"<th>{html.escape(rt)}</th>" for rt in present) +
+             '<th>weft / best peer</th></tr>')
+    prev = None
+    for key in ordered_keys(table):
+        cells = table[key]
+        cls = ' class="first"' if key[0] != prev else ""
+        prev = key[0]
+        h.append(f"<tr{cls}><td>{html.escape(key[0])}</td><td class=\"l\">"
+                 f"{html.escape(units[key[0]])}</td><td>{key[1]}</td>" +
+                 "".join(f"<td>{html.escape(cell_text(cells.get(rt)))}</td>" for rt in present) +
+                 f"<td>{html.escape(ratio_text(cells))}</td></tr>")
+    h.append("</table>")
+    h.append("<h2>Targets (issue 5)</h2><table><tr><th>target</th><th>result</th></tr>")
+    for t in evaluate_targets(rows):
+        cls, mark = {True: ("pass", "PASS"), False: ("miss", "MISS"),
+                     None: ("na", "n/a")}[t["passed"]]
+        h.append(f'<tr><td>{html.escape(t["text"])}</td><td class="{cls}">{mark}</td></tr>')
+    h.append("</table><h2>Charts</h2>")
+    for bench, unit, what in WORKLOADS:
+        svg = chart_svg(bench, units.get(bench, unit), table)
+        if svg:
+            h.append(f'<div class="chart"><h3>{html.escape(bench)}</h3>'
+                     f'<p class="note">{html.escape(what)}</p>{svg}</div>')
+    h.append("</body></html>")
+    with open(path, "w") as f:
+        f.write("\n".join(h) + "\n")
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    ap.add_argument("results", nargs="?", default="build/bench/results.json")
+    ap.add_argument("--html", help="also write the HTML report here")
+    args = ap.parse_args(argv[1:])
+    try:
+        with open(args.results) as f:
+            rows = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"bench_report: cannot read {args.results}: {e}", file=sys.stderr)
+        return 1
+    print("\n".join(table_lines(rows)))
+    print()
+    print("\n".join(target_lines(rows)))
+    if args.html:
+        write_html(rows, args.html, {"results": os.path.abspath(args.results)})
+        print(f"\nbench_report: wrote {args.html}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""The comparison run (tools/bench runs this after tools/deps).
+
+Builds the release preset's comparison suites (benchmarks/bench_{spawn,switch,submit,memory,
+timers}) and the Go program (benchmarks/go), runs every workload x runtime x worker count on
+its own -- each repetition in a fresh process -- and then prints the table and the targets and
+writes build/bench/results.json, samples.json and report.html.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_report  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUITES = ["bench_spawn", "bench_switch", "bench_submit", "bench_memory", "bench_timers"]
+NAME = re.compile(r"^(?P<bench>[a-z_]+)/(?P<runtime>[a-z.\-]+)/threads:(?P<threads>\d+)")
+QUICK_REPS, FULL_REPS = 3, 10
+# Workloads whose figure does not move between repetitions (suspended_memory's RSS per task is
+# the same to the byte) but which take long: fewer repetitions unless --repetitions says.
+REPS_CAP = {"suspended_memory": {"quick": 1, "full": 3}}
+
+
+def log(msg="", end="\n"):
+    sys.stderr.write(msg + end)
+    sys.stderr.flush()
+
+
+def run_logged(cmd, logfile, env=None, cwd=ROOT):
+    with open(logfile, "a") as f:
+        f.write(f"$ {' '.join(cmd)}\n")
+        f.flush()
+        return subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+
+
+def tail(path, n=25):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError:
+        return ""
+
+
+def build(out_dir, build_dir):
+    logfile = os.path.join(out_dir, "build.log")
+    open(logfile, "w").close()
+    started = time.time()
+    log("tools/bench: building the comparison suites (release preset) ...", end="")
+    if build_dir == os.path.join(ROOT, "build", "release"):
+        steps = [["cmake", "--preset", "release"],
+                 ["cmake", "--build", "--preset", "release", "--target"] + SUITES]
+    else:
+        steps = [["cmake", "--build", build_dir, "-j2", "--target"] + SUITES]
+    for cmd in steps:
+        if run_logged(cmd, logfile) != 0:
+            log(" FAILED")
+            log(f"tools/bench: {' '.join(cmd)} failed; {logfile} ends with:\n{tail(logfile)}")
+            return False
+    log(f" done ({time.time() - started:.0f} s)")
+    log("tools/bench: building benchmarks/go ...", end="")
+    if not shutil.which("go"):
+        log(" FAILED: no `go` on PATH (tools/deps installs golang-go)")
+        return False
+    env = dict(os.environ, GOFLAGS="-mod=mod", GOTOOLCHAIN="local", GOPROXY="off",
+               GOCACHE=os.path.join(out_dir, "go-cache"))
+    cmd = ["go", "build", "-o", os.path.join(out_dir, "gobench"), "."]
+    if run_logged(cmd, logfile, env=env, cwd=os.path.join(ROOT, "benchmarks", "go")) != 0:
+        log(" FAILED")
+        log(f"tools/bench: go build failed; {logfile} ends with:\n{tail(logfile)}")
+        return False
+    log(" done")
+    return True
+
+
+def list_jobs(build_dir, out_dir):
+    """Every (name, kind, binary) to run, in workload order."""
+    jobs = []
+    for suite in SUITES:
+        exe = os.path.join(build_dir, "benchmarks", suite)
+        if not os.access(exe, os.X_OK):
+            raise SystemExit(f"tools/bench: {exe} is missing: build first (or drop --no-build)")
+        names = subprocess.run([exe, "--benchmark_list_tests"], capture_output=True, text=True,
+                               check=True).stdout.split()
+        jobs += [(n, "gbench", exe) for n in names if NAME.match(n)]
+    gobench = os.path.join(out_dir, "gobench")
+    if not os.access(gobench, os.X_OK):
+        raise SystemExit(f"tools/bench: {gobench} is missing: build first (or drop --no-build)")
+    names = subprocess.run([gobench, "-list"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    jobs += [(n, "go", gobench) for n in names if NAME.match(n)]
+    order = {name: i for i, (name, _, _) in enumerate(bench_report.WORKLOADS)}
+    rt_order = {name: i for i, name in enumerate(bench_report.RUNTIMES)}
+
+    def key(job):
+        m = NAME.match(job[0])
+        return (order.get(m["bench"], 99), int(m["threads"]), rt_order.get(m["runtime"], 99))
+    return sorted(jobs, key=key)
+
+
+def run_process(cmd, timeout):
+    """(exit status or None on timeout, stdout, stderr). Its own process group, killed whole
+    on timeout (the benchmarks fork a child per measurement)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, cwd=ROOT)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, out, err
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        return None, out, err
+
+
+def run_job(name, kind, exe, reps, timeout):
+    """{"samples": [...], "unit": ..., "error": str or None, "extra": {...}}."""
+    m = NAME.match(name)
+    if kind == "gbench":
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+            out_json = tmp.name
+        cmd = [exe, "--benchmark_filter=^" + name.replace(".", "[.]") + "$",
+               f"--benchmark_repetitions={reps}", f"--benchmark_out={out_json}",
+               "--benchmark_out_format=json"]
+        status, out, err = run_process(cmd, timeout)
+        try:
+            with open(out_json) as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            data = {}
+        finally:
+            os.unlink(out_json)
+        runs = [b for b in data.get("benchmarks", []) if b.get("run_type") == "iteration"]
+        errors = [b.get("error_message", "error") for b in runs if b.get("error_occurred")]
+        good = [b for b in runs if not b.get("error_occurred") and "value" in b]
+        samples = [b["value"] for b in good]
+        unit = good[0].get("label", "") if good else ""
+        extra = {}
+        for b in good:
+            for k, v in b.items():
+                if k.endswith("_per_task") or k.startswith("retained"):
+                    extra.setdefault(k, []).append(v)
+    else:
+        cmd = [exe, "-bench", m["bench"], "-threads", m["threads"], "-reps", str(reps)]
+        status, out, err = run_process(cmd, timeout)
+        samples, errors, unit, extra = [], [], "", {}
+        for line in out.splitlines():
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            if r.get("ok"):
+                samples.append(r["value"])
+                unit = r["unit"]
+                for k, v in (r.get("extra") or {}).items():
+                    extra.setdefault(k, []).append(v)
+            else:
+                errors.append(r.get("error", "error"))
+    error = None
+    if status is None:
+        error = f"timed out after {timeout} s"
+    elif errors:
+        error = errors[0]
+    elif status != 0:
+        error = f"exit status {status}: {(err or out).strip().splitlines()[-1:]}"
+    elif len(samples) != reps:
+        error = f"{len(samples)} of {reps} repetitions reported a value"
+    return {"samples": samples, "unit": unit, "error": error, "extra": extra,
+            "command": " ".join(cmd)}
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(
+        prog="tools/bench",
+        description="The comparison run: weft beside Boost.Fiber, oneTBB and Go.",
+        epilog="Quick by default (%d repetitions); results in build/bench/ (results.json, "
+               "samples.json, report.html). See docs/performance.md, \"Comparison\"."
+               % QUICK_REPS)
+    ap.add_argument("--full", action="store_true",
+                    help=f"more repetitions ({FULL_REPS} instead of {QUICK_REPS})")
+    ap.add_argument("--repetitions", type=int, metavar="N", help="repetitions of each workload")
+    ap.add_argument("--filter", metavar="REGEX",
+                    help="run only the names it matches (re.search), e.g. 'skynet' or "
+                         "'/weft/|/go/' or 'threads:2'; names are bench/runtime/threads:N")
+    ap.add_argument("--json", action="store_true",
+                    help="print results.json to stdout (the table and progress go to stderr)")
+    ap.add_argument("--list", action="store_true", help="list the names and exit")
+    ap.add_argument("--no-build", action="store_true", help="use what is built already")
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"),
+                    help="where the suites are built (default: the release preset's)")
+    ap.add_argument("--timeout", type=float, default=600,
+                    help="seconds one workload (all its repetitions) may take (default 600)")
+    args = ap.parse_args(argv[1:])
+    reps = args.repetitions or (FULL_REPS if args.full else QUICK_REPS)
+    if reps < 1:
+        ap.error("--repetitions must be at least 1")
+    try:
+        pattern = re.compile(args.filter) if args.filter else None
+    except re.error as e:
+        ap.error(f"--filter: {e}")
+    build_dir = os.path.abspath(args.build_dir)
+    out_dir = os.path.join(ROOT, "build", "bench")
+    os.makedirs(out_dir, exist_ok=True)
+    report_out = sys.stderr if args.json else sys.stdout
+
+    if not args.no_build and not build(out_dir, build_dir):
+        return 1
+    jobs = list_jobs(build_dir, out_dir)
+    if pattern:
+        jobs = [j for j in jobs if pattern.search(NAME.match(j[0]).group(0))]
+    if args.list:
+        for j in jobs:
+            print(NAME.match(j[0]).group(0))
+        return 0
+    if not jobs:
+        log("tools/bench: --filter matched nothing (see --list)")
+        return 2
+
+    load_before = os.getloadavg()
+    started = time.time()
+    log(f"tools/bench: {len(jobs)} workloads x runtimes x workers, {reps} repetitions each, "
+        f"every repetition in a fresh process (load average {load_before[0]:.1f})")
+    rows, samples_out, failures = [], [], []
+    width = max(len(NAME.match(j[0]).group(0)) for j in jobs)
+    for i, (name, kind, exe) in enumerate(jobs, 1):
+        m = NAME.match(name)
+        short = m.group(0)
+        n = reps
+        if not args.repetitions and m["bench"] in REPS_CAP:
+            n = min(reps, REPS_CAP[m["bench"]]["full" if args.full else "quick"])
+        log(f"[{i:>{len(str(len(jobs)))}}/{len(jobs)}] {short:<{width}} x{n} ... ", end="")
+        t0 = time.time()
+        res = run_job(name, kind, exe, n, args.timeout)
+        took = time.time() - t0
+        entry = {"bench": m["bench"], "runtime": m["runtime"], "threads": int(m["threads"]),
+                 "unit": res["unit"], "samples": res["samples"], "extra": res["extra"],
+                 "error": res["error"], "command": res["command"]}
+        samples_out.append(entry)
+        if res["error"]:
+            failures.append((short, res["error"]))
+            log(f"FAILED: {res['error']}  [{took:.1f} s]")
+            continue
+        s = res["samples"]
+        row = {"bench": m["bench"], "runtime": m["runtime"], "threads": int(m["threads"]),
+               "value": statistics.median(s), "unit": res["unit"], "min": min(s), "max": max(s)}
+        rows.append(row)
+        log(f"{bench_report.fmt(row['value'])} {row['unit']} "
+            f"({bench_report.fmt(row['min'])}-{bench_report.fmt(row['max'])})  [{took:.1f} s]")
+
+    elapsed = time.time() - started
+    load_after = os.getloadavg()
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(out_dir, "samples.json"), "w") as f:
+        json.dump(samples_out, f, indent=1)
+        f.write("\n")
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": f"{os.uname().nodename}, {os.cpu_count()} CPUs, Linux {os.uname().release}",
+        "commit": subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                                 capture_output=True, text=True).stdout.strip() or "?",
+        "repetitions": reps,
+        "run time": f"{elapsed:.0f} s",
+        "load average (1 min) before / after": f"{load_before[0]:.1f} / {load_after[0]:.1f}",
+        "command": "tools/bench " + " ".join(argv[1:]),
+    }
+    bench_report.write_html(rows, os.path.join(out_dir, "report.html"), meta)
+
+    print(file=report_out)
+    print("\n".join(bench_report.table_lines(rows)), file=report_out)
+    print(file=report_out)
+    print("Targets (issue 5; tools/bench_report.py, TARGETS):", file=report_out)
+    print("\n".join("  " + t for t in bench_report.target_lines(rows)), file=report_out)
+    print(file=report_out)
+    print(f"tools/bench: {len(rows)} results in {elapsed:.0f} s, {reps} repetitions, load average "
+          f"{load_before[0]:.1f} -> {load_after[0]:.1f}; wrote build/bench/results.json, "
+          f"samples.json, report.html", file=report_out)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    if failures:
+        log(f"tools/bench: FAILED: {len(failures)} workload(s) gave no valid result:")
+        for short, error in failures:
+            log(f"  {short}: {error}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv))
+    except KeyboardInterrupt:
+        sys.exit(130)
