@@ -291,7 +291,8 @@ def chart_svg(bench, unit, table):
     return "\n".join(out)
 
 
-def write_html(rows, path, meta=None):
+def write_html(rows, path, meta=None, failures=()):
+    """failures: (name, error) of the workloads that gave no valid result."""
     meta = meta or {}
     table, units = index(rows)
     present = [rt for rt in RUNTIMES if any(rt in c for c in table.values())]
@@ -313,6 +314,12 @@ def write_html(rows, path, meta=None):
     h.append('<p class="note">Each cell: the median of the repetitions (min-max). Lower is '
              'better everywhere. Ratios compare runs of the same session on the same machine; '
              'absolute figures on a shared machine are noise.</p>')
+    if failures:
+        h.append('<h2 class="miss">Failed</h2><p class="note">These gave no valid result (their '
+                 'own check failed, they crashed or timed out); the table leaves them out.</p><ul>')
+        for name, error in failures:
+            h.append(f'<li><b>{html.escape(name)}</b>: {html.escape(error)}</li>')
+        h.append("</ul>")
     h.append('<h2>Table</h2><table><tr><th>workload</th><th>unit</th><th>workers</th>' +
              "".join(f"<th>{html.escape(rt)}</th>" for rt in present) +
              '<th>weft / best peer</th></tr>')

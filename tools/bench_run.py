@@ -272,7 +272,7 @@ def main(argv):
         "load average (1 min) before / after": f"{load_before[0]:.1f} / {load_after[0]:.1f}",
         "command": "tools/bench " + " ".join(argv[1:]),
     }
-    bench_report.write_html(rows, os.path.join(out_dir, "report.html"), meta)
+    bench_report.write_html(rows, os.path.join(out_dir, "report.html"), meta, failures)
 
     print(file=report_out)
     print("\n".join(bench_report.table_lines(rows)), file=report_out)
