@@ -112,7 +112,7 @@ requires requires(Range& r) {
   std::end(r);
 }
 auto gather(Range&& awaitables) {
-  using F = decltype(detail::ensure_future(*std::begin(awaitables)));
+  using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
   std::vector<F> futures;
   for (auto&& a : awaitables) futures.push_back(detail::ensure_future(std::move(a)));
   std::vector<std::shared_ptr<detail::FutureCore>> cores;
@@ -126,7 +126,7 @@ auto gather(Range&& awaitables) {
 
 template <class Range>
 auto gather(ReturnExceptions, Range&& awaitables) {
-  using F = decltype(detail::ensure_future(*std::begin(awaitables)));
+  using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
   std::vector<F> futures;
   for (auto&& a : awaitables) futures.push_back(detail::ensure_future(std::move(a)));
   std::vector<std::shared_ptr<detail::FutureCore>> cores;
