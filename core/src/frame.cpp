@@ -48,7 +48,9 @@ const char* Frame::noun() const noexcept {
     case FrameKind::generator:
       return "generator";
     case FrameKind::async_generator:
-      return "asynchronous generator";
+      // CPython's word in these messages ("can't send non-None value to a just-started async
+      // generator", "async generator already executing").
+      return "async generator";
   }
   return "coroutine";
 }

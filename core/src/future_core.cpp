@@ -128,8 +128,17 @@ void FutureCore::complete_locked_and_run(FutureState final_state) {
   callbacks_.clear();
   // Waiters are woken under the lock, so remove_waiter() returning false means the wake-up has
   // been delivered, not merely begun: the owner may then reuse or free its Waiter. Each waiter
-  // may be destroyed once woken, so read the link first.
+  // may be destroyed once woken, so read the link first. The list is pushed at the front;
+  // reverse it so the waiters wake in the order they began waiting, as asyncio's callbacks do
+  // (on one worker, tasks awaiting one future then resume first come, first served).
+  Waiter* in_order = nullptr;
   for (Waiter* waiter = std::exchange(waiters_, nullptr); waiter;) {
+    Waiter* next = waiter->next_;
+    waiter->next_ = in_order;
+    in_order = waiter;
+    waiter = next;
+  }
+  for (Waiter* waiter = in_order; waiter;) {
     Waiter* next = waiter->next_;
     waiter->on_future_done(*this);
     waiter = next;

@@ -47,12 +47,15 @@ void check_not_in_runtime(const char* what) {
 }
 
 void submit_task(Scheduler& scheduler, std::shared_ptr<TaskCore> task, bool external) {
-  if (scheduler.closed() && (external || !running_scheduler_or_null())) {
+  if (!external && running_scheduler_or_null()) {
+    scheduler.add_task(std::move(task));  // from inside: accepted even while shutting down
+    return;
+  }
+  if (!scheduler.try_add_external_task(std::move(task))) {
     throw RuntimeError(
         "the runtime is shutting down and accepts no new tasks from outside; submit before "
         "shutdown() or create tasks from inside the runtime");
   }
-  scheduler.add_task(std::move(task));
 }
 
 std::string next_task_name() {
@@ -74,6 +77,10 @@ void submit_blocking(Scheduler& scheduler, std::function<void()> job) {
 
 Runtime& runtime_of(Scheduler& scheduler) {
   return *scheduler.owner;
+}
+
+void cancel_all_tasks(Scheduler& scheduler) {
+  scheduler.cancel_all_tasks();
 }
 
 ContextPtr current_context() noexcept {

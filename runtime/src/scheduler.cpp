@@ -14,6 +14,7 @@
 
 #include "futex.hpp"
 #include "weft/detail/blocking_wait.hpp"
+#include "weft/detail/stack_pool.hpp"
 #include "weft/errors.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -39,7 +40,10 @@ __attribute__((noinline)) Worker* load_tls_worker() noexcept {
 
 constexpr unsigned lifo_cap = 3;             // LIFO-slot runs in a row before the queue gets a turn
 constexpr unsigned injection_interval = 61;  // check the injection queue this often (fairness)
-constexpr int search_rounds = 4;             // steal passes before parking (waking costs ~20 us)
+// Steal passes before parking, with growing pauses between them: 32+64+128+256 pauses, about
+// 12 us here -- a few times the measured cost of waking a parked thread (~2.5 us on these
+// machines), so a worker that would be woken again soon stays awake, and no longer.
+constexpr int search_rounds = 4;
 
 // One scheduled callback (asyncio's call_soon handle).
 struct CallbackItem final : Runnable {
@@ -65,7 +69,8 @@ Scheduler::Scheduler(const RunOptions& options)
     : options_(options),
       to_thread_(options.to_thread_threads
                      ? options.to_thread_threads
-                     : std::min<std::size_t>(32, std::thread::hardware_concurrency() + 4)),
+                     : std::min<std::size_t>(32, std::thread::hardware_concurrency() + 4),
+                 [this] { on_to_thread_idle(); }),
       start_ns_(monotonic_now_ns()) {
   unsigned n =
       options.workers ? options.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -131,7 +136,35 @@ void Scheduler::add_task(std::shared_ptr<TaskCore> task) {
   registry_.add(*task, shard);
   TaskCore* raw = task.get();
   raw->start();  // the task now owns a reference to itself until it is done
+  // With several workers a new task goes to the creator's LIFO slot, as Go's newproc puts a
+  // new goroutine in runnext: a fan-out such as skynet then runs depth first, with few tasks
+  // suspended at once and their stacks reused warm, while thieves take the older tasks. With
+  // one worker, asyncio's FIFO order is the contract.
+  if (w && workers_.size() > 1) {
+    w->push_local(raw, true);
+    // Unlike a wake-up, a spawn may be the start of parallel work: make sure someone can take
+    // it if we keep running (Go's newproc calls wakep). Thieves leave the slot alone for a
+    // few microseconds, so a spawn-then-await still runs here.
+    notify_work_available();
+    return;
+  }
   submit(raw);
+}
+
+bool Scheduler::try_add_external_task(std::shared_ptr<TaskCore> task) {
+  // seq_cst, against shutdown()'s seq_cst store of closed_ and load of this count (Dekker):
+  // either we see closed_, or shutdown() sees us here and waits until the task is registered.
+  // A plain check-then-add could register the task after shutdown() found none, and lose it.
+  external_submissions_.fetch_add(1, std::memory_order_seq_cst);
+  if (closed_.load(std::memory_order_seq_cst)) {
+    // Relaxed: we published nothing.
+    external_submissions_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  add_task(std::move(task));
+  // Release: shutdown(), reading zero with acquire, sees the task in the registry.
+  external_submissions_.fetch_sub(1, std::memory_order_release);
+  return true;
 }
 
 void Scheduler::add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task,
@@ -170,24 +203,53 @@ void Scheduler::notify_work_available() {
   unpark(*w);
 }
 
+void Scheduler::on_to_thread_idle() {
+  if (!options_.virtual_time) return;  // real time: parked workers keep their own deadlines
+  // A worker that found a job in flight parked with no deadline, and the job's completion woke
+  // the task but not the clock: wake one parked worker to redo park()'s check. It registered
+  // as parked before it read the pool's count, so it is on the list by now -- or it has yet to
+  // read the count and will see zero.
+  Worker* w;
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (parked_.empty()) return;
+    w = parked_.back();
+    parked_.pop_back();
+    // Relaxed: as in notify_work_available, the mutex orders the list.
+    parked_count_.fetch_sub(1, std::memory_order_relaxed);
+    // seq_cst: as in notify_work_available, the woken worker counts as searching.
+    searching_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  unpark(*w);
+}
+
 void Scheduler::unpark(Worker& worker) {
   // Release: the worker, acquiring the word, sees that it was taken off the parked list.
   worker.parked_.store(2, std::memory_order_release);  // 2 = woken, counted as searching
   futex_wake_one(worker.parked_);
 }
 
+void Scheduler::cancel_all_tasks() {
+  for (auto& task : registry_.snapshot()) task->cancel_for_teardown();
+}
+
 void Scheduler::shutdown() {
   if (local_worker() || thread_scheduler() == this) {
     throw RuntimeError("a runtime cannot be shut down from one of its own workers or tasks");
   }
-  closed_.store(true, std::memory_order_release);
+  // seq_cst: the other half of try_add_external_task's handshake.
+  closed_.store(true, std::memory_order_seq_cst);
   if (stopping_.load(std::memory_order_acquire)) return;
+  // Let the submissions that got past closed_ finish registering their tasks. seq_cst for the
+  // handshake; a zero also acquires what they registered.
+  while (external_submissions_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
   // Cancel what is left and wait for it (asyncio.run's _cancel_all_tasks); tasks may create
-  // more while they unwind, so repeat until none is left.
+  // more while they unwind, so repeat until none is left. Each task is cancelled once, even if
+  // run()'s main-done callback got to it first.
   for (;;) {
     auto tasks = registry_.snapshot();
     if (tasks.empty()) break;
-    for (auto& task : tasks) task->cancel("");
+    for (auto& task : tasks) task->cancel_for_teardown();
     for (auto& task : tasks) wait_until_done(*task, -1);
   }
   to_thread_.shutdown();
@@ -237,10 +299,11 @@ void Worker::push_local(Runnable* item, bool woken) {
   if (woken) {
     // acq_rel: we publish `item` to thieves of the slot and take over the previous occupant.
     item = lifo_slot_.exchange(item, std::memory_order_acq_rel);
-    if (!item) {
-      scheduler_.notify_work_available();
-      return;
-    }
+    // An empty slot wakes nobody: this worker runs the task as soon as its step ends (Tokio's
+    // rule). Waking a parked worker here cost a futex wake per hand-off, and the woken worker
+    // stole the task from under us -- a ping-ponging pair then bounced between two threads
+    // with a park and an unpark per message.
+    if (!item) return;
   }
   while (!queue_.push(item)) {
     Runnable* first;
@@ -270,7 +333,7 @@ Runnable* Worker::pop_local() {
   return queue_.pop();
 }
 
-Runnable* Worker::steal() {
+Runnable* Worker::steal(bool lifo_slots) {
   auto& workers = scheduler_.workers_;
   const unsigned n = static_cast<unsigned>(workers.size());
   steal_seed_ = steal_seed_ * 1664525u + 1013904223u;
@@ -280,7 +343,9 @@ Runnable* Worker::steal() {
     if (&victim == this) continue;
     if (Runnable* item = victim.queue_.steal_half_into(queue_)) return item;
   }
-  // Last pass: the LIFO slots (the task a busy worker just woke may wait long behind it).
+  // Last pass: the LIFO slots (the task a busy worker just woke may wait long behind it). Only
+  // in the last search round: its owner is about to run it, usually within microseconds.
+  if (!lifo_slots) return nullptr;
   for (unsigned i = 0; i < n; ++i) {
     Worker& victim = *workers[(start + i) % n];
     if (&victim == this) continue;
@@ -306,9 +371,9 @@ Runnable* Worker::find_work() {
   if (Runnable* item = scheduler_.injection_.try_pop()) return item;
   if (scheduler_.workers_.size() == 1 || !try_become_searching()) return nullptr;
   for (int round = 0; round < search_rounds; ++round) {
-    if (Runnable* item = steal()) return item;
+    if (Runnable* item = steal(round == search_rounds - 1)) return item;
     if (Runnable* item = scheduler_.injection_.try_pop()) return item;
-    for (int spin = 0; spin < 64 << round; ++spin) WEFT_CPU_RELAX();
+    for (int spin = 0; spin < 32 << round; ++spin) WEFT_CPU_RELAX();
   }
   return nullptr;
 }
@@ -419,6 +484,9 @@ void Worker::park() {
     deadline = s.start_ns_ + timers_.next_deadline();
   }
 
+  // Going to sleep: a good moment to give the pages of surplus warm stacks back to the kernel
+  // (cheap when there are none), so a runtime that ran a burst of tasks does not keep its RSS.
+  trim_stack_pools();
   while (parked_.load(std::memory_order_acquire) == 1) {
     futex_wait(parked_, 1, deadline);
     if (deadline >= 0 && monotonic_now_ns() >= deadline) break;

@@ -40,7 +40,7 @@ class Worker {
   friend class Scheduler;
   Runnable* find_work();
   Runnable* pop_local();
-  Runnable* steal();
+  Runnable* steal(bool lifo_slots);
   bool try_become_searching();
   void stop_searching_and_maybe_wake();
   void park();
@@ -71,6 +71,8 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // pool, stop and join the workers. Idempotent. Must not run on a worker.
   void shutdown();
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+  // Cancels every task not yet done, once each (the first half of shutdown()'s teardown).
+  void cancel_all_tasks();
 
   // ---- submission (any thread)
   void submit(Runnable* item);           // from a worker: local queue; otherwise injection
@@ -78,6 +80,9 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   void requeue_yielded(Runnable* item);  // sleep(0)/bare yield: tail of the local queue
   bool call_soon(std::function<void()>& callback) override;
   void add_task(std::shared_ptr<TaskCore> task);  // registers and starts a new task
+  // add_task for a submission from outside the runtime; false (nothing added) once shutdown()
+  // has begun. A submission that gets in is registered before shutdown() looks for tasks.
+  bool try_add_external_task(std::shared_ptr<TaskCore> task);
 
   // ---- time
   std::int64_t now_ns() const noexcept;
@@ -111,6 +116,9 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
 #endif
   }
   void unpark(Worker& worker);
+  // The to_thread pool ran dry: in virtual time, a parked worker re-checks whether the clock
+  // may jump now (it parked without a deadline while a job was in flight).
+  void on_to_thread_idle();
   void advance_virtual_clock_or_park(Worker& self);
 
   RunOptions options_;
@@ -126,7 +134,9 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   std::mutex idle_mutex_;
   std::vector<Worker*> parked_;  // guarded by idle_mutex_
 
-  std::atomic<bool> closed_{false};    // no new work accepted
+  std::atomic<bool> closed_{false};  // no new work accepted
+  // External submissions between their closed_ check and their registration.
+  std::atomic<std::uint32_t> external_submissions_{0};
   std::atomic<bool> stopping_{false};  // workers exit when idle
   std::int64_t start_ns_;
   std::atomic<std::int64_t> virtual_now_ns_{0};

@@ -54,9 +54,8 @@ TaskCore::TaskCore(Scheduler& scheduler, Frame& frame, std::string name, Context
   waiter_.task = this;
 }
 
-TaskCore::~TaskCore() {
-  report_unretrieved_exception();
-}
+// "Task exception was never retrieved" is reported by ~TaskState, while repr() still works.
+TaskCore::~TaskCore() = default;
 
 void TaskCore::lock() const noexcept {
   // Acquire/release: a plain spinlock; held for a few instructions, never across a call out.
@@ -212,6 +211,9 @@ TaskCore::After TaskCore::step() {
   if (!suspended) {
     lock();
     bool cancel_now = std::exchange(must_cancel_, false);
+    // Decided under the lock: a cancel() from another worker either comes before (and is
+    // honoured just below) or sees returned_ and reports the task as done, never lost between.
+    returned_ = !cancel_now;
     std::string message = task_cancel_message_;
     unlock();
     if (cancel_now) {
@@ -258,11 +260,17 @@ TaskCore::After TaskCore::after_suspension() {
   }
 
   if (auto* sleep = std::any_cast<SleepUntil>(yielded)) {
+    // Arm first, then look for a pending cancel: a cancel() that lands after the check fires
+    // this token, so it cannot slip between the two and leave the task asleep for the whole
+    // delay. One that landed before is delivered the same way, by us.
+    std::uint64_t token = arm();
     lock();
     bool cancel_now = must_cancel_;
     unlock();
-    if (cancel_now) return After::requeue;  // the next step raises CancelledError
-    std::uint64_t token = arm();
+    if (cancel_now) {
+      fire(token);  // running -> notified: re-queued after this step; it raises CancelledError
+      return After::wait;
+    }
     scheduler_.add_timer(sleep->deadline_ns, std::static_pointer_cast<TaskCore>(shared_from_this()),
                          token);
     return After::wait;
@@ -276,24 +284,51 @@ TaskCore::After TaskCore::after_suspension() {
 
 bool TaskCore::cancel(std::string message) {
   lock();
-  if (done()) {
+  if (done() || returned_) {  // returned_: done, bar publishing the result
     unlock();
     return false;
   }
   ++cancels_requested_;
   std::shared_ptr<FutureCore> waiting = fut_waiter_;
+  if (!waiting) {
+    // Decided under the lock the stepping worker takes to publish the future it now awaits:
+    // either it sees must_cancel_ and passes the cancellation on to that future, or we saw the
+    // future here. Checking and setting under two separate holds let a worker register its
+    // future in between, and the task then left its await without cancelling what it awaited.
+    must_cancel_ = true;
+    task_cancel_message_ = std::move(message);
+    unlock();
+    // Waiting on something that cannot be cancelled through a future (a timer): wake it now.
+    fire(armed_token_.load(std::memory_order_acquire));
+    return true;
+  }
   unlock();
-  if (waiting && waiting->cancel(message)) {
+  if (waiting->cancel(message)) {
     // The awaited future's cancellation wakes the task; CancelledError comes out of its await.
     return true;
   }
   lock();
+  if (returned_) {
+    // The coroutine returned, on another worker, since we looked: it is done; take it back.
+    --cancels_requested_;
+    unlock();
+    return false;
+  }
   must_cancel_ = true;
   task_cancel_message_ = std::move(message);
   unlock();
-  // Waiting on something that cannot be cancelled through a future (a timer): wake it now.
-  fire(armed_token_.load(std::memory_order_acquire));
+  // Not woken here: the future we wait on could not be cancelled because it is done (its
+  // wake-up is on its way) or about to be (a gather whose children all ended); the next step
+  // raises CancelledError after it, as asyncio's Task.cancel leaves it to the pending __step.
+  // Waking now would leave that future's outcome behind, unretrieved.
   return true;
+}
+
+void TaskCore::cancel_for_teardown() {
+  lock();
+  bool first = !std::exchange(teardown_cancelled_, true);
+  unlock();
+  if (first) cancel("");
 }
 
 int TaskCore::cancelling() const {

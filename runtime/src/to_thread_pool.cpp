@@ -4,7 +4,8 @@
 
 namespace weft::detail {
 
-ToThreadPool::ToThreadPool(std::size_t max_threads) : max_threads_(max_threads ? max_threads : 1) {}
+ToThreadPool::ToThreadPool(std::size_t max_threads, std::function<void()> on_idle)
+    : max_threads_(max_threads ? max_threads : 1), on_idle_(std::move(on_idle)) {}
 
 ToThreadPool::~ToThreadPool() {
   shutdown();
@@ -35,6 +36,11 @@ void ToThreadPool::thread_main() {
     job();  // jobs catch their own exceptions: they complete a future
     lock.lock();
     --running_;
+    if (running_ == 0 && jobs_.empty() && on_idle_) {
+      lock.unlock();
+      on_idle_();
+      lock.lock();
+    }
   }
 }
 

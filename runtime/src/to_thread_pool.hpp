@@ -14,7 +14,8 @@ namespace weft::detail {
 
 class ToThreadPool {
  public:
-  explicit ToThreadPool(std::size_t max_threads);
+  // `on_idle` runs (in a pool thread, no lock held) each time the last job in flight ends.
+  explicit ToThreadPool(std::size_t max_threads, std::function<void()> on_idle = {});
   ~ToThreadPool();
   // Queues `job`; RuntimeError after shutdown().
   void submit(std::function<void()> job);
@@ -27,6 +28,7 @@ class ToThreadPool {
   void thread_main();
 
   const std::size_t max_threads_;
+  const std::function<void()> on_idle_;
   mutable std::mutex mutex_;
   std::condition_variable work_ready_;
   std::deque<std::function<void()>> jobs_;  // guarded by mutex_

@@ -13,9 +13,9 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include "weft/source_location.hpp"
 #include <string>
 #include <variant>
+#include "weft/source_location.hpp"
 
 #include "weft/coroutine.hpp"
 #include "weft/detail/result_frame.hpp"
@@ -82,6 +82,11 @@ class AsyncGenerator {
 
   const std::string& name() const { return frame_->name(); }
   detail::Frame& frame() const { return *frame_; }
+  // ag_running: an anext/asend/athrow/aclose is in progress, even while its body awaits.
+  bool ag_running() const noexcept {
+    // Relaxed: a status read for introspection; nothing is published through it.
+    return running_->load(std::memory_order_relaxed);
+  }
 
   // async for: range-for from inside a task.
   class iterator {
@@ -163,6 +168,9 @@ class AsyncGenerator {
 
 template <class Y, class S>
 AgenState getasyncgenstate(const AsyncGenerator<Y, S>& generator) {
+  // inspect.getasyncgenstate checks ag_running first: while the body awaits inside an anext,
+  // its frame is suspended but the generator is running.
+  if (generator.ag_running()) return AGEN_RUNNING;
   switch (generator.frame().state()) {
     case detail::FrameState::created:
       return AGEN_CREATED;

@@ -26,6 +26,9 @@ class TaskState final : public TaskCore {
   TaskState(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, ContextPtr context)
       : TaskCore(scheduler, coroutine.frame(), std::move(name), std::move(context)),
         coroutine_(std::move(coroutine)) {}
+  // Reported here, not in ~TaskCore: repr() names the coroutine, whose frame dies with
+  // coroutine_ before the base destructor runs.
+  ~TaskState() override { report_unretrieved_exception(); }
   Coroutine<R>& coroutine() noexcept { return coroutine_; }
   std::optional<Value<R>> value;  // set once, under the future's lock, before it is published
 

@@ -87,7 +87,7 @@ decltype(auto) task_group(F&& body) {
     }
     group.exit(body_error);
     if (body_error) std::rethrow_exception(body_error);
-    return std::move(*result);
+    return R(std::move(*result));  // a value: decltype(auto) of std::move(...) would dangle
   }
 }
 

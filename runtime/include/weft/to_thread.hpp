@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <tuple>
 #include <type_traits>
 
@@ -26,15 +27,30 @@ auto to_thread(F fn, Args... args) {
                           [future, context = detail::current_context(), fn = std::move(fn),
                            arguments = std::make_tuple(std::move(args)...)]() mutable {
                             detail::run_in_context(context, [&] {
+                              std::optional<Value<R>> value;
+                              std::exception_ptr error;
                               try {
                                 if constexpr (std::is_void_v<R>) {
                                   std::apply(fn, arguments);
-                                  future.set_result();
+                                  value.emplace();
                                 } else {
-                                  future.set_result(std::apply(fn, arguments));
+                                  value.emplace(std::apply(fn, arguments));
                                 }
                               } catch (...) {
-                                future.set_exception(std::current_exception());
+                                error = std::current_exception();
+                              }
+                              try {
+                                if (error) {
+                                  future.set_exception(error);
+                                } else if constexpr (std::is_void_v<R>) {
+                                  future.set_result();
+                                } else {
+                                  future.set_result(std::move(*value));
+                                }
+                              } catch (const InvalidStateError&) {
+                                // The awaiting task was cancelled, which cancelled `future`:
+                                // drop the outcome, as asyncio's _copy_future_state does. An
+                                // exception escaping here would end the process.
                               }
                             });
                           });

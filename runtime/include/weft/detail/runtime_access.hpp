@@ -27,5 +27,7 @@ std::shared_ptr<CallbackScheduler> as_callback_scheduler(Scheduler& scheduler);
 // Runs `job` on the runtime's to_thread pool.
 void submit_blocking(Scheduler& scheduler, std::function<void()> job);
 Runtime& runtime_of(Scheduler& scheduler);
+// Cancels every task of the runtime not yet done, once each (as its shutdown will).
+void cancel_all_tasks(Scheduler& scheduler);
 
 }  // namespace weft::detail

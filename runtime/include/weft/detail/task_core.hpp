@@ -72,6 +72,9 @@ class TaskCore : public FutureCore, public Runnable {
   bool cancel(std::string message) override;  // Task.cancel: thread-safe
   int cancelling() const;
   int uncancel();
+  // The runtime's teardown (asyncio.run's _cancel_all_tasks): Task.cancel() the first time
+  // only, so a later teardown round waits for the task without interrupting cleanup that awaits.
+  void cancel_for_teardown();
   std::string get_name() const;
   void set_name(std::string name);
   std::string repr() const override;
@@ -145,8 +148,10 @@ class TaskCore : public FutureCore, public Runnable {
   // Guarded by lock_: Task.cancel's state, shared between cancel() and the stepping worker.
   mutable std::atomic<bool> lock_{false};
   bool must_cancel_ = false;
+  bool returned_ = false;  // the coroutine returned and the task finishes with its result
   std::string task_cancel_message_;
   int cancels_requested_ = 0;
+  bool teardown_cancelled_ = false;
   std::shared_ptr<FutureCore> fut_waiter_;
   std::string name_;
 
