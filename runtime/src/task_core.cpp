@@ -182,6 +182,9 @@ void TaskCore::release_previous_wait() {
   // If the wake-up came from somewhere else (cancel, say), our waiter may still be registered
   // with the future; take it back before it is reused.
   if (!waiter_.delivered.load(std::memory_order_acquire)) waiting_on_->remove_waiter(waiter_);
+  // asyncio's __wakeup takes the awaited future's result before the step, so its exception
+  // counts as retrieved even when a pending cancel() throws CancelledError in instead.
+  if (waiting_on_->has_exception()) waiting_on_->exception();
   waiting_on_.reset();
 }
 
@@ -238,13 +241,10 @@ TaskCore::After TaskCore::after_suspension() {
       return After::requeue;
     }
     std::shared_ptr<FutureCore> held = future->shared_from_this();
-    waiter_.token = arm();
-    waiter_.delivered.store(false, std::memory_order_relaxed);  // no call can be in flight
-    if (!future->add_waiter(waiter_)) {
-      armed_token_.store(0, std::memory_order_relaxed);  // already done: no wake-up needed
-      return After::requeue;
-    }
-    waiting_on_ = held;
+    // Publish the future before arming the wake-up: from this lock on, cancel() cancels the
+    // future rather than firing our token; a cancel() that came before left must_cancel_, and
+    // no token to fire (none is armed during a step), so it cannot wake us early either -- an
+    // early wake-up would resume the await before the future is done.
     lock();
     fut_waiter_ = held;
     bool cancel_now = must_cancel_;
@@ -256,6 +256,13 @@ TaskCore::After TaskCore::after_suspension() {
       must_cancel_ = false;
       unlock();
     }
+    waiter_.token = arm();
+    waiter_.delivered.store(false, std::memory_order_relaxed);  // no call can be in flight
+    if (!future->add_waiter(waiter_)) {
+      armed_token_.store(0, std::memory_order_relaxed);  // already done: no wake-up needed
+      return After::requeue;
+    }
+    waiting_on_ = held;
     return After::wait;
   }
 
@@ -297,9 +304,12 @@ bool TaskCore::cancel(std::string message) {
     // future in between, and the task then left its await without cancelling what it awaited.
     must_cancel_ = true;
     task_cancel_message_ = std::move(message);
+    // The token armed when we looked (read under the lock: one a future wait arms after
+    // publishing its future, below it, must not be fired -- that wait takes must_cancel_ itself).
+    std::uint64_t token = armed_token_.load(std::memory_order_acquire);
     unlock();
     // Waiting on something that cannot be cancelled through a future (a timer): wake it now.
-    fire(armed_token_.load(std::memory_order_acquire));
+    fire(token);
     return true;
   }
   unlock();

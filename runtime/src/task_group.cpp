@@ -3,6 +3,8 @@
 // behind a mutex; tasks are cancelled outside it (cancelling may complete futures).
 #include "weft/task_group.hpp"
 
+#include <thread>
+
 #include "weft/errors.hpp"
 
 namespace weft {
@@ -24,6 +26,7 @@ class TaskGroupState {
   bool exiting = false;                          // guarded
   bool aborting = false;                         // guarded
   bool parent_cancel_requested = false;          // guarded
+  bool parent_cancel_in_flight = false;          // guarded: decided, parent.cancel() not returned
   Future<void> on_completed;                     // guarded; replaced per wait
   bool waiting = false;                          // guarded
 
@@ -59,11 +62,16 @@ class TaskGroupState {
         // The first failure: cancel the siblings and interrupt the parent's body.
         to_cancel = abort_locked();
         parent_cancel_requested = true;
+        parent_cancel_in_flight = true;
         cancel_parent = true;
       }
     }
     for (auto& t : to_cancel) t->cancel("");
-    if (cancel_parent) parent.cancel();
+    if (cancel_parent) {
+      parent.cancel();
+      std::lock_guard lock(mutex);
+      parent_cancel_in_flight = false;
+    }
   }
 };
 
@@ -137,11 +145,20 @@ void TaskGroup::exit(std::exception_ptr body_error) {
 
   std::vector<std::exception_ptr> errors;
   bool parent_cancel_requested;
-  {
-    std::lock_guard lock(s.mutex);
-    s.waiting = false;
-    errors = s.errors;
-    parent_cancel_requested = s.parent_cancel_requested;
+  for (;;) {
+    {
+      std::lock_guard lock(s.mutex);
+      if (!s.parent_cancel_in_flight) {
+        s.waiting = false;
+        errors = s.errors;
+        parent_cancel_requested = s.parent_cancel_requested;
+        break;
+      }
+    }
+    // The last child's done callback, on another worker, decided to cancel us and has not done
+    // it yet (a few instructions: a callback never suspends). Let it land before the uncancel()
+    // below takes it back: landing after we left, it would cancel whatever we await next.
+    std::this_thread::yield();
   }
   // The group cancelled its parent when a child failed -- perhaps while we waited above, which
   // is why this comes after the wait (as in CPython 3.12; 3.11 checked before and could leave

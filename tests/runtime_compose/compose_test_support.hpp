@@ -180,6 +180,8 @@ class Ledger {
     task.add_done_callback(
         [this, i](weft::Task<R>&) { ended_[i].fetch_add(1, std::memory_order_relaxed); });
   }
+  // For a slot whose task was never created (its creation was refused): it counts as ended.
+  void never_created(std::size_t i) { ended_[i].store(1, std::memory_order_relaxed); }
   int entered(std::size_t i) const { return entered_[i].load(std::memory_order_relaxed); }
   int ended(std::size_t i) const { return ended_[i].load(std::memory_order_relaxed); }
   std::size_t size() const { return entered_.size(); }
