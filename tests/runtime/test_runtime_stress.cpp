@@ -148,10 +148,16 @@ TEST(TaskStateStress, EveryTaskEndsExactlyOnceUnderRacingWakeUpsAndCancels) {
     // Completers inside the runtime (tasks) and outside it (foreign threads), sweeping the
     // slots from different ends so they race with each other and with the awaiting tasks.
     auto all_finished = [&] { return finished.load() == tasks_n; };
+    // The completers hold back until some cancels went out, so cancels land on waiting tasks
+    // however small (sanitizer builds) and quick the run is.
+    std::atomic<long> cancels_sent{0};
+    const long warmup = tasks_n / 4;
+    auto warmed_up = [&] { return cancels_sent.load() >= warmup || all_finished(); };
     std::vector<weft::ConcurrentFuture<void>> inner_completers;
     for (int c = 0; c < 3; ++c) {
       inner_completers.push_back(weft::run_coroutine_threadsafe(
           [&, c] {
+            while (!warmed_up()) weft::sleep(0.0);
             while (!all_finished()) {
               for (int i = c; i < tasks_n; i += 3) complete(per[i].slot, i);
               weft::sleep(0.0);
@@ -162,6 +168,7 @@ TEST(TaskStateStress, EveryTaskEndsExactlyOnceUnderRacingWakeUpsAndCancels) {
     std::vector<std::thread> threads;
     for (int c = 0; c < 2; ++c) {
       threads.emplace_back([&, c] {
+        while (!warmed_up()) std::this_thread::yield();
         while (!all_finished()) {
           for (int n = 0; n < tasks_n; ++n) {
             int i = c == 0 ? n : tasks_n - 1 - n;
@@ -176,6 +183,7 @@ TEST(TaskStateStress, EveryTaskEndsExactlyOnceUnderRacingWakeUpsAndCancels) {
       std::mt19937 rng(1234 + round);
       while (!all_finished()) {
         tasks[rng() % tasks_n].cancel("thread");
+        cancels_sent.fetch_add(1);
         if (rng() % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
       }
     });
@@ -184,6 +192,7 @@ TEST(TaskStateStress, EveryTaskEndsExactlyOnceUnderRacingWakeUpsAndCancels) {
           std::mt19937 rng(99 + round);
           while (!all_finished()) {
             for (int n = 0; n < 32; ++n) tasks[rng() % tasks_n].cancel("task");
+            cancels_sent.fetch_add(32);
             weft::sleep(0.0);
           }
         },
