@@ -13,7 +13,12 @@ struct Dummy {
 
 int main() {
   try {
-    weft::Coroutine<int> c = weft::coro([](int x) { weft::await(Dummy{}); return x * 2; }, 21);
+    weft::Coroutine<int> c = weft::coro(
+        [](int x) {
+          weft::await(Dummy{});
+          return x * 2;
+        },
+        21);
     if (weft::getcoroutinestate(c) != weft::CORO_CREATED) {
       std::cerr << "consumer: expected CORO_CREATED, got " << weft::getcoroutinestate(c) << "\n";
       return 1;

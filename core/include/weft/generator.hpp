@@ -9,9 +9,9 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include "weft/source_location.hpp"
 #include <string>
 #include <variant>
+#include "weft/source_location.hpp"
 
 #include "weft/detail/result_frame.hpp"
 #include "weft/locals.hpp"

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <functional>
-#include "weft/source_location.hpp"
 #include <string>
+#include "weft/source_location.hpp"
 
 namespace weft {
 
