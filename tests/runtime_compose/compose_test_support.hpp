@@ -51,10 +51,11 @@ inline constexpr bool kOptimized = true;
 inline constexpr bool kOptimized = false;
 #endif
 
-// Stress repetitions: full in an optimized build, a fifth in Debug, a twentieth under ASan and a
-// fortieth under TSan (whose fiber switches and atomics cost the most), never below 20.
+// Stress repetitions: full in an optimized build, a quarter in Debug and under ASan, a tenth
+// under TSan (whose fiber switches and atomics cost the most: the executable stays well under a
+// minute on 2 cores), never below 20.
 inline constexpr long scaled(long n) {
-  long divisor = kTsan ? 40 : kSanitized ? 20 : kOptimized ? 1 : 5;
+  long divisor = kTsan ? 10 : kSanitized ? 4 : kOptimized ? 1 : 4;
   return n / divisor > 20 ? n / divisor : 20;
 }
 

@@ -85,6 +85,8 @@ template <class Round>
 void stress(const char* scenario, long rounds, Round round) {
   for (unsigned workers : stress_workers()) {
     Stress s(scenario, workers);
+    // Nothing to report either: no exception left unretrieved, no coroutine never awaited.
+    weft_compose_test::WarningCapture warnings;
     weft::run(
         [&] {
           for (long r = 0; r < rounds && !s.failed(); ++r) round(s, static_cast<unsigned>(r));
@@ -92,6 +94,10 @@ void stress(const char* scenario, long rounds, Round round) {
         },
         weft::RunOptions{.workers = workers});
     s.check_ledgers();
+    for (const auto& w : warnings.all()) {
+      ADD_FAILURE() << scenario << ", " << workers << " workers: " << w.category << ": "
+                    << w.message;
+    }
     if (testing::Test::HasFailure()) return;
   }
 }

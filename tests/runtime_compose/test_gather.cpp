@@ -318,4 +318,31 @@ TEST(Gather, TheSameTaskTwiceGivesItsResultTwice) {
                                   "results [7, 8, 7] at 2"}));
 }
 
+// The gather cannot cancel a child (all ended; its callbacks are still queued): the awaiter keeps
+// waiting for the gather, then raises CancelledError; nothing is left unretrieved.
+TEST(Gather, CancellingTheAwaiterAfterEveryChildEndedRaisesCancelledErrorAndLosesNothing) {
+  Log log;
+  weft_compose_test::WarningCapture warnings;
+  weft::run(
+      [&] {
+        auto a = weft::create_task([]() -> int { throw weft::ValueError("boom"); });
+        auto w = weft::create_task([a] { return weft::gather(a); });
+        weft::sleep(0);
+        log.add(std::string("a done: ") + (a.done() ? "True" : "False") +
+                ", w done: " + (w.done() ? "True" : "False"));
+        log.add(std::string("cancel accepted: ") + (w.cancel() ? "True" : "False"));
+        try {
+          weft::await(w);
+        } catch (const weft::CancelledError&) {
+          log.add("awaiter CancelledError");
+        }
+        log.add("a " + state_of(a) + ", w " + state_of(w));
+      },
+      deterministic());
+  log.add("reports: " + std::to_string(warnings.all().size()));
+  EXPECT_EQ(log.entries(),
+            (Lines{"a done: True, w done: False", "cancel accepted: True", "awaiter CancelledError",
+                   "a ValueError: boom, w CancelledError", "reports: 0"}));
+}
+
 }  // namespace

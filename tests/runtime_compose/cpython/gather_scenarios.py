@@ -199,11 +199,46 @@ async def same_task_twice():
     print("same_task_twice:", log)
 
 
+async def awaiter_cancelled_after_every_child_ended():
+    # The gather cannot cancel a child (all ended; its callbacks are still queued): the awaiter
+    # keeps waiting for it, then raises CancelledError; nothing is left unretrieved.
+    log = []
+    records = []
+
+    class H(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logging.getLogger("asyncio").addHandler(H())
+
+    async def fail():
+        raise ValueError("boom")
+
+    async def awaiter(a):
+        return await asyncio.gather(a)
+
+    a = asyncio.create_task(fail())
+    w = asyncio.create_task(awaiter(a))
+    await asyncio.sleep(0)
+    log.append(f"a done: {a.done()}, w done: {w.done()}")
+    log.append(f"cancel accepted: {w.cancel()}")
+    try:
+        await w
+    except asyncio.CancelledError:
+        log.append("awaiter CancelledError")
+    log.append(f"a {outcome(a)}, w {outcome(w)}")
+    del a, w
+    gc.collect()
+    log.append(f"reports: {len(records)}")
+    print("awaiter_cancelled_after_every_child_ended:", log)
+
+
 if __name__ == "__main__":
     for scenario in [coroutines_are_wrapped_in_tasks, tuple_in_argument_order,
                      range_in_argument_order, empty_range, first_exception_propagates,
                      later_exceptions_are_retrieved, return_exceptions,
                      cancelling_the_awaiter_cancels_children,
                      cancelled_child_does_not_cancel_gather,
-                     gather_cancel_propagates_despite_return_exceptions, same_task_twice]:
+                     gather_cancel_propagates_despite_return_exceptions, same_task_twice,
+                     awaiter_cancelled_after_every_child_ended]:
         run(scenario())
