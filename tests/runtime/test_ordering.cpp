@@ -117,8 +117,9 @@ TEST(FifoOrdering, TimersFireByDeadlineThenCreationOrder) {
         std::vector<weft::Task<void>> tasks;
         std::vector<std::pair<double, std::string>> plan{
             {3, "c"}, {1, "a"}, {2, "b"}, {1, "a2"}, {0, "z"}};
-        for (auto& [delay, tag] : plan) {
-          tasks.push_back(weft::create_task([&, delay, tag] {
+        for (auto& entry : plan) {
+          // Init-captures: clang 14 cannot capture structured bindings (C++20, clang 16).
+          tasks.push_back(weft::create_task([&, delay = entry.first, tag = entry.second] {
             weft::sleep(delay);
             log.add(tag);
           }));

@@ -283,20 +283,21 @@ TEST(PingPongStress, RoundTripsThroughFuturesAcrossWorkers) {
           // Each side moves its start out of its capture: a channel holds the next one, so a
           // reference kept to the first would keep the whole chain alive (and its recursive
           // destruction would overflow a stack).
-          players.push_back(weft::create_task([first, trips_per_pair]() mutable {  // ping
-            std::shared_ptr<Channel> out = std::move(first);
-            long ok = 0;
-            for (long i = 0; i < trips_per_pair; ++i) {
-              auto reply = std::make_shared<Channel>();
-              out->set_result(Box{i, reply});
-              Box answer = weft::await(*reply);
-              if (answer.value == i + 1) ++ok;
-              out = answer.reply;
-            }
-            return ok;
-          }));
           players.push_back(
-              weft::create_task([first = std::move(first), trips_per_pair]() mutable {  // pong
+              weft::create_task([first, trips_per_pair = trips_per_pair]() mutable {  // ping
+                std::shared_ptr<Channel> out = std::move(first);
+                long ok = 0;
+                for (long i = 0; i < trips_per_pair; ++i) {
+                  auto reply = std::make_shared<Channel>();
+                  out->set_result(Box{i, reply});
+                  Box answer = weft::await(*reply);
+                  if (answer.value == i + 1) ++ok;
+                  out = answer.reply;
+                }
+                return ok;
+              }));
+          players.push_back(weft::create_task(
+              [first = std::move(first), trips_per_pair = trips_per_pair]() mutable {  // pong
                 std::shared_ptr<Channel> in = std::move(first);
                 for (long i = 0; i < trips_per_pair; ++i) {
                   Box ball = weft::await(*in);

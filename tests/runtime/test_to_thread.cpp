@@ -185,7 +185,7 @@ TEST(ToThread, AlternatingWithSleepsInVirtualTimeNeverStalls) {
   // parks in that moment must still be woken to advance the clock.
   const int rounds = static_cast<int>(weft_rt_test::scaled(2000));
   double end = weft::run(
-      [rounds] {
+      [rounds = rounds] {  // an init-capture: g++ needs the capture, clang 14 calls it unused
         for (int i = 0; i < rounds; ++i) {
           weft::to_thread([] {});
           weft::sleep(1.0);
