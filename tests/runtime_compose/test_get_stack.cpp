@@ -88,6 +88,46 @@ TEST(GetStack, ATaskAwaitingAFutureHasTheLineOfItsAwait) {
   EXPECT_EQ(frame_text(frames[0]), site_text(site));
 }
 
+TEST(GetStack, ATaskInWaitForHasTheLineOfTheCall) {
+  Site site;
+  std::vector<weft::FrameSummary> frames;
+  weft::run(
+      [&] {
+        auto other = weft::create_task([] { weft::sleep(10.0); });
+        auto t = weft::create_task([&, other] {
+          site.function = __builtin_FUNCTION();
+          site.line = __LINE__ + 1;
+          weft::wait_for(other, 100.0);
+        });
+        weft::sleep(1.0);
+        frames = t.get_stack();
+        other.cancel();
+      },
+      deterministic());
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frame_text(frames[0]), site_text(site));
+}
+
+TEST(GetStack, ATaskInWaitHasTheLineOfTheCall) {
+  Site site;
+  std::vector<weft::FrameSummary> frames;
+  weft::run(
+      [&] {
+        auto other = weft::create_task([] { weft::sleep(10.0); });
+        auto t = weft::create_task([&, other] {
+          site.function = __builtin_FUNCTION();
+          site.line = __LINE__ + 1;
+          weft::wait(std::vector{other});
+        });
+        weft::sleep(1.0);
+        frames = t.get_stack();
+        other.cancel();
+      },
+      deterministic());
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frame_text(frames[0]), site_text(site));
+}
+
 inline const weft::CoroutineFunction not_started{"not_started", [] { weft::sleep(1.0); }};
 constexpr unsigned kNotStartedLine = __LINE__ - 1;
 

@@ -200,4 +200,30 @@ TEST(WaitFor, AChronoDurationIsATimeout) {
             (Lines{"inner start at 0", "inner cancelled at 1.5", "caught TimeoutError at 1.5"}));
 }
 
+// asyncio's None: a Task<void> or Future<void> gives Value<void> (std::monostate) as awaiting it
+// does, on either path (a deadline, or timeout <= 0); a coroutine of void gives void.
+TEST(WaitFor, AVoidTaskFutureOrCoroutineGivesNothingBack) {
+  Log log;
+  weft::run(
+      [&] {
+        auto work = [] { weft::sleep(1.0); };
+        auto t = weft::create_task(work);
+        std::monostate from_task = weft::wait_for(t, 2.0);
+        log.add(at("task: None"));
+        std::monostate from_done = weft::wait_for(t, 0.0);
+        log.add(at("done task, timeout 0: None"));
+        weft::Future<void> f;
+        weft::get_running_loop().call_later(1.0, [f]() mutable { f.set_result(); });
+        std::monostate from_future = weft::wait_for(f, 2.0);
+        log.add(at("future: None"));
+        static_assert(std::is_void_v<decltype(weft::wait_for(weft::coro(work), 2.0))>);
+        weft::wait_for(weft::coro(work), 2.0);
+        log.add(at("coroutine: None"));
+        (void)from_task, (void)from_done, (void)from_future;
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Lines{"task: None at 1", "done task, timeout 0: None at 1",
+                                  "future: None at 2", "coroutine: None at 3"}));
+}
+
 }  // namespace

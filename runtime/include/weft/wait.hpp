@@ -49,9 +49,11 @@ void wait_until(const std::vector<std::shared_ptr<FutureCore>>& futures,
                 std::optional<double> timeout, ReturnWhen return_when);
 }  // namespace detail
 
+// `where` is the call's site, which Task::get_stack reports while the task waits here.
 template <class Range>
 auto wait(Range&& futures, std::optional<double> timeout = std::nullopt,
-          ReturnWhen return_when = ALL_COMPLETED) {
+          ReturnWhen return_when = ALL_COMPLETED,
+          SourceLocation where = SourceLocation::current()) {
   using F = std::decay_t<decltype(*std::begin(futures))>;
   static_assert(detail::is_task<F>::value || detail::is_future<F>::value,
                 "Passing coroutines is forbidden, use tasks explicitly.");
@@ -64,6 +66,7 @@ auto wait(Range&& futures, std::optional<double> timeout = std::nullopt,
     cores.push_back(std::move(core));
   }
   if (cores.empty()) throw ValueError("Set of Tasks/Futures is empty.");
+  detail::Frame::record_await_site(where);
   detail::wait_until(cores, timeout, return_when);
   WaitResult<F> result;
   for (F& f : unique) (f.done() ? result.done : result.pending).insert(f);

@@ -11,35 +11,40 @@
 
 namespace weft {
 
+// `where` is the call's site, which Task::get_stack reports while the task waits here.
 template <class A, class D = double>
-auto wait_for(A&& awaitable, std::optional<D> timeout_delay) {
+auto wait_for(A&& awaitable, std::optional<D> timeout_delay,
+              SourceLocation where = SourceLocation::current()) {
+  // Both paths give what awaiting `awaitable` gives: void for a coroutine of void, but
+  // Value<void> (std::monostate) for a Task<void> or Future<void>.
+  using Out = decltype(await(std::forward<A>(awaitable)));
   if (timeout_delay && detail::seconds_of(*timeout_delay) <= 0) {
+    detail::Frame::record_await_site(where);
     auto future = detail::ensure_future(std::forward<A>(awaitable));
     if (!future.done()) detail::cancel_and_wait(future.core());
-    using R = typename detail::result_of<decltype(future)>::type;
     try {
-      if constexpr (std::is_void_v<R>) {
+      if constexpr (std::is_void_v<Out>) {
         future.result();
         return;
       } else {
-        return R(future.result());
+        return Out(detail::take_awaited(future));
       }
     } catch (const CancelledError&) {
       throw TimeoutError();
     }
   }
-  return timeout(timeout_delay, [&] { return await(std::forward<A>(awaitable)); });
+  return timeout(timeout_delay, [&]() -> Out { return await(std::forward<A>(awaitable), where); });
 }
 
 template <class A, class D>
-requires(!std::is_same_v<std::decay_t<D>, std::nullopt_t>) auto wait_for(A&& awaitable,
-                                                                         D timeout_delay) {
-  return wait_for(std::forward<A>(awaitable), std::optional<D>(timeout_delay));
+requires(!std::is_same_v<std::decay_t<D>, std::nullopt_t>) auto wait_for(
+    A&& awaitable, D timeout_delay, SourceLocation where = SourceLocation::current()) {
+  return wait_for(std::forward<A>(awaitable), std::optional<D>(timeout_delay), where);
 }
 
 template <class A>
-auto wait_for(A&& awaitable, std::nullopt_t) {
-  return await(std::forward<A>(awaitable));
+auto wait_for(A&& awaitable, std::nullopt_t, SourceLocation where = SourceLocation::current()) {
+  return await(std::forward<A>(awaitable), where);
 }
 
 }  // namespace weft

@@ -137,6 +137,22 @@ async def chrono_duration():
     print("chrono_duration:", log)
 
 
+async def nothing_back():
+    log = []
+
+    async def work():
+        await asyncio.sleep(1)
+
+    t = asyncio.create_task(work())
+    log.append(at(f"task: {await asyncio.wait_for(t, 2)}"))
+    log.append(at(f"done task, timeout 0: {await asyncio.wait_for(t, 0)}"))
+    f = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_later(1, f.set_result, None)
+    log.append(at(f"future: {await asyncio.wait_for(f, 2)}"))
+    log.append(at(f"coroutine: {await asyncio.wait_for(work(), 2)}"))
+    print("nothing_back:", log)
+
+
 if __name__ == "__main__":
     for scenario in [value_in_time, timeout_cancels_inner,
                      cleanup_runs_before_timeout_error_task,
@@ -145,5 +161,5 @@ if __name__ == "__main__":
                      cancelling_the_waiter_cancels_inner_coroutine, none_waits_forever,
                      zero_timeout_on_done_task, zero_timeout_on_pending_task,
                      zero_timeout_on_coroutine, inner_swallowing_cancellation,
-                     chrono_duration]:
+                     chrono_duration, nothing_back]:
         run(scenario())
