@@ -260,6 +260,9 @@ TaskCore::After TaskCore::after_suspension() {
     waiter_.delivered.store(false, std::memory_order_relaxed);  // no call can be in flight
     if (!future->add_waiter(waiter_)) {
       armed_token_.store(0, std::memory_order_relaxed);  // already done: no wake-up needed
+      // The __wakeup asyncio would schedule at once takes its exception (see
+      // release_previous_wait): a pending cancel() may throw CancelledError in instead.
+      if (held->has_exception()) held->exception();
       return After::requeue;
     }
     waiting_on_ = held;

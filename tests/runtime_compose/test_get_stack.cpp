@@ -128,6 +128,28 @@ TEST(GetStack, ATaskInWaitHasTheLineOfTheCall) {
   EXPECT_EQ(frame_text(frames[0]), site_text(site));
 }
 
+TEST(GetStack, ATaskWaitingAtTheEndOfATaskGroupHasTheLineOfTheScope) {
+  Site site;
+  std::vector<weft::FrameSummary> frames;
+  weft::run(
+      [&] {
+        auto t = weft::create_task([&] {
+          site.function = __builtin_FUNCTION();
+          site.line = __LINE__ + 1;
+          weft::task_group([](weft::TaskGroup& tg) {
+            tg.create_task([] { weft::sleep(10.0); });
+            weft::sleep(0.5);  // the body's last await: no longer where the task waits
+          });
+        });
+        weft::sleep(1.0);
+        frames = t.get_stack();
+        t.cancel();
+      },
+      deterministic());
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frame_text(frames[0]), site_text(site));
+}
+
 inline const weft::CoroutineFunction not_started{"not_started", [] { weft::sleep(1.0); }};
 constexpr unsigned kNotStartedLine = __LINE__ - 1;
 

@@ -65,8 +65,10 @@ class TaskGroup {
 };
 
 // Runs body(group) and ends the group's scope as `async with TaskGroup()` does.
+// `where` is the call's site: Task::get_stack reports it while the scope waits for its tasks
+// (CPython shows the `async with` line).
 template <class F>
-decltype(auto) task_group(F&& body) {
+decltype(auto) task_group(F&& body, SourceLocation where = SourceLocation::current()) {
   TaskGroup group;
   using R = std::invoke_result_t<F&, TaskGroup&>;
   std::exception_ptr body_error;
@@ -76,6 +78,7 @@ decltype(auto) task_group(F&& body) {
     } catch (...) {
       body_error = std::current_exception();
     }
+    detail::Frame::record_await_site(where);
     group.exit(body_error);  // throws the group's error, or returns to let the body's propagate
     if (body_error) std::rethrow_exception(body_error);
   } else {
@@ -85,6 +88,7 @@ decltype(auto) task_group(F&& body) {
     } catch (...) {
       body_error = std::current_exception();
     }
+    detail::Frame::record_await_site(where);
     group.exit(body_error);
     if (body_error) std::rethrow_exception(body_error);
     return R(std::move(*result));  // a value: decltype(auto) of std::move(...) would dangle
