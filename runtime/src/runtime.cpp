@@ -58,9 +58,9 @@ void submit_task(Scheduler& scheduler, std::shared_ptr<TaskCore> task, bool exte
   }
 }
 
-std::string next_task_name() {
+std::uint64_t next_task_number() noexcept {
   // Relaxed: only uniqueness matters (asyncio's itertools.count).
-  return "Task-" + std::to_string(task_counter.fetch_add(1, std::memory_order_relaxed) + 1);
+  return task_counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 std::int64_t scheduler_now_ns(Scheduler& scheduler) noexcept {

@@ -13,6 +13,7 @@
 #include <cassert>
 
 #include "futex.hpp"
+#include "weft/detail/block_pool.hpp"
 #include "weft/detail/blocking_wait.hpp"
 #include "weft/detail/stack_pool.hpp"
 #include "weft/errors.hpp"
@@ -40,6 +41,7 @@ __attribute__((noinline)) Worker* load_tls_worker() noexcept {
 
 constexpr unsigned lifo_cap = 3;             // LIFO-slot runs in a row before the queue gets a turn
 constexpr unsigned injection_interval = 61;  // check the injection queue this often (fairness)
+constexpr unsigned fifo_interval = 31;       // the FIFO queue before the spawn deque this often
 // Steal passes before parking, with growing pauses between them: 32+64+128+256 pauses, about
 // 12 us here -- a few times the measured cost of waking a parked thread (~2.5 us on these
 // machines), so a worker that would be woken again soon stays awake, and no longer.
@@ -136,16 +138,12 @@ void Scheduler::add_task(std::shared_ptr<TaskCore> task) {
   registry_.add(*task, shard);
   TaskCore* raw = task.get();
   raw->start();  // the task now owns a reference to itself until it is done
-  // With several workers a new task goes to the creator's LIFO slot, as Go's newproc puts a
-  // new goroutine in runnext: a fan-out such as skynet then runs depth first, with few tasks
-  // suspended at once and their stacks reused warm, while thieves take the older tasks. With
-  // one worker, asyncio's FIFO order is the contract.
+  // With several workers a new task goes to the creator's spawn deque: run here newest first,
+  // a fan-out such as skynet goes depth first, with few tasks suspended at once and their
+  // stacks reused warm, while thieves take the oldest spawns. With one worker, asyncio's FIFO
+  // order is the contract.
   if (w && workers_.size() > 1) {
-    w->push_local(raw, true);
-    // Unlike a wake-up, a spawn may be the start of parallel work: make sure someone can take
-    // it if we keep running (Go's newproc calls wakep). Thieves leave the slot alone for a
-    // few microseconds, so a spawn-then-await still runs here.
-    notify_work_available();
+    w->push_spawn(raw);
     return;
   }
   submit(raw);
@@ -316,6 +314,16 @@ void Worker::push_local(Runnable* item, bool woken) {
   scheduler_.notify_work_available();
 }
 
+void Worker::push_spawn(Runnable* item) {
+  if (!spawns_.push(item)) {
+    push_local(item, false);  // full: the FIFO queue (which spills to the injection queue)
+    return;
+  }
+  // A spawn may be the start of parallel work: make sure someone can take it if we keep
+  // running (Go's newproc calls wakep).
+  scheduler_.notify_work_available();
+}
+
 Runnable* Worker::pop_local() {
   if (lifo_streak_ < lifo_cap) {
     Runnable* item = lifo_slot_.load(std::memory_order_relaxed);
@@ -330,7 +338,13 @@ Runnable* Worker::pop_local() {
     push_local(item, false);
   }
   lifo_streak_ = 0;
-  return queue_.pop();
+  // Spawns newest first, except every fifo_interval-th time: a task that keeps spawning must
+  // not starve the woken and yielding tasks in the FIFO queue.
+  if (ticks_ % fifo_interval != 0) {
+    if (Runnable* item = spawns_.pop()) return item;
+  }
+  if (Runnable* item = queue_.pop()) return item;
+  return spawns_.pop();
 }
 
 Runnable* Worker::steal(bool lifo_slots) {
@@ -341,6 +355,8 @@ Runnable* Worker::steal(bool lifo_slots) {
   for (unsigned i = 0; i < n; ++i) {
     Worker& victim = *workers[(start + i) % n];
     if (&victim == this) continue;
+    // The oldest spawn first: in a fan-out it is the biggest subtree nobody has started.
+    if (Runnable* item = victim.spawns_.steal()) return item;
     if (Runnable* item = victim.queue_.steal_half_into(queue_)) return item;
   }
   // Last pass: the LIFO slots (the task a busy worker just woke may wait long behind it). Only
@@ -401,7 +417,10 @@ void Worker::stop_searching_and_maybe_wake() {
 bool Worker::work_visible_anywhere() const {
   if (!scheduler_.injection_.empty()) return true;
   for (auto& w : scheduler_.workers_) {
-    if (!w->queue_.empty() || w->lifo_slot_.load(std::memory_order_acquire)) return true;
+    if (!w->queue_.empty() || !w->spawns_.empty() ||
+        w->lifo_slot_.load(std::memory_order_acquire)) {
+      return true;
+    }
   }
   return false;
 }
@@ -487,6 +506,7 @@ void Worker::park() {
   // Going to sleep: a good moment to give the pages of surplus warm stacks back to the kernel
   // (cheap when there are none), so a runtime that ran a burst of tasks does not keep its RSS.
   trim_stack_pools();
+  trim_block_pool();
   while (parked_.load(std::memory_order_acquire) == 1) {
     futex_wait(parked_, 1, deadline);
     if (deadline >= 0 && monotonic_now_ns() >= deadline) break;

@@ -13,6 +13,7 @@
 
 #include "injection_queue.hpp"
 #include "run_queue.hpp"
+#include "spawn_deque.hpp"
 #include "task_registry.hpp"
 #include "timer_heap.hpp"
 #include "to_thread_pool.hpp"
@@ -30,6 +31,8 @@ class Worker {
 
   // Owner only: make `item` runnable here. `woken` items go to the LIFO slot (multi-worker).
   void push_local(Runnable* item, bool woken);
+  // Owner only, multi-worker: a task just created here (see spawn_deque.hpp).
+  void push_spawn(Runnable* item);
   void add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token) {
     timers_.add(deadline_ns, std::move(task), token);
   }
@@ -49,6 +52,7 @@ class Worker {
   Scheduler& scheduler_;
   unsigned index_;
   RunQueue queue_;
+  SpawnDeque spawns_;  // new tasks, run newest first here and stolen oldest first
   // The LIFO slot: the task this worker just woke, run next while its caches are warm.
   alignas(64) std::atomic<Runnable*> lifo_slot_{nullptr};
   unsigned lifo_streak_ = 0;  // owner only: LIFO runs in a row (capped)

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "scheduler.hpp"
+#include "weft/detail/runtime_access.hpp"
 #include "weft/detail/task_core.hpp"
 #include "weft/errors.hpp"
 
@@ -50,6 +51,8 @@ TaskCore::TaskCore(Scheduler& scheduler, Frame& frame, std::string name, Context
       scheduler_(scheduler),
       frame_(frame),
       name_(std::move(name)),
+      // Numbered now (creation order, as asyncio's counter), formatted only when asked for.
+      number_(name_.empty() ? next_task_number() : 0),
       context_(std::move(context)) {
   waiter_.task = this;
 }
@@ -70,13 +73,16 @@ void TaskCore::unlock() const noexcept {
 std::string TaskCore::get_name() const {
   lock();
   std::string name = name_;
+  std::uint64_t number = number_;
   unlock();
+  if (number != 0) return "Task-" + std::to_string(number);
   return name;
 }
 
 void TaskCore::set_name(std::string name) {
   lock();
   name_.swap(name);
+  number_ = 0;  // named now, even if the new name is empty
   unlock();
 }
 

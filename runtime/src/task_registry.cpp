@@ -1,11 +1,26 @@
 #include "task_registry.hpp"
 
+#include <mutex>
+#include <thread>
+
 namespace weft::detail {
+
+void TaskRegistry::Shard::lock() noexcept {
+  // Acquire: the holder sees the list as the previous holder left it.
+  while (locked.exchange(true, std::memory_order_acquire)) {
+    while (locked.load(std::memory_order_relaxed)) std::this_thread::yield();
+  }
+}
+
+void TaskRegistry::Shard::unlock() noexcept {
+  // Release: publishes our list updates to the next holder.
+  locked.store(false, std::memory_order_release);
+}
 
 void TaskRegistry::add(TaskCore& task, unsigned shard_hint) {
   task.registry_shard = shard_hint % shard_count;
   Shard& shard = shards_[task.registry_shard];
-  std::lock_guard lock(shard.mutex);
+  std::lock_guard lock(shard);
   task.registry_prev = nullptr;
   task.registry_next = shard.first;
   if (shard.first) shard.first->registry_prev = &task;
@@ -15,7 +30,7 @@ void TaskRegistry::add(TaskCore& task, unsigned shard_hint) {
 
 void TaskRegistry::remove(TaskCore& task) {
   Shard& shard = shards_[task.registry_shard];
-  std::lock_guard lock(shard.mutex);
+  std::lock_guard lock(shard);
   if (task.registry_prev) {
     task.registry_prev->registry_next = task.registry_next;
   } else if (shard.first == &task) {
@@ -31,7 +46,7 @@ void TaskRegistry::remove(TaskCore& task) {
 std::vector<std::shared_ptr<TaskCore>> TaskRegistry::snapshot() {
   std::vector<std::shared_ptr<TaskCore>> tasks;
   for (Shard& shard : shards_) {
-    std::lock_guard lock(shard.mutex);
+    std::lock_guard lock(shard);
     for (TaskCore* t = shard.first; t; t = t->registry_next) {
       // A task is removed before its last reference goes, so this cannot resurrect a dead one.
       if (!t->done()) tasks.push_back(std::static_pointer_cast<TaskCore>(t->shared_from_this()));
@@ -42,7 +57,7 @@ std::vector<std::shared_ptr<TaskCore>> TaskRegistry::snapshot() {
 
 bool TaskRegistry::empty() {
   for (Shard& shard : shards_) {
-    std::lock_guard lock(shard.mutex);
+    std::lock_guard lock(shard);
     if (shard.count) return false;
   }
   return true;

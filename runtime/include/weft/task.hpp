@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "weft/coroutine.hpp"
+#include "weft/detail/block_pool.hpp"
 #include "weft/detail/runtime_access.hpp"
 #include "weft/detail/task_core.hpp"
 #include "weft/errors.hpp"
@@ -139,17 +140,17 @@ void Task<R>::print_stack(std::optional<int> limit, std::ostream* out) const {
 namespace detail {
 template <class R>
 Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, bool external) {
-  if (name.empty()) name = next_task_name();
   // The new task runs in a copy of its creator's context (contextvars.copy_context()).
-  auto state = std::make_shared<TaskState<R>>(scheduler, std::move(coroutine), std::move(name),
-                                              current_context());
+  auto state =
+      std::allocate_shared<TaskState<R>>(BlockAllocator<TaskState<R>>(), scheduler,
+                                         std::move(coroutine), std::move(name), current_context());
   submit_task(scheduler, state, external);
   return Task<R>(std::move(state));
 }
 }  // namespace detail
 
 // Wraps a coroutine (or a callable, made into one) in a task scheduled on the running runtime.
-// RuntimeError outside a runtime. Default names: Task-1, Task-2, ...
+// RuntimeError outside a runtime. Default (empty) name: Task-1, Task-2, ... in creation order.
 template <class C>
 auto create_task(C&& coroutine_or_callable, std::string name = {}) {
   auto coroutine = detail::as_coroutine(std::forward<C>(coroutine_or_callable));

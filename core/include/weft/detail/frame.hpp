@@ -9,6 +9,7 @@
 #include <string>
 #include "weft/source_location.hpp"
 
+#include "weft/detail/block_pool.hpp"
 #include "weft/detail/fiber.hpp"
 
 namespace weft::detail {
@@ -33,7 +34,8 @@ struct FrameReceiver {
   void* context = nullptr;
 };
 
-class Frame {
+// Frames come from the block pool: one is made for every coroutine and task.
+class Frame : public PooledObject {
  public:
   Frame(FrameKind kind, std::string name, SourceLocation created_at);
   Frame(const Frame&) = delete;

@@ -21,7 +21,8 @@ Scheduler* running_scheduler_or_null() noexcept;
 // Registers and schedules a new task. `external` submissions (from outside the runtime) are
 // refused once shutdown has begun.
 void submit_task(Scheduler& scheduler, std::shared_ptr<TaskCore> task, bool external);
-std::string next_task_name();
+// The number of the next task without a name of its own (its default name is "Task-<number>").
+std::uint64_t next_task_number() noexcept;
 std::int64_t scheduler_now_ns(Scheduler& scheduler) noexcept;
 std::shared_ptr<CallbackScheduler> as_callback_scheduler(Scheduler& scheduler);
 // Runs `job` on the runtime's to_thread pool.

@@ -153,8 +153,8 @@ class TaskCore : public FutureCore, public Runnable {
   int cancels_requested_ = 0;
   bool teardown_cancelled_ = false;
   std::shared_ptr<FutureCore> fut_waiter_;
-  std::string name_;
-
+  std::string name_;      // guarded by lock_; used when number_ is 0
+  std::uint64_t number_;  // guarded by lock_: a default name's number, or 0 once named
   ContextPtr context_;
 };
 

@@ -1,0 +1,183 @@
+// The block pool: per-thread free lists in 64-byte size classes, and a shared list of batches
+// between them. Tasks are often made on one worker and freed on another, so one thread's cache
+// fills while the other's runs dry: a full cache hands a batch of `batch_size` blocks to the
+// shared list (one lock per batch), an empty one takes a batch back before asking malloc.
+//
+// While the runtime is busy the shared list keeps what it is given: a fan-out such as skynet
+// swings by tens of thousands of live tasks, and handing those blocks back to malloc made glibc
+// shrink and regrow its heap (madvise, then an mprotect per page) all the time. Idle workers
+// call trim_block_pool(), which gives malloc the batches nobody took for a whole trim interval
+// (the list's low-water mark since the previous trim), so a burst's memory goes back once the
+// burst is over. A thread keeps at most `thread_limit` blocks per class to itself.
+//
+// Under ASan and TSan the pool steps aside (plain operator new/delete), so the sanitizers still
+// see every use after free.
+#include "weft/detail/block_pool.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+namespace weft::detail {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool pool_enabled = false;
+#else
+constexpr bool pool_enabled = true;
+#endif
+
+constexpr std::size_t granule = 64;
+constexpr std::size_t class_count = max_pooled_block / granule;
+constexpr std::uint32_t batch_size = 256;
+constexpr std::uint32_t thread_limit = 2 * batch_size;
+constexpr std::int64_t trim_interval_ns = 50'000'000;
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+// Batches are chains of exactly batch_size blocks linked through `next`.
+struct SharedClass {
+  std::mutex mutex;
+  std::vector<FreeBlock*> batches;  // guarded by mutex
+  std::size_t low_water = 0;        // guarded by mutex: fewest batches held since the last trim
+};
+SharedClass shared[class_count];
+
+std::mutex trim_mutex;
+std::int64_t last_trim_ns = 0;  // guarded by trim_mutex
+
+std::int64_t monotonic_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void free_batch(FreeBlock* batch) noexcept {
+  while (batch) {
+    FreeBlock* next = batch->next;
+    ::operator delete(batch);
+    batch = next;
+  }
+}
+
+// Detaches the first batch_size blocks of a chain of at least that many.
+FreeBlock* cut_batch(FreeBlock*& head) noexcept {
+  FreeBlock* first = head;
+  FreeBlock* last = head;
+  for (std::uint32_t i = 1; i < batch_size; ++i) last = last->next;
+  head = last->next;
+  last->next = nullptr;
+  return first;
+}
+
+// Trivially destructible, so reaching it costs no TLS-initialisation check; the Drainer below
+// hands its blocks back to malloc when the thread exits.
+struct ThreadCache {
+  FreeBlock* head[class_count];
+  std::uint32_t count[class_count];
+  bool drainer_armed;
+};
+thread_local ThreadCache cache;
+
+struct Drainer {
+  ~Drainer() {
+    for (std::size_t c = 0; c < class_count; ++c) {
+      while (FreeBlock* block = cache.head[c]) {
+        cache.head[c] = block->next;
+        ::operator delete(block);
+      }
+      cache.count[c] = 0;
+    }
+  }
+};
+thread_local Drainer drainer;
+
+std::size_t class_of(std::size_t bytes) noexcept {
+  return (bytes - 1) / granule;  // bytes in (64k, 64(k+1)] -> class k
+}
+
+}  // namespace
+
+__attribute__((noinline)) void* allocate_block(std::size_t bytes) {
+  if (!pool_enabled || bytes > max_pooled_block || bytes == 0) return ::operator new(bytes);
+  const std::size_t c = class_of(bytes);
+  ThreadCache& mine = cache;
+  if (FreeBlock* block = mine.head[c]) {
+    mine.head[c] = block->next;
+    --mine.count[c];
+    return block;
+  }
+  {
+    SharedClass& pool = shared[c];
+    std::unique_lock lock(pool.mutex);
+    if (!pool.batches.empty()) {
+      FreeBlock* batch = pool.batches.back();
+      pool.batches.pop_back();
+      pool.low_water = std::min(pool.low_water, pool.batches.size());
+      lock.unlock();
+      mine.head[c] = batch->next;
+      mine.count[c] = batch_size - 1;
+      return batch;
+    }
+  }
+  if (!mine.drainer_armed) {
+    mine.drainer_armed = true;
+    (void)&drainer;  // constructs it: its destructor runs at thread exit
+  }
+  // Round up to the class size, so any block of the class can serve any request of it.
+  return ::operator new((c + 1) * granule);
+}
+
+__attribute__((noinline)) void deallocate_block(void* block, std::size_t bytes) noexcept {
+  if (!pool_enabled || bytes > max_pooled_block || bytes == 0) {
+    ::operator delete(block);
+    return;
+  }
+  const std::size_t c = class_of(bytes);
+  ThreadCache& mine = cache;
+  auto* free_block = static_cast<FreeBlock*>(block);
+  if (mine.count[c] >= thread_limit) {
+    FreeBlock* batch = cut_batch(mine.head[c]);
+    mine.count[c] -= batch_size;
+    SharedClass& pool = shared[c];
+    std::lock_guard lock(pool.mutex);
+    try {
+      pool.batches.push_back(batch);
+    } catch (...) {
+      free_batch(batch);  // no memory for the list itself: give the blocks back instead
+    }
+  }
+  free_block->next = mine.head[c];
+  mine.head[c] = free_block;
+  ++mine.count[c];
+}
+
+void trim_block_pool() noexcept {
+  if (!pool_enabled) return;
+  const std::int64_t now = monotonic_ns();
+  {
+    std::lock_guard lock(trim_mutex);
+    if (now - last_trim_ns < trim_interval_ns) return;
+    last_trim_ns = now;
+  }
+  for (SharedClass& pool : shared) {
+    std::vector<FreeBlock*> idle;
+    {
+      std::lock_guard lock(pool.mutex);
+      // The batches below the low-water mark were not needed for a whole interval.
+      std::size_t n = std::min(pool.low_water, pool.batches.size());
+      idle.assign(pool.batches.begin(), pool.batches.begin() + static_cast<std::ptrdiff_t>(n));
+      pool.batches.erase(pool.batches.begin(),
+                         pool.batches.begin() + static_cast<std::ptrdiff_t>(n));
+      pool.low_water = pool.batches.size();
+    }
+    for (FreeBlock* batch : idle) free_batch(batch);
+  }
+}
+
+}  // namespace weft::detail
