@@ -40,6 +40,12 @@ class SpawnDeque {
 
   // Owner only: the newest item, or null.
   Runnable* pop() noexcept {
+    // The cheap check first: top_ only grows, so once it has reached bottom_ the deque is empty
+    // for sure, and the store-load pair below (a full barrier on x86) is not needed. Relaxed:
+    // a stale top_ only sends us down the careful path.
+    if (top_.load(std::memory_order_relaxed) >= bottom_.load(std::memory_order_relaxed)) {
+      return nullptr;
+    }
     std::int64_t bottom = bottom_.load(std::memory_order_relaxed) - 1;
     // seq_cst store, then seq_cst load of top_: a thief either sees the lowered bottom or we see
     // its raised top -- never neither, which would hand the last item to both of us.

@@ -148,10 +148,13 @@ void TaskCore::fire(std::uint64_t token) noexcept {
 }
 
 void TaskCore::run() {
-  TaskRun previous = run_state_.exchange(TaskRun::running, std::memory_order_acq_rel);
   // The invariant the whole design protects: a task enters RUNNING only from SCHEDULED.
-  assert(previous == TaskRun::scheduled && "a task entered RUNNING twice");
-  (void)previous;
+  assert(run_state_.load(std::memory_order_relaxed) == TaskRun::scheduled &&
+         "a task entered RUNNING twice");
+  // A plain store: while the task is scheduled nobody else writes the word (fire() leaves a
+  // scheduled task alone), and the queue we popped it from gave us the acquire. Release: a
+  // waker that reads running (through the token this step arms) sees the step's writes.
+  run_state_.store(TaskRun::running, std::memory_order_release);
 
   store_current_task(this);
   After after = step();
@@ -197,15 +200,21 @@ void TaskCore::release_previous_wait() {
 TaskCore::After TaskCore::step() {
   release_previous_wait();
   std::exception_ptr error = std::exchange(pending_exception_, nullptr);
-  lock();
-  fut_waiter_.reset();
-  if (must_cancel_) {
-    if (!is_cancelled_error(error)) {
-      error = std::make_exception_ptr(CancelledError(task_cancel_message_));
+  // fut_waiter_ is left as it is: the future it names is done by now (its completion or its
+  // cancellation is what woke us), so a cancel() that reads it during this step finds it done
+  // and leaves must_cancel_ for our next suspension, as it would with no future at all.
+  // Acquire: a cancel() that happened before this step (it scheduled us, or the wake-up it
+  // raced with did) set the flag before its release.
+  if (cancel_pending_.load(std::memory_order_acquire)) {
+    lock();
+    if (must_cancel_) {
+      if (!is_cancelled_error(error)) {
+        error = std::make_exception_ptr(CancelledError(task_cancel_message_));
+      }
+      set_must_cancel(false);
     }
-    must_cancel_ = false;
+    unlock();
   }
-  unlock();
 
   bool suspended;
   try {
@@ -219,7 +228,8 @@ TaskCore::After TaskCore::step() {
   }
   if (!suspended) {
     lock();
-    bool cancel_now = std::exchange(must_cancel_, false);
+    bool cancel_now = must_cancel_;
+    set_must_cancel(false);
     // Decided under the lock: a cancel() from another worker either comes before (and is
     // honoured just below) or sees returned_ and reports the task as done, never lost between.
     returned_ = !cancel_now;
@@ -259,7 +269,7 @@ TaskCore::After TaskCore::after_suspension() {
     // Task.cancel() arrived during the step: pass it on to what we now wait for.
     if (cancel_now && held->cancel(std::move(message))) {
       lock();
-      must_cancel_ = false;
+      set_must_cancel(false);
       unlock();
     }
     waiter_.token = arm();
@@ -281,6 +291,7 @@ TaskCore::After TaskCore::after_suspension() {
     // delay. One that landed before is delivered the same way, by us.
     std::uint64_t token = arm();
     lock();
+    fut_waiter_.reset();  // nothing to cancel through a future now: cancel() fires the token
     bool cancel_now = must_cancel_;
     unlock();
     if (cancel_now) {
@@ -311,7 +322,7 @@ bool TaskCore::cancel(std::string message) {
     // either it sees must_cancel_ and passes the cancellation on to that future, or we saw the
     // future here. Checking and setting under two separate holds let a worker register its
     // future in between, and the task then left its await without cancelling what it awaited.
-    must_cancel_ = true;
+    set_must_cancel(true);
     task_cancel_message_ = std::move(message);
     // The token armed when we looked (read under the lock: one a future wait arms after
     // publishing its future, below it, must not be fired -- that wait takes must_cancel_ itself).
@@ -333,7 +344,7 @@ bool TaskCore::cancel(std::string message) {
     unlock();
     return false;
   }
-  must_cancel_ = true;
+  set_must_cancel(true);
   task_cancel_message_ = std::move(message);
   unlock();
   // Not woken here: the future we wait on could not be cancelled because it is done (its
@@ -361,7 +372,7 @@ int TaskCore::uncancel() {
   lock();
   if (cancels_requested_ > 0) {
     --cancels_requested_;
-    if (cancels_requested_ == 0) must_cancel_ = false;  // as CPython 3.13
+    if (cancels_requested_ == 0) set_must_cancel(false);  // as CPython 3.13
   }
   int n = cancels_requested_;
   unlock();

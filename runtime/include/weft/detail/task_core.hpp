@@ -148,6 +148,13 @@ class TaskCore : public FutureCore, public Runnable {
   // Guarded by lock_: Task.cancel's state, shared between cancel() and the stepping worker.
   mutable std::atomic<bool> lock_{false};
   bool must_cancel_ = false;
+  // A mirror of must_cancel_ for the step's lock-free check; written with it, under lock_.
+  std::atomic<bool> cancel_pending_{false};
+  void set_must_cancel(bool value) noexcept {
+    must_cancel_ = value;
+    // Release: a step that reads true with acquire sees the message written before.
+    cancel_pending_.store(value, std::memory_order_release);
+  }
   bool returned_ = false;  // the coroutine returned and the task finishes with its result
   std::string task_cancel_message_;
   int cancels_requested_ = 0;
