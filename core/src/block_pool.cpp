@@ -3,18 +3,15 @@
 // fills while the other's runs dry: a full cache hands a batch of `batch_size` blocks to the
 // shared list (one lock per batch), an empty one takes a batch back before asking malloc.
 //
-// While the runtime is busy the shared list keeps what it is given: a fan-out such as skynet
-// swings by tens of thousands of live tasks, and handing those blocks back to malloc made glibc
-// shrink and regrow its heap (madvise, then an mprotect per page) all the time. Idle workers
-// call trim_block_pool(), which gives malloc the batches nobody took for a whole trim interval
-// (the list's low-water mark since the previous trim), so a burst's memory goes back once the
-// burst is over. A thread keeps at most `thread_limit` blocks per class to itself.
+// While the runtime is busy the shared list keeps what it is given: a burst of tasks that comes
+// and goes would otherwise make glibc shrink and regrow its heap (madvise, then an mprotect per
+// page) all the time. When a runtime goes idle (its last worker parks) it calls
+// trim_block_pool(), which gives the shared list back to malloc, so a burst's memory goes back
+// once the burst is over. A thread keeps at most `thread_limit` blocks per class to itself.
 //
 // Under ASan and TSan the pool steps aside (plain operator new/delete), so the sanitizers still
 // see every use after free.
 #include "weft/detail/block_pool.hpp"
-
-#include <time.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -34,7 +31,6 @@ constexpr std::size_t granule = 64;
 constexpr std::size_t class_count = max_pooled_block / granule;
 constexpr std::uint32_t batch_size = 256;
 constexpr std::uint32_t thread_limit = 2 * batch_size;
-constexpr std::int64_t trim_interval_ns = 50'000'000;
 
 struct FreeBlock {
   FreeBlock* next;
@@ -44,18 +40,8 @@ struct FreeBlock {
 struct SharedClass {
   std::mutex mutex;
   std::vector<FreeBlock*> batches;  // guarded by mutex
-  std::size_t low_water = 0;        // guarded by mutex: fewest batches held since the last trim
 };
 SharedClass shared[class_count];
-
-std::mutex trim_mutex;
-std::int64_t last_trim_ns = 0;  // guarded by trim_mutex
-
-std::int64_t monotonic_ns() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 void free_batch(FreeBlock* batch) noexcept {
   while (batch) {
@@ -118,7 +104,6 @@ __attribute__((noinline)) void* allocate_block(std::size_t bytes) {
     if (!pool.batches.empty()) {
       FreeBlock* batch = pool.batches.back();
       pool.batches.pop_back();
-      pool.low_water = std::min(pool.low_water, pool.batches.size());
       lock.unlock();
       mine.head[c] = batch->next;
       mine.count[c] = batch_size - 1;
@@ -159,22 +144,11 @@ __attribute__((noinline)) void deallocate_block(void* block, std::size_t bytes) 
 
 void trim_block_pool() noexcept {
   if (!pool_enabled) return;
-  const std::int64_t now = monotonic_ns();
-  {
-    std::lock_guard lock(trim_mutex);
-    if (now - last_trim_ns < trim_interval_ns) return;
-    last_trim_ns = now;
-  }
   for (SharedClass& pool : shared) {
     std::vector<FreeBlock*> idle;
     {
       std::lock_guard lock(pool.mutex);
-      // The batches below the low-water mark were not needed for a whole interval.
-      std::size_t n = std::min(pool.low_water, pool.batches.size());
-      idle.assign(pool.batches.begin(), pool.batches.begin() + static_cast<std::ptrdiff_t>(n));
-      pool.batches.erase(pool.batches.begin(),
-                         pool.batches.begin() + static_cast<std::ptrdiff_t>(n));
-      pool.low_water = pool.batches.size();
+      idle.swap(pool.batches);
     }
     for (FreeBlock* batch : idle) free_batch(batch);
   }

@@ -48,7 +48,8 @@ constexpr unsigned fifo_interval = 31;       // the FIFO queue before the spawn 
 constexpr int search_rounds = 4;
 
 // One scheduled callback (asyncio's call_soon handle).
-struct CallbackItem final : Runnable {
+// From the block pool: gather and every done callback schedule one per completion.
+struct CallbackItem final : Runnable, PooledObject {
   explicit CallbackItem(std::function<void()> fn) : callback(std::move(fn)) {}
   void run() override {
     std::unique_ptr<CallbackItem> self(this);
@@ -506,7 +507,7 @@ void Worker::park() {
   // Going to sleep: a good moment to give the pages of surplus warm stacks back to the kernel
   // (cheap when there are none), so a runtime that ran a burst of tasks does not keep its RSS.
   trim_stack_pools();
-  trim_block_pool();
+  if (all_idle) trim_block_pool();  // the burst is over: its task memory goes back to malloc
   while (parked_.load(std::memory_order_acquire) == 1) {
     futex_wait(parked_, 1, deadline);
     if (deadline >= 0 && monotonic_now_ns() >= deadline) break;

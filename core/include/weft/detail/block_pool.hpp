@@ -16,8 +16,8 @@ inline constexpr std::size_t max_pooled_block = 1024;
 // each call re-reads the thread's cache, so a fiber that moved to another thread uses that one.
 void* allocate_block(std::size_t bytes);
 void deallocate_block(void* block, std::size_t bytes) noexcept;
-// Gives malloc back the pooled blocks nobody needed since the previous trim (at most one trim
-// per interval does anything). Called by idle workers.
+// Gives malloc back the blocks in the shared list (not the threads' own caches). Called when a
+// runtime goes idle.
 void trim_block_pool() noexcept;
 
 // An allocator over the pool, for std::allocate_shared.
@@ -49,7 +49,8 @@ struct PooledObject {
     return ::operator new(bytes, align);
   }
   static void operator delete(void* block, std::size_t bytes, std::align_val_t align) noexcept {
-    ::operator delete(block, bytes, align);
+    (void)bytes;  // the unsized form: clang 14 does not enable sized deallocation by default
+    ::operator delete(block, align);
   }
 };
 
