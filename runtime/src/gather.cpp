@@ -65,7 +65,8 @@ void GatheringFuture::on_child_done(FutureCore& child) {
 
 void await_gathering(std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions) {
   if (children.empty()) return;
-  auto outer = std::make_shared<GatheringFuture>(std::move(children), return_exceptions);
+  auto outer = std::allocate_shared<GatheringFuture>(BlockAllocator<GatheringFuture>(),
+                                                     std::move(children), return_exceptions);
   outer->start();
   await_core(*outer);
 }

@@ -28,7 +28,10 @@ class ValueFuture : public FutureCore {
 template <class T = void>
 class Future {
  public:
-  Future() : core_(std::make_shared<detail::ValueFuture<T>>()) {}
+  // From the block pool: the sync primitives make one per wait.
+  Future()
+      : core_(std::allocate_shared<detail::ValueFuture<T>>(
+            detail::BlockAllocator<detail::ValueFuture<T>>())) {}
 
   FutureState state() const noexcept { return core_->state(); }
   bool done() const noexcept { return core_->done(); }

@@ -25,8 +25,9 @@ auto run(C&& main, RunOptions options = {}) {
   using R = typename decltype(coroutine)::result_type;
   Runtime runtime(options);
   auto& scheduler = runtime.scheduler();
-  auto state = std::make_shared<detail::TaskState<R>>(scheduler, std::move(coroutine),
-                                                      std::string(), detail::current_context());
+  auto state = std::allocate_shared<detail::TaskState<R>>(
+      detail::BlockAllocator<detail::TaskState<R>>(), scheduler, std::move(coroutine),
+      std::string(), detail::current_context());
   Task<R> task(state);
   // asyncio.run stops the loop as soon as main is done and cancels what is left. Main's done
   // callback does it on the runtime, right after the steps already queued (asyncio's order, on
