@@ -74,8 +74,8 @@ bool ConcurrentCore::complete(std::uint32_t how) noexcept {
     if (s & done_mask) return false;
     // Release: a thread that acquires the done state sees the outcome -- the task's, published
     // before the task called us, or the cancellation.
-  } while (!state_.compare_exchange_weak(s, how, std::memory_order_release,
-                                         std::memory_order_relaxed));
+  } while (
+      !state_.compare_exchange_weak(s, how, std::memory_order_release, std::memory_order_relaxed));
   if (s & sleepers) futex_wake_all(state_);  // no syscall unless someone sleeps
   return true;
 }
@@ -94,8 +94,7 @@ bool ConcurrentCore::wait(std::int64_t deadline_ns) const {
     if (deadline_ns >= 0 && monotonic_now_ns() >= deadline_ns) return false;
     // Relaxed on success: the flag publishes nothing; complete()'s read-modify-write sees it or
     // makes this one fail. Acquire on failure: the new value may be the done state.
-    if (!(s & sleepers) && !state_.compare_exchange_weak(s, s | sleepers,
-                                                         std::memory_order_relaxed,
+    if (!(s & sleepers) && !state_.compare_exchange_weak(s, s | sleepers, std::memory_order_relaxed,
                                                          std::memory_order_acquire)) {
       continue;
     }

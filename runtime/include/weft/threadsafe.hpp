@@ -22,8 +22,7 @@ class ConcurrentFuture;
 namespace detail {
 // One allocation per submission beside the task: the concurrent future's state and the task.
 template <class R>
-struct ConcurrentState final : ConcurrentCore,
-                               std::enable_shared_from_this<ConcurrentState<R>> {
+struct ConcurrentState final : ConcurrentCore, std::enable_shared_from_this<ConcurrentState<R>> {
   explicit ConcurrentState(Task<R> t) : ConcurrentCore(t.core()), task(std::move(t)) {}
   ~ConcurrentState() { detach(); }  // before `task` may release the task
   Task<R> task;
@@ -79,11 +78,11 @@ class ConcurrentFuture {
   // or at once, here, if already done.
   template <class F>
   void add_done_callback(F fn) {
-    detail::ConcurrentCore::Callback callback = [fn = std::move(fn)](
-                                                    detail::ConcurrentCore& core) mutable {
-      ConcurrentFuture self(static_cast<detail::ConcurrentState<R>&>(core).shared_from_this());
-      fn(self);
-    };
+    detail::ConcurrentCore::Callback callback =
+        [fn = std::move(fn)](detail::ConcurrentCore& core) mutable {
+          ConcurrentFuture self(static_cast<detail::ConcurrentState<R>&>(core).shared_from_this());
+          fn(self);
+        };
     bool hook_task = false;
     if (!state_->add_callback_if_pending(callback, hook_task)) {
       callback(*state_);
