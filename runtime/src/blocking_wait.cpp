@@ -1,6 +1,8 @@
 #include "weft/detail/blocking_wait.hpp"
 
 #include <atomic>
+#include <thread>
+#include <utility>
 
 #include "futex.hpp"
 #include "weft/detail/task_core.hpp"
@@ -50,14 +52,19 @@ bool wait_until_done(FutureCore& future, std::int64_t deadline_ns) {
 
 // ------------------------------------------------------------------------------ ConcurrentCore
 
-void ConcurrentCore::attach() {
-  if (!task_.add_waiter(*this)) on_future_done(task_);  // already done: deliver it here
+ConcurrentCore::~ConcurrentCore() {
+  // Callbacks never run (the future died with them pending, its task never ending).
+  for (CallbackNode* node = callbacks_; node;) delete std::exchange(node, node->next);
 }
 
-void ConcurrentCore::detach() noexcept {
+void ConcurrentCore::attach(FutureCore& task) {
+  if (!task.add_waiter(*this)) on_future_done(task);  // already done: deliver it here
+}
+
+void ConcurrentCore::detach(FutureCore& task) noexcept {
   // Acquire: pairs with the release at the end of on_future_done; the call is over. If it is
   // not set, remove_waiter takes the task's lock, under which any call in flight runs.
-  if (!delivered_.load(std::memory_order_acquire)) task_.remove_waiter(*this);
+  if (!delivered_.load(std::memory_order_acquire)) task.remove_waiter(*this);
 }
 
 void ConcurrentCore::on_future_done(FutureCore& task) noexcept {
@@ -105,24 +112,45 @@ bool ConcurrentCore::wait(std::int64_t deadline_ns) const {
   }
 }
 
-bool ConcurrentCore::add_callback_if_pending(Callback& callback, bool& hook_task) {
-  std::lock_guard lock(callbacks_mutex_);
-  // Read under the lock: run_callbacks() takes the list only after the state is done, so a
-  // callback kept here is either taken by it or never (the future is still pending).
-  if (done()) return false;
-  callbacks_.push_back(std::move(callback));
+void ConcurrentCore::lock_callbacks() noexcept {
+  // Acquire: the holder sees what the previous holder wrote before its release.
+  while (callbacks_locked_.exchange(true, std::memory_order_acquire)) {
+    while (callbacks_locked_.load(std::memory_order_relaxed)) std::this_thread::yield();
+  }
+}
+
+void ConcurrentCore::unlock_callbacks() noexcept {
+  callbacks_locked_.store(false, std::memory_order_release);
+}
+
+bool ConcurrentCore::add_callback_if_pending(CallbackNode* node, bool& hook_task) noexcept {
+  lock_callbacks();
+  // Read under the lock: take_callbacks() runs only once the state is done, so a callback kept
+  // here is taken by it -- or by a later call, never by none.
+  if (done()) {
+    unlock_callbacks();
+    return false;
+  }
+  node->next = callbacks_;
+  callbacks_ = node;
   hook_task = !task_hooked_;
   task_hooked_ = true;
+  unlock_callbacks();
   return true;
 }
 
-void ConcurrentCore::run_callbacks() {
-  std::vector<Callback> callbacks;
-  {
-    std::lock_guard lock(callbacks_mutex_);
-    callbacks.swap(callbacks_);
+ConcurrentCore::CallbackNode* ConcurrentCore::take_callbacks() noexcept {
+  lock_callbacks();
+  CallbackNode* newest_first = std::exchange(callbacks_, nullptr);
+  unlock_callbacks();
+  CallbackNode* in_order = nullptr;
+  while (newest_first) {
+    CallbackNode* next = newest_first->next;
+    newest_first->next = in_order;
+    in_order = newest_first;
+    newest_first = next;
   }
-  for (Callback& callback : callbacks) callback(*this);
+  return in_order;
 }
 
 }  // namespace weft::detail

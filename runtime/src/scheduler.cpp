@@ -187,6 +187,11 @@ void Scheduler::notify_work_available() {
   // Orders our push before the loads below, against the parking worker's handshake between its
   // registration and its re-check (see the invariants at the top).
   handshake();
+  wake_one_if_nobody_searches();
+}
+
+void Scheduler::wake_one_if_nobody_searches() {
+  // Relaxed loads, after the caller's handshake: the fences order them (see the invariants).
   if (searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find it
   if (parked_count_.load(std::memory_order_relaxed) == 0) return;
   Worker* w;
@@ -369,9 +374,14 @@ Runnable* Worker::find_work() {
   }
   if (Runnable* item = pop_local()) return item;
   if (Runnable* item = scheduler_.injection_.try_pop()) return item;
-  if (scheduler_.workers_.size() == 1 || !try_become_searching()) return nullptr;
+  // A lone worker searches too -- only the injection queue, where foreign threads submit: while
+  // it counts as searching, a stream of submissions finds it awake and wakes nobody.
+  if (!try_become_searching()) return nullptr;
+  const bool alone = scheduler_.workers_.size() == 1;
   for (int round = 0; round < search_rounds; ++round) {
-    if (Runnable* item = steal(round == search_rounds - 1)) return item;
+    if (!alone) {
+      if (Runnable* item = steal(round == search_rounds - 1)) return item;
+    }
     if (Runnable* item = scheduler_.injection_.try_pop()) return item;
     for (int spin = 0; spin < 32 << round; ++spin) WEFT_CPU_RELAX();
   }
@@ -391,10 +401,15 @@ bool Worker::try_become_searching() {
 
 void Worker::stop_searching_and_maybe_wake() {
   searching_ = false;
-  // seq_cst: part of the submit/park handshake; the last searcher to find work wakes another
-  // worker in case more work is waiting.
+  // seq_cst: part of the submit/park handshake. A submitter that saw searchers did not wake
+  // anyone: the last searcher to leave inherits its push. After our decrement and a fence, we see
+  // every push whose submitter read the count before the decrement (both fences are then ordered),
+  // so if none is visible, none was left to us -- the one we found may well have been it. If some
+  // is, wake a parked worker (unless someone searches again), as Go's resetspinning does. Waking
+  // only then saves a stream of submissions, each found by the one searcher, a futex wake apiece.
   if (scheduler_.searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
-    scheduler_.notify_work_available();
+    scheduler_.handshake();
+    if (work_visible_anywhere()) scheduler_.wake_one_if_nobody_searches();
   }
 }
 

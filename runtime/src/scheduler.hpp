@@ -103,6 +103,8 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
  private:
   friend class Worker;
   void notify_work_available();
+  // Wakes a parked worker, as a searcher, unless one searches already. After a handshake().
+  void wake_one_if_nobody_searches();
   // The Dekker handshake between a submitter (push, then look for parked workers) and a parking
   // worker (register, then look for work): a seq_cst fence on each side means one of them
   // always sees the other's write. ThreadSanitizer does not model fences, so under TSan both

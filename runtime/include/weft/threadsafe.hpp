@@ -22,10 +22,21 @@ class ConcurrentFuture;
 namespace detail {
 // One allocation per submission beside the task: the concurrent future's state and the task.
 template <class R>
-struct ConcurrentState final : ConcurrentCore, std::enable_shared_from_this<ConcurrentState<R>> {
-  explicit ConcurrentState(Task<R> t) : ConcurrentCore(t.core()), task(std::move(t)) {}
-  ~ConcurrentState() { detach(); }  // before `task` may release the task
+struct ConcurrentState final : ConcurrentCore {
+  explicit ConcurrentState(Task<R> t) : task(std::move(t)) {}
+  ~ConcurrentState() { detach(task.core()); }  // before `task` may release the task
   Task<R> task;
+};
+
+template <class R>
+struct ConcurrentCallback : ConcurrentCore::CallbackNode {
+  virtual void call(ConcurrentFuture<R>& future) = 0;
+};
+template <class R, class F>
+struct ConcurrentCallbackFor final : ConcurrentCallback<R> {
+  explicit ConcurrentCallbackFor(F f) : fn(std::move(f)) {}
+  void call(ConcurrentFuture<R>& future) override { fn(future); }
+  F fn;
 };
 }  // namespace detail
 
@@ -67,7 +78,7 @@ class ConcurrentFuture {
   bool cancel() {
     if (!state_->mark_cancelled()) return false;
     state_->task.cancel();
-    state_->run_callbacks();
+    run_callbacks(state_);
     return true;
   }
   bool done() const noexcept { return state_->done(); }
@@ -78,20 +89,17 @@ class ConcurrentFuture {
   // or at once, here, if already done.
   template <class F>
   void add_done_callback(F fn) {
-    detail::ConcurrentCore::Callback callback =
-        [fn = std::move(fn)](detail::ConcurrentCore& core) mutable {
-          ConcurrentFuture self(static_cast<detail::ConcurrentState<R>&>(core).shared_from_this());
-          fn(self);
-        };
+    auto node = std::make_unique<detail::ConcurrentCallbackFor<R, F>>(std::move(fn));
     bool hook_task = false;
-    if (!state_->add_callback_if_pending(callback, hook_task)) {
-      callback(*state_);
+    if (!state_->add_callback_if_pending(node.get(), hook_task)) {
+      node->call(*this);
       return;
     }
+    node.release();  // kept by the state
     if (hook_task) {
       // The task's done callbacks run on the runtime after it ended (asyncio's chain does the
       // same); the state is done by then (the task told it first, as its waiter).
-      state_->task.add_done_callback([state = state_](Task<R>&) { state->run_callbacks(); });
+      state_->task.add_done_callback([state = state_](Task<R>&) { run_callbacks(state); });
     }
   }
   // The task inside the runtime.
@@ -112,6 +120,15 @@ class ConcurrentFuture {
     if (cancelled()) throw CancelledError();
   }
 
+  static void run_callbacks(const std::shared_ptr<detail::ConcurrentState<R>>& state) {
+    ConcurrentFuture self(state);
+    for (auto* node = state->take_callbacks(); node;) {
+      std::unique_ptr<detail::ConcurrentCore::CallbackNode> owned(node);
+      node = node->next;
+      static_cast<detail::ConcurrentCallback<R>&>(*owned).call(self);
+    }
+  }
+
   std::shared_ptr<detail::ConcurrentState<R>> state_;
 };
 
@@ -121,7 +138,7 @@ auto run_coroutine_threadsafe(C&& coroutine_or_callable, Runtime& runtime) {
   using R = typename decltype(coroutine)::result_type;
   auto state = std::make_shared<detail::ConcurrentState<R>>(
       detail::make_task(runtime.scheduler(), std::move(coroutine), {}, true));
-  state->attach();
+  state->attach(state->task.core());
   return ConcurrentFuture<R>(std::move(state));
 }
 

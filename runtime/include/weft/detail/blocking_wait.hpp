@@ -4,9 +4,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
-#include <mutex>
-#include <vector>
 
 #include "weft/detail/future_core.hpp"
 
@@ -23,20 +20,27 @@ std::int64_t monotonic_clock_ns() noexcept;
 // value, which stays in the task): whether it is done and how, the threads blocked on it, and
 // its done callbacks. It hears of the task's end as a Waiter on the task -- inline, with no
 // allocation and no trip through the run queue (asyncio chains a second future through a done
-// callback instead; the outcome a caller sees is the same).
+// callback instead; the outcome a caller sees is the same). Kept small: one lives per
+// submission, often a million at once.
 class ConcurrentCore : public Waiter {
  public:
-  using Callback = std::function<void(ConcurrentCore&)>;
+  // A done callback, kept in a list until the future is done.
+  struct CallbackNode {
+    virtual ~CallbackNode() = default;
+    CallbackNode* next = nullptr;
+  };
 
-  explicit ConcurrentCore(FutureCore& task) noexcept : task_(task) {}
+  ConcurrentCore() noexcept = default;
   ConcurrentCore(const ConcurrentCore&) = delete;
   ConcurrentCore& operator=(const ConcurrentCore&) = delete;
+  ~ConcurrentCore();
 
-  // Registers with the task (done at once if the task already is). Once, right after
+  // Registers with `task` (done at once if the task already is). Once, right after
   // construction: the task's worker may call on_future_done from then on.
-  void attach();
-  // Takes the waiter back from a task still running. The owner calls it before the task can die.
-  void detach() noexcept;
+  void attach(FutureCore& task);
+  // Takes the waiter back from `task` if it has not been called. The owner calls it before the
+  // task can die.
+  void detach(FutureCore& task) noexcept;
 
   bool done() const noexcept { return (state_.load(std::memory_order_acquire) & done_mask) != 0; }
   // Cancelled by cancel() (the task's own outcome may say otherwise; it is ignored).
@@ -50,11 +54,12 @@ class ConcurrentCore : public Waiter {
   // threads. The caller then cancels the task and runs the callbacks.
   bool mark_cancelled() noexcept;
 
-  // Keeps `callback` for run_callbacks() if still pending (true). `hook_task` is set for the
-  // first one: the caller then asks the task to call run_callbacks() when it ends.
-  bool add_callback_if_pending(Callback& callback, bool& hook_task);
-  // Runs the callbacks kept so far, once each, in this thread.
-  void run_callbacks();
+  // Keeps `node` (taking ownership) for take_callbacks() if still pending: true. `hook_task` is
+  // set for the first one: the caller then asks the task to run the callbacks when it ends.
+  bool add_callback_if_pending(CallbackNode* node, bool& hook_task) noexcept;
+  // The callbacks kept so far, in the order they were added; each is taken once. Call it only
+  // once done.
+  CallbackNode* take_callbacks() noexcept;
 
   void on_future_done(FutureCore& task) noexcept override;
 
@@ -68,15 +73,16 @@ class ConcurrentCore : public Waiter {
   };
   // pending -> finished or cancelled, once; wakes the sleepers. False if already done.
   bool complete(std::uint32_t how) noexcept;
+  void lock_callbacks() noexcept;
+  void unlock_callbacks() noexcept;
 
-  FutureCore& task_;
   mutable std::atomic<std::uint32_t> state_{pending};
   // Set at the end of the task's call to on_future_done, or when attach() found the task done:
   // from then on no call is in flight and detach() has nothing to take back.
   std::atomic<bool> delivered_{false};
-  std::mutex callbacks_mutex_;
-  std::vector<Callback> callbacks_;  // guarded by callbacks_mutex_
-  bool task_hooked_ = false;         // guarded by callbacks_mutex_
+  std::atomic<bool> callbacks_locked_{false};  // guards the two below (a rare path)
+  bool task_hooked_ = false;
+  CallbackNode* callbacks_ = nullptr;  // newest first
 };
 
 }  // namespace weft::detail
