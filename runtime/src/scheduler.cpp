@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include <sched.h>
+
 #include "futex.hpp"
 #include "weft/detail/blocking_wait.hpp"
 #include "weft/detail/stack_pool.hpp"
@@ -40,10 +42,19 @@ __attribute__((noinline)) Worker* load_tls_worker() noexcept {
 
 constexpr unsigned lifo_cap = 3;             // LIFO-slot runs in a row before the queue gets a turn
 constexpr unsigned injection_interval = 61;  // check the injection queue this often (fairness)
-// Steal passes before parking, with growing pauses between them: 32+64+128+256 pauses, about
-// 12 us here -- a few times the measured cost of waking a parked thread (~2.5 us on these
-// machines), so a worker that would be woken again soon stays awake, and no longer.
-constexpr int search_rounds = 4;
+// How long a worker out of work searches before it parks: about 10 us, a few times the measured
+// cost of waking a parked thread (~2.5 us on these machines), so that a worker that would be
+// woken again soon stays awake, and no longer. Between its passes over the queues it first
+// spins briefly (32, then 64 pauses: ~0.8 and ~1.6 us here), then calls sched_yield. When the
+// machine has no spare core -- a foreign thread submitting, a third thread, other processes --
+// the yield hands the CPU to whoever waits for it there, often the very thread about to make
+// the next task, where pausing would burn it until the searcher parks and must be woken with a
+// futex (foreign_submit and spawn_join on 2 workers: ~60k parks per run became ~0-20k). On an
+// idle core the yield returns at once and the search goes on.
+constexpr int search_pause_rounds = 2;
+constexpr std::int64_t search_budget_ns = 10'000;
+// From this pass on, thieves also take the LIFO slots (see steal()): a few microseconds in.
+constexpr int search_lifo_round = 3;
 
 // One scheduled callback (asyncio's call_soon handle).
 struct CallbackItem final : Runnable {
@@ -192,8 +203,10 @@ void Scheduler::notify_work_available() {
 
 void Scheduler::wake_one_if_nobody_searches() {
   // Relaxed loads, after the caller's handshake: the fences order them (see the invariants).
-  if (searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find it
+  // The parked count first: it changes seldom, so its line stays cached in a submitter's core,
+  // while the searching count changes each time a worker runs dry.
   if (parked_count_.load(std::memory_order_relaxed) == 0) return;
+  if (searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find it
   Worker* w;
   {
     std::lock_guard lock(idle_mutex_);
@@ -349,7 +362,8 @@ Runnable* Worker::steal(bool lifo_slots) {
     if (Runnable* item = victim.queue_.steal_half_into(queue_)) return item;
   }
   // Last pass: the LIFO slots (the task a busy worker just woke may wait long behind it). Only
-  // in the last search round: its owner is about to run it, usually within microseconds.
+  // a few microseconds into a search (search_lifo_round): its owner is about to run it, usually
+  // within microseconds.
   if (!lifo_slots) return nullptr;
   for (unsigned i = 0; i < n; ++i) {
     Worker& victim = *workers[(start + i) % n];
@@ -378,12 +392,18 @@ Runnable* Worker::find_work() {
   // it counts as searching, a stream of submissions finds it awake and wakes nobody.
   if (!try_become_searching()) return nullptr;
   const bool alone = scheduler_.workers_.size() == 1;
-  for (int round = 0; round < search_rounds; ++round) {
+  const std::int64_t start = monotonic_now_ns();
+  for (int round = 0;; ++round) {
     if (!alone) {
-      if (Runnable* item = steal(round == search_rounds - 1)) return item;
+      if (Runnable* item = steal(round >= search_lifo_round)) return item;
     }
     if (Runnable* item = scheduler_.injection_.try_pop()) return item;
-    for (int spin = 0; spin < 32 << round; ++spin) WEFT_CPU_RELAX();
+    if (round >= search_lifo_round && monotonic_now_ns() - start >= search_budget_ns) break;
+    if (round < search_pause_rounds) {
+      for (int spin = 0; spin < 32 << round; ++spin) WEFT_CPU_RELAX();
+    } else {
+      sched_yield();
+    }
   }
   return nullptr;
 }
