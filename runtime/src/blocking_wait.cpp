@@ -99,9 +99,9 @@ bool ConcurrentCore::wait(std::int64_t deadline_ns) const {
   for (;;) {
     if (s & done_mask) return true;
     if (deadline_ns >= 0 && monotonic_now_ns() >= deadline_ns) return false;
-    // Relaxed on success: the flag publishes nothing; complete()'s read-modify-write sees it or
-    // makes this one fail. Acquire on failure: the new value may be the done state.
-    if (!(s & sleepers) && !state_.compare_exchange_weak(s, s | sleepers, std::memory_order_relaxed,
+    // Acquire on failure: the new value may be the done state (the flag itself publishes
+    // nothing; complete()'s read-modify-write sees it or makes this one fail).
+    if (!(s & sleepers) && !state_.compare_exchange_weak(s, s | sleepers, std::memory_order_acquire,
                                                          std::memory_order_acquire)) {
       continue;
     }

@@ -136,10 +136,12 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   std::mutex idle_mutex_;
   std::vector<Worker*> parked_;  // guarded by idle_mutex_
 
-  std::atomic<bool> closed_{false};  // no new work accepted
+  // A line of their own: a foreign thread reads closed_ and writes external_submissions_ for
+  // every task it submits; parking workers write the line above, idle ones read stopping_.
+  alignas(64) std::atomic<bool> closed_{false};  // no new work accepted
   // External submissions between their closed_ check and their registration.
   std::atomic<std::uint32_t> external_submissions_{0};
-  std::atomic<bool> stopping_{false};  // workers exit when idle
+  alignas(64) std::atomic<bool> stopping_{false};  // workers exit when idle
   std::int64_t start_ns_;
   std::atomic<std::int64_t> virtual_now_ns_{0};
 };
