@@ -5,8 +5,12 @@
 //   re-checking every queue; a submitter fences after its push and wakes a parked worker only
 //   when nobody is searching. One of the two always sees the other (Go's protocol in
 //   runtime/proc.go), so no work is stranded while a worker sleeps.
-// - At most half of the busy workers search (steal) at once; the last searcher to find work
-//   wakes another, so work spreads without a thundering herd.
+// - A submitter that sees a searcher leaves its push to it. The last searcher to stop (having
+//   found work) fences and re-checks the queues, and wakes a parked worker if work is still
+//   there (see stop_searching_and_maybe_wake); a searcher that gives up parks by the protocol
+//   above. Either way a push left to the searchers is seen by one of them.
+// - At most half of the busy workers search (steal) at once; a searcher that found work and
+//   still sees more wakes another, so work spreads without a thundering herd.
 #include "scheduler.hpp"
 
 #include <algorithm>

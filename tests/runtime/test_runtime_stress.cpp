@@ -361,6 +361,37 @@ TEST(ForeignSubmitStress, ManyThreadsSubmitAtOnceAndEveryResultComesBack) {
   EXPECT_EQ(sum.load(), n * (n - 1) / 2);
 }
 
+TEST(ForeignSubmitStress, BurstsWithGapsSoWorkersKeepGoingIdleAndWaking) {
+  // Each burst finds the workers searching, parked, or between the two: a submission left to a
+  // searcher that then stops, or to none, would hang here (the watchdog aborts).
+  const int bursts = static_cast<int>(scaled(400));
+  Watchdog watchdog("ForeignSubmitStress bursts", std::chrono::seconds(500));
+  for (unsigned workers : {1u, 2u, 3u}) {
+    weft::Runtime rt({.workers = workers});
+    std::vector<std::thread> threads;
+    std::atomic<long> sum{0};
+    std::atomic<long> submitted{0};
+    for (int t = 0; t < 3; ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937 rng(31 * t + workers);
+        for (int b = 0; b < bursts; ++b) {
+          std::vector<weft::ConcurrentFuture<long>> futures;
+          const int n = 1 + static_cast<int>(rng() % 8);
+          submitted += n;
+          for (int i = 0; i < n; ++i) {
+            futures.push_back(weft::run_coroutine_threadsafe([] { return 1L; }, rt));
+          }
+          for (auto& f : futures) sum += f.result();
+          // Gaps around the search budget (~10 us) and well beyond it.
+          std::this_thread::sleep_for(std::chrono::microseconds(rng() % 40));
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(sum.load(), submitted.load());
+  }
+}
+
 // ---- (5) concurrent futures: cancel() racing the task's end, handles dropped early
 
 TEST(ConcurrentFutureStress, CancelRacingCompletionDecidesOnceAndCallbacksRunOnce) {
