@@ -33,6 +33,11 @@ inline void futex_wake_one(std::atomic<std::uint32_t>& word) noexcept {
           nullptr, 0);
 }
 
+inline void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT32_MAX,
+          nullptr, nullptr, 0);
+}
+
 inline std::int64_t monotonic_now_ns() noexcept {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);

@@ -5,12 +5,18 @@
 //   re-checking every queue; a submitter fences after its push and wakes a parked worker only
 //   when nobody is searching. One of the two always sees the other (Go's protocol in
 //   runtime/proc.go), so no work is stranded while a worker sleeps.
-// - At most half of the busy workers search (steal) at once; the last searcher to find work
-//   wakes another, so work spreads without a thundering herd.
+// - A submitter that sees a searcher leaves its push to it. The last searcher to stop (having
+//   found work) fences and re-checks the queues, and wakes a parked worker if work is still
+//   there (see stop_searching_and_maybe_wake); a searcher that gives up parks by the protocol
+//   above. Either way a push left to the searchers is seen by one of them.
+// - At most half of the busy workers search (steal) at once; a searcher that found work and
+//   still sees more wakes another, so work spreads without a thundering herd.
 #include "scheduler.hpp"
 
 #include <algorithm>
 #include <cassert>
+
+#include <sched.h>
 
 #include "futex.hpp"
 #include "weft/detail/block_pool.hpp"
@@ -42,13 +48,22 @@ __attribute__((noinline)) Worker* load_tls_worker() noexcept {
 constexpr unsigned lifo_cap = 3;             // LIFO-slot runs in a row before the queue gets a turn
 constexpr unsigned injection_interval = 61;  // check the injection queue this often (fairness)
 constexpr unsigned fifo_interval = 31;       // the FIFO queue before the spawn deque this often
-// Steal passes before parking, with growing pauses between them: 32+64+128+256 pauses, about
-// 12 us here -- a few times the measured cost of waking a parked thread (~2.5 us on these
-// machines), so a worker that would be woken again soon stays awake, and no longer.
-constexpr int search_rounds = 4;
+// How long a worker out of work searches before it parks: about 10 us, a few times the measured
+// cost of waking a parked thread (~2.5 us on these machines), so that a worker that would be
+// woken again soon stays awake, and no longer. Between its passes over the queues it first
+// spins briefly (32, then 64 pauses: ~0.8 and ~1.6 us here), then calls sched_yield. When the
+// machine has no spare core -- a foreign thread submitting, a third thread, other processes --
+// the yield hands the CPU to whoever waits for it there, often the very thread about to make
+// the next task, where pausing would burn it until the searcher parks and must be woken with a
+// futex (foreign_submit and spawn_join on 2 workers: ~60k parks per run became ~0-20k). On an
+// idle core the yield returns at once and the search goes on.
+constexpr int search_pause_rounds = 2;
+constexpr std::int64_t search_budget_ns = 10'000;
+// From this pass on, thieves also take the LIFO slots (see steal()): a few microseconds in.
+constexpr int search_lifo_round = 3;
 
-// One scheduled callback (asyncio's call_soon handle).
-// From the block pool: gather and every done callback schedule one per completion.
+// One scheduled callback (asyncio's call_soon handle). From the block pool: gather and every
+// done callback schedule one per completion.
 struct CallbackItem final : Runnable, PooledObject {
   explicit CallbackItem(std::function<void()> fn) : callback(std::move(fn)) {}
   void run() override {
@@ -186,8 +201,15 @@ void Scheduler::notify_work_available() {
   // Orders our push before the loads below, against the parking worker's handshake between its
   // registration and its re-check (see the invariants at the top).
   handshake();
-  if (searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find it
+  wake_one_if_nobody_searches();
+}
+
+void Scheduler::wake_one_if_nobody_searches() {
+  // Relaxed loads, after the caller's handshake: the fences order them (see the invariants).
+  // The parked count first: it changes seldom, so its line stays cached in a submitter's core,
+  // while the searching count changes each time a worker runs dry.
   if (parked_count_.load(std::memory_order_relaxed) == 0) return;
+  if (searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find it
   Worker* w;
   {
     std::lock_guard lock(idle_mutex_);
@@ -361,7 +383,8 @@ Runnable* Worker::steal(bool lifo_slots) {
     if (Runnable* item = victim.queue_.steal_half_into(queue_)) return item;
   }
   // Last pass: the LIFO slots (the task a busy worker just woke may wait long behind it). Only
-  // in the last search round: its owner is about to run it, usually within microseconds.
+  // a few microseconds into a search (search_lifo_round): its owner is about to run it, usually
+  // within microseconds.
   if (!lifo_slots) return nullptr;
   for (unsigned i = 0; i < n; ++i) {
     Worker& victim = *workers[(start + i) % n];
@@ -386,11 +409,22 @@ Runnable* Worker::find_work() {
   }
   if (Runnable* item = pop_local()) return item;
   if (Runnable* item = scheduler_.injection_.try_pop()) return item;
-  if (scheduler_.workers_.size() == 1 || !try_become_searching()) return nullptr;
-  for (int round = 0; round < search_rounds; ++round) {
-    if (Runnable* item = steal(round == search_rounds - 1)) return item;
+  // A lone worker searches too -- only the injection queue, where foreign threads submit: while
+  // it counts as searching, a stream of submissions finds it awake and wakes nobody.
+  if (!try_become_searching()) return nullptr;
+  const bool alone = scheduler_.workers_.size() == 1;
+  const std::int64_t start = monotonic_now_ns();
+  for (int round = 0;; ++round) {
+    if (!alone) {
+      if (Runnable* item = steal(round >= search_lifo_round)) return item;
+    }
     if (Runnable* item = scheduler_.injection_.try_pop()) return item;
-    for (int spin = 0; spin < 32 << round; ++spin) WEFT_CPU_RELAX();
+    if (round >= search_lifo_round && monotonic_now_ns() - start >= search_budget_ns) break;
+    if (round < search_pause_rounds) {
+      for (int spin = 0; spin < 32 << round; ++spin) WEFT_CPU_RELAX();
+    } else {
+      sched_yield();
+    }
   }
   return nullptr;
 }
@@ -408,10 +442,15 @@ bool Worker::try_become_searching() {
 
 void Worker::stop_searching_and_maybe_wake() {
   searching_ = false;
-  // seq_cst: part of the submit/park handshake; the last searcher to find work wakes another
-  // worker in case more work is waiting.
+  // seq_cst: part of the submit/park handshake. A submitter that saw searchers did not wake
+  // anyone: the last searcher to leave inherits its push. After our decrement and a fence, we see
+  // every push whose submitter read the count before the decrement (both fences are then ordered),
+  // so if none is visible, none was left to us -- the one we found may well have been it. If some
+  // is, wake a parked worker (unless someone searches again), as Go's resetspinning does. Waking
+  // only then saves a stream of submissions, each found by the one searcher, a futex wake apiece.
   if (scheduler_.searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
-    scheduler_.notify_work_available();
+    scheduler_.handshake();
+    if (work_visible_anywhere()) scheduler_.wake_one_if_nobody_searches();
   }
 }
 

@@ -107,6 +107,8 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
  private:
   friend class Worker;
   void notify_work_available();
+  // Wakes a parked worker, as a searcher, unless one searches already. After a handshake().
+  void wake_one_if_nobody_searches();
   // The Dekker handshake between a submitter (push, then look for parked workers) and a parking
   // worker (register, then look for work): a seq_cst fence on each side means one of them
   // always sees the other's write. ThreadSanitizer does not model fences, so under TSan both
@@ -138,10 +140,12 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   std::mutex idle_mutex_;
   std::vector<Worker*> parked_;  // guarded by idle_mutex_
 
-  std::atomic<bool> closed_{false};  // no new work accepted
+  // A line of their own: a foreign thread reads closed_ and writes external_submissions_ for
+  // every task it submits; parking workers write the line above, idle ones read stopping_.
+  alignas(64) std::atomic<bool> closed_{false};  // no new work accepted
   // External submissions between their closed_ check and their registration.
   std::atomic<std::uint32_t> external_submissions_{0};
-  std::atomic<bool> stopping_{false};  // workers exit when idle
+  alignas(64) std::atomic<bool> stopping_{false};  // workers exit when idle
   std::int64_t start_ns_;
   std::atomic<std::int64_t> virtual_now_ns_{0};
 };

@@ -1,6 +1,7 @@
 // run_coroutine_threadsafe: a concurrent.futures-like handle for a foreign thread -- result()
-// with and without a timeout, exception(), cancel() reaching the coroutine, done(), and done
-// callbacks run in the completing thread.
+// with and without a timeout, exception(), cancel() reaching the coroutine and waking blocked
+// threads at once, done(), done callbacks run in the completing (or cancelling) thread, shared
+// state between copies, and asyncio's rules for the task's unretrieved exception.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -14,6 +15,7 @@
 namespace {
 
 using weft_rt_test::eventually;
+using weft_rt_test::WarningCapture;
 
 TEST(RunCoroutineThreadsafe, TheSpecExampleReturnsSleepsResult) {
   // coro = asyncio.sleep(1, result=3); future = run_coroutine_threadsafe(coro, loop)
@@ -189,6 +191,143 @@ TEST(RunCoroutineThreadsafe, ManyWaitersOnOneFutureAllWakeUp) {
   gate.set_result();
   for (auto& w : waiters) w.join();
   EXPECT_EQ(sum.load(), 60);
+}
+
+TEST(RunCoroutineThreadsafe, CancelWakesAThreadBlockedInResultWhileTheTaskStillRuns) {
+  // concurrent.futures: cancel() makes the future cancelled at once; the task only gets a
+  // request (which cancels the future it awaits), and this coroutine then waits for `gate`.
+  weft::Runtime rt({.workers = 2});
+  weft::Future<> never;
+  weft::Future<> gate;
+  std::atomic<bool> waiting{false};
+  auto future = weft::run_coroutine_threadsafe(
+      [&waiting, never, gate] {
+        waiting = true;
+        try {
+          weft::await(never);
+        } catch (const weft::CancelledError&) {
+          weft::current_task().uncancel();  // ignores the request
+        }
+        weft::await(gate);
+        return 1;
+      },
+      rt);
+  ASSERT_TRUE(eventually([&] { return waiting.load(); }));
+  std::atomic<int> outcome{0};  // 1 = CancelledError, 2 = anything else
+  std::thread blocked([&] {
+    try {
+      future.result();
+      outcome = 2;
+    } catch (const weft::CancelledError&) {
+      outcome = 1;
+    } catch (...) {
+      outcome = 2;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(outcome.load(), 0);
+  EXPECT_TRUE(future.cancel());
+  blocked.join();
+  EXPECT_EQ(outcome.load(), 1);
+  EXPECT_TRUE(future.cancelled());
+  EXPECT_FALSE(future.task().done());  // the task itself is not finished
+  EXPECT_THROW(future.exception(std::chrono::seconds(0)), weft::CancelledError);
+  gate.set_result();
+  ASSERT_TRUE(eventually([&] { return future.task().done(); }));
+  EXPECT_EQ(future.task().result(), 1);
+  // The task's result does not replace the cancellation.
+  EXPECT_TRUE(future.cancelled());
+  EXPECT_THROW(future.result(), weft::CancelledError);
+}
+
+TEST(RunCoroutineThreadsafe, CancelRunsTheDoneCallbacksOnceInTheCancellingThread) {
+  weft::Runtime rt({.workers = 2});
+  weft::Future<> gate;
+  auto future = weft::run_coroutine_threadsafe([gate] { weft::await(gate); }, rt);
+  std::atomic<int> calls{0};
+  std::thread::id ran_on;
+  bool saw_cancelled = false;
+  future.add_done_callback([&](weft::ConcurrentFuture<void>& f) {
+    ran_on = std::this_thread::get_id();
+    saw_cancelled = f.cancelled();
+    ++calls;
+  });
+  EXPECT_EQ(calls.load(), 0);
+  EXPECT_TRUE(future.cancel());
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  EXPECT_TRUE(saw_cancelled);
+  ASSERT_TRUE(eventually([&] { return future.task().done(); }));
+  EXPECT_TRUE(future.task().cancelled());
+  // The task's end (on the runtime) does not run them a second time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(RunCoroutineThreadsafe, CopiesShareOneState) {
+  weft::Runtime rt({.workers = 2});
+  weft::Future<> gate;
+  auto future = weft::run_coroutine_threadsafe([gate] { weft::await(gate); }, rt);
+  weft::ConcurrentFuture<void> copy = future;
+  EXPECT_TRUE(copy.cancel());
+  EXPECT_TRUE(future.cancelled());
+  EXPECT_TRUE(future.done());
+  EXPECT_FALSE(future.cancel());
+}
+
+TEST(RunCoroutineThreadsafe, DroppingTheFutureLeavesTheTaskRunning) {
+  weft::Runtime rt({.workers = 2});
+  weft::Future<> gate;
+  std::atomic<bool> finished{false};
+  {
+    auto future = weft::run_coroutine_threadsafe(
+        [gate, &finished] {
+          weft::await(gate);
+          finished = true;
+        },
+        rt);
+  }
+  gate.set_result();
+  EXPECT_TRUE(eventually([&] { return finished.load(); }));
+}
+
+TEST(RunCoroutineThreadsafe, AFailureIsNotReportedAsUnretrievedWhenTheFutureTookIt) {
+  // asyncio's chain reads the task's exception to copy it, so the task never reports it; the
+  // concurrent future does not report either (concurrent.futures has no such report).
+  WarningCapture warnings;
+  {
+    weft::Runtime rt({.workers = 2});
+    auto future =
+        weft::run_coroutine_threadsafe([]() -> int { throw std::runtime_error("dropped"); }, rt);
+    while (!future.done()) std::this_thread::yield();
+  }
+  EXPECT_TRUE(warnings.of("ERROR").empty());
+}
+
+TEST(RunCoroutineThreadsafe, AFailureAfterTheFutureWasCancelledIsReportedForTheTask) {
+  // Cancelled first, the chain copies nothing: the task's own exception stays unretrieved.
+  WarningCapture warnings;
+  {
+    weft::Runtime rt({.workers = 2});
+    weft::Future<> gate;
+    std::atomic<bool> waiting{false};
+    auto future = weft::run_coroutine_threadsafe(
+        [gate, &waiting]() -> int {
+          waiting = true;
+          try {
+            weft::await(gate);
+          } catch (const weft::CancelledError&) {
+          }
+          throw std::runtime_error("after cancel");
+        },
+        rt);
+    ASSERT_TRUE(eventually([&] { return waiting.load(); }));
+    EXPECT_TRUE(future.cancel());
+    ASSERT_TRUE(eventually([&] { return future.task().done(); }));
+  }
+  auto errors = warnings.of("ERROR");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].message.find("after cancel"), std::string::npos) << errors[0].message;
 }
 
 }  // namespace

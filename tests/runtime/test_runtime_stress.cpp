@@ -1,6 +1,7 @@
 // Stress: the task state word under fire (wake-ups from tasks and foreign threads racing with
-// random cancels), spawn/steal of many tiny tasks, cross-worker ping-pong through futures, and
-// many foreign threads submitting at once. Sizes shrink in Debug and under sanitizers; a hang
+// random cancels), spawn/steal of many tiny tasks, cross-worker ping-pong through futures,
+// many foreign threads submitting at once, and concurrent futures cancelled while their tasks
+// end. Sizes shrink in Debug and under sanitizers; a hang
 // (a lost wake-up) is caught by the watchdog below or by ctest's TIMEOUT.
 #include <gtest/gtest.h>
 
@@ -358,6 +359,123 @@ TEST(ForeignSubmitStress, ManyThreadsSubmitAtOnceAndEveryResultComesBack) {
   for (auto& th : threads) th.join();
   const long n = static_cast<long>(threads_n) * per_thread;
   EXPECT_EQ(sum.load(), n * (n - 1) / 2);
+}
+
+TEST(ForeignSubmitStress, BurstsWithGapsSoWorkersKeepGoingIdleAndWaking) {
+  // Each burst finds the workers searching, parked, or between the two: a submission left to a
+  // searcher that then stops, or to none, would hang here (the watchdog aborts).
+  const int bursts = static_cast<int>(scaled(400));
+  Watchdog watchdog("ForeignSubmitStress bursts", std::chrono::seconds(500));
+  for (unsigned workers : {1u, 2u, 3u}) {
+    weft::Runtime rt({.workers = workers});
+    std::vector<std::thread> threads;
+    std::atomic<long> sum{0};
+    std::atomic<long> submitted{0};
+    for (int t = 0; t < 3; ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937 rng(31 * t + workers);
+        for (int b = 0; b < bursts; ++b) {
+          std::vector<weft::ConcurrentFuture<long>> futures;
+          const int n = 1 + static_cast<int>(rng() % 8);
+          submitted += n;
+          for (int i = 0; i < n; ++i) {
+            futures.push_back(weft::run_coroutine_threadsafe([] { return 1L; }, rt));
+          }
+          for (auto& f : futures) sum += f.result();
+          // Gaps around the search budget (~10 us) and well beyond it.
+          std::this_thread::sleep_for(std::chrono::microseconds(rng() % 40));
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(sum.load(), submitted.load());
+  }
+}
+
+// ---- (5) concurrent futures: cancel() racing the task's end, handles dropped early
+
+TEST(ConcurrentFutureStress, CancelRacingCompletionDecidesOnceAndCallbacksRunOnce) {
+  constexpr int threads_n = 4;
+  const int per_thread = static_cast<int>(scaled(20000));
+  Watchdog watchdog("ConcurrentFutureStress", std::chrono::seconds(500));
+  weft::Runtime rt({.workers = 2});
+  struct Entry {
+    std::optional<weft::ConcurrentFuture<long>> future;
+    std::atomic<int> callbacks{0};
+    std::atomic<int> cancel_won{0};
+  };
+  std::vector<std::vector<Entry>> entries(threads_n);
+  for (auto& e : entries) e = std::vector<Entry>(per_thread);
+  std::atomic<long> dropped_ran{0};
+  long dropped = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < threads_n; ++t) {
+    if (t % 2 == 0) dropped += per_thread / 4;
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(7 + t);
+      for (int i = 0; i < per_thread; ++i) {
+        long value = static_cast<long>(t) * per_thread + i;
+        auto future = weft::run_coroutine_threadsafe(
+            [value, &dropped_ran, drop = t % 2 == 0 && i % 4 == 0] {
+              if (value % 3 == 0) weft::sleep(0.0);
+              if (drop) dropped_ran.fetch_add(1);
+              return value;
+            },
+            rt);
+        if (t % 2 == 0 && i % 4 == 0) continue;  // dropped at once: the task still runs
+        Entry& e = entries[t][i];
+        future.add_done_callback([&e](weft::ConcurrentFuture<long>&) { e.callbacks.fetch_add(1); });
+        // Even threads cancel right away (racing the first step), odd ones after a random spin
+        // (racing the task's end); from this thread and, for some, from two threads at once.
+        if (t % 2 == 1) {
+          for (int spin = static_cast<int>(rng() % 2000); spin > 0; --spin) {
+            std::atomic_signal_fence(std::memory_order_seq_cst);
+          }
+        }
+        if (rng() % 2 == 0) {
+          weft::ConcurrentFuture<long> other = future;
+          std::thread racer([&e, other]() mutable { e.cancel_won.fetch_add(other.cancel()); });
+          e.cancel_won.fetch_add(future.cancel());
+          racer.join();
+        }
+        e.future.emplace(std::move(future));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < threads_n; ++t) {
+    for (int i = 0; i < per_thread; ++i) {
+      Entry& e = entries[t][i];
+      if (!e.future) continue;
+      weft::ConcurrentFuture<long>& f = *e.future;
+      ASSERT_LE(e.cancel_won.load(), 1) << "two cancels both won";
+      if (e.cancel_won.load() == 1) {
+        EXPECT_TRUE(f.cancelled());
+        EXPECT_THROW(f.result(), weft::CancelledError);
+      } else {
+        EXPECT_EQ(f.result(), static_cast<long>(t) * per_thread + i);
+        EXPECT_FALSE(f.cancelled());
+      }
+      ASSERT_TRUE(weft_rt_test::eventually([&] { return f.task().done(); }));
+    }
+  }
+  // Callbacks run on the runtime after a task's end may still be on their way.
+  for (int t = 0; t < threads_n; ++t) {
+    for (int i = 0; i < per_thread; ++i) {
+      Entry& e = entries[t][i];
+      if (!e.future) continue;
+      ASSERT_TRUE(weft_rt_test::eventually([&] { return e.callbacks.load() >= 1; }));
+    }
+  }
+  ASSERT_TRUE(weft_rt_test::eventually([&] { return dropped_ran.load() == dropped; }));
+  rt.shutdown();
+  for (auto& per : entries) {
+    for (auto& e : per) {
+      if (e.future) {
+        ASSERT_EQ(e.callbacks.load(), 1);
+      }
+    }
+  }
 }
 
 }  // namespace

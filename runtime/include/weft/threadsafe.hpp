@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 
 #include "weft/detail/blocking_wait.hpp"
@@ -16,17 +17,45 @@
 namespace weft {
 
 template <class R>
+class ConcurrentFuture;
+
+namespace detail {
+// One allocation per submission beside the task: the concurrent future's state and the task.
+template <class R>
+struct ConcurrentState final : ConcurrentCore {
+  explicit ConcurrentState(Task<R> t) : task(std::move(t)) {}
+  ~ConcurrentState() { detach(task.core()); }  // before `task` may release the task
+  Task<R> task;
+};
+
+template <class R>
+struct ConcurrentCallback : ConcurrentCore::CallbackNode {
+  virtual void call(ConcurrentFuture<R>& future) = 0;
+};
+template <class R, class F>
+struct ConcurrentCallbackFor final : ConcurrentCallback<R> {
+  explicit ConcurrentCallbackFor(F f) : fn(std::move(f)) {}
+  void call(ConcurrentFuture<R>& future) override { fn(future); }
+  F fn;
+};
+}  // namespace detail
+
+// concurrent.futures.Future for a task: done when the task is, or at once when cancel() wins.
+// A shared handle: copies refer to the same future.
+template <class R>
 class ConcurrentFuture {
  public:
-  ConcurrentFuture(Task<R> task, Future<R> future) : task_(std::move(task)), future_(future) {}
+  explicit ConcurrentFuture(std::shared_ptr<detail::ConcurrentState<R>> state)
+      : state_(std::move(state)) {}
 
-  // Blocks until done (or `timeout` passes: TimeoutError). The value, the exception rethrown,
-  // or CancelledError.
+  // Blocks until done (or `timeout` passes: TimeoutError). The value (a reference that lives as
+  // long as the future), the exception rethrown, or CancelledError.
   template <class Rep = double, class Period = std::ratio<1>>
   decltype(auto) result(
       std::optional<std::chrono::duration<Rep, Period>> timeout = std::nullopt) const {
     wait(timeout);
-    return future_.result();
+    throw_if_cancelled();
+    return state_->task.result();
   }
   template <class Rep, class Period>
   decltype(auto) result(std::chrono::duration<Rep, Period> timeout) const {
@@ -36,31 +65,45 @@ class ConcurrentFuture {
   std::exception_ptr exception(
       std::optional<std::chrono::duration<Rep, Period>> timeout = std::nullopt) const {
     wait(timeout);
-    return future_.exception();
+    throw_if_cancelled();
+    return state_->task.exception();
   }
   template <class Rep, class Period>
   std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
     return exception(std::optional<std::chrono::duration<Rep, Period>>(timeout));
   }
 
-  // Marks this future cancelled and cancels the task inside the runtime. False if done.
+  // Marks this future cancelled (threads blocked on it wake with CancelledError), cancels the
+  // task inside the runtime, then runs the done callbacks here. False if already done.
   bool cancel() {
-    if (!future_.cancel()) return false;
-    task_.cancel();
+    if (!state_->mark_cancelled()) return false;
+    state_->task.cancel();
+    run_callbacks(state_);
     return true;
   }
-  bool done() const noexcept { return future_.done(); }
-  bool cancelled() const noexcept { return future_.cancelled(); }
-  // fn(future) runs in the thread that completes it (at once if already done).
+  bool done() const noexcept { return state_->done(); }
+  bool cancelled() const noexcept {
+    return state_->cancelled_here() || (state_->done() && state_->task.cancelled());
+  }
+  // fn(future) runs once done: in the thread that cancels it, on the runtime when the task ends,
+  // or at once, here, if already done.
   template <class F>
   void add_done_callback(F fn) {
-    future_.add_done_callback([fn = std::move(fn), task = task_](Future<R>& f) mutable {
-      ConcurrentFuture self(task, f);
-      fn(self);
-    });
+    auto node = std::make_unique<detail::ConcurrentCallbackFor<R, F>>(std::move(fn));
+    bool hook_task = false;
+    if (!state_->add_callback_if_pending(node.get(), hook_task)) {
+      node->call(*this);
+      return;
+    }
+    node.release();  // kept by the state
+    if (hook_task) {
+      // The task's done callbacks run on the runtime after it ended (asyncio's chain does the
+      // same); the state is done by then (the task told it first, as its waiter).
+      state_->task.add_done_callback([state = state_](Task<R>&) { run_callbacks(state); });
+    }
   }
   // The task inside the runtime.
-  const Task<R>& task() const noexcept { return task_; }
+  const Task<R>& task() const noexcept { return state_->task; }
 
  private:
   template <class Rep, class Period>
@@ -70,36 +113,33 @@ class ConcurrentFuture {
       deadline = detail::monotonic_clock_ns() +
                  std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count();
     }
-    if (!detail::wait_until_done(future_.core(), deadline)) throw TimeoutError();
+    if (!state_->wait(deadline)) throw TimeoutError();
+  }
+  // concurrent.futures' CancelledError carries no message, whoever cancelled.
+  void throw_if_cancelled() const {
+    if (cancelled()) throw CancelledError();
   }
 
-  Task<R> task_;
-  Future<R> future_;
+  static void run_callbacks(const std::shared_ptr<detail::ConcurrentState<R>>& state) {
+    ConcurrentFuture self(state);
+    for (auto* node = state->take_callbacks(); node;) {
+      std::unique_ptr<detail::ConcurrentCore::CallbackNode> owned(node);
+      node = node->next;
+      static_cast<detail::ConcurrentCallback<R>&>(*owned).call(self);
+    }
+  }
+
+  std::shared_ptr<detail::ConcurrentState<R>> state_;
 };
 
 template <class C>
 auto run_coroutine_threadsafe(C&& coroutine_or_callable, Runtime& runtime) {
   auto coroutine = detail::as_coroutine(std::forward<C>(coroutine_or_callable));
   using R = typename decltype(coroutine)::result_type;
-  Future<R> future;  // bound to no loop: its callbacks run in the completing thread
-  Task<R> task = detail::make_task(runtime.scheduler(), std::move(coroutine), {}, true);
-  // Copy the task's outcome into the concurrent future (asyncio's _chain_future).
-  task.add_done_callback([future](Task<R>& done) mutable {
-    try {
-      if (done.cancelled()) {
-        future.cancel();
-      } else if (auto error = done.exception()) {
-        future.set_exception(error);
-      } else if constexpr (std::is_void_v<R>) {
-        future.set_result();
-      } else {
-        future.set_result(done.result());
-      }
-    } catch (const InvalidStateError&) {
-      // The caller cancelled the concurrent future first; it keeps that outcome.
-    }
-  });
-  return ConcurrentFuture<R>(std::move(task), std::move(future));
+  auto state = std::make_shared<detail::ConcurrentState<R>>(
+      detail::make_task(runtime.scheduler(), std::move(coroutine), {}, true));
+  state->attach(state->task.core());
+  return ConcurrentFuture<R>(std::move(state));
 }
 
 }  // namespace weft
