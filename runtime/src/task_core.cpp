@@ -298,8 +298,10 @@ TaskCore::After TaskCore::after_suspension() {
       fire(token);  // running -> notified: re-queued after this step; it raises CancelledError
       return After::wait;
     }
-    scheduler_.add_timer(sleep->deadline_ns, std::static_pointer_cast<TaskCore>(shared_from_this()),
-                         token);
+    // The timer holds a reference (see TimerHeap::add): a copy of self_, set for as long as the
+    // task is not done, costs one increment, where shared_from_this() took a CAS and a copy.
+    assert(self_ && "a task holds itself from start() until done");
+    scheduler_.add_timer(sleep->deadline_ns, self_, token);
     return After::wait;
   }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -159,6 +160,71 @@ TEST(StackPool, StacksReleasedOnOneThreadAreReusedOnAnother) {
     release_stack(s);
   });
   consumer.join();
+}
+
+// Takes `count` stacks and writes `mark` on each one's top page (committing it).
+std::vector<weft::detail::Stack> take_marked_stacks(std::size_t count, std::uintptr_t mark) {
+  std::vector<weft::detail::Stack> stacks;
+  for (std::size_t i = 0; i < count; ++i) {
+    stacks.push_back(allocate_stack(64 * 1024));
+    static_cast<volatile std::uintptr_t*>(stacks.back().top())[-1] = mark + i;
+  }
+  return stacks;
+}
+
+TEST(StackPool, TheWarmSurplusGoesBackToTheKernelOnceUnused) {
+  // Far more than the pools keep warm for good (a thread's 64, the shared pool's 1024).
+  const std::size_t count = 8192;
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<weft::detail::Stack> stacks = take_marked_stacks(count, 1);
+  const std::size_t resident_in_use = resident_bytes();
+  for (auto& s : stacks) release_stack(s);
+  weft::detail::trim_stack_pools();  // what an idle worker does
+  // Given back in the background once unused for a while: wait for most of it, up to 20 s.
+  const std::size_t expected_drop = (count - 2048) * page;
+  std::size_t resident = resident_bytes();
+  for (int i = 0; i < 200 && resident + expected_drop > resident_in_use; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    resident = resident_bytes();
+  }
+  EXPECT_LE(resident + expected_drop, resident_in_use);
+  // The stacks are handed out again, zeroed now where they were given back, still whole.
+  std::vector<weft::detail::Stack> again;
+  std::size_t zeroed = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    again.push_back(allocate_stack(64 * 1024));
+    zeroed += static_cast<volatile std::uintptr_t*>(again.back().top())[-1] == 0;
+  }
+  EXPECT_GE(zeroed, count - 2048);
+  for (auto& s : again) release_stack(s);
+}
+
+TEST(StackPoolStress, AStackInUseIsNeverGivenBack) {
+  // Threads take and release surplus stacks in bursts while the trimmer gives back what lies
+  // unused: a stack someone holds must keep what was written on it.
+  const int threads = 4;
+  const int rounds = weft_test::kSanitized ? 20 : 60;
+  const std::size_t per_round = 700;  // 4 x 700 held at once: far past the warm limit
+  std::atomic<std::size_t> damaged{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int r = 0; r < rounds; ++r) {
+        const std::uintptr_t mark =
+            (static_cast<std::uintptr_t>(t) << 40) | (static_cast<std::uintptr_t>(r) << 20) | 1u;
+        std::vector<weft::detail::Stack> stacks = take_marked_stacks(per_round, mark);
+        // Hold them across more than one trimmer look now and then.
+        std::this_thread::sleep_for(std::chrono::milliseconds(r % 10 == 0 ? 150 : 2));
+        for (std::size_t i = 0; i < stacks.size(); ++i) {
+          if (static_cast<volatile std::uintptr_t*>(stacks[i].top())[-1] != mark + i) ++damaged;
+        }
+        for (auto& s : stacks) release_stack(s);
+        weft::detail::trim_stack_pools();
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  EXPECT_EQ(damaged.load(), 0u);
 }
 
 TEST(StackPoolStress, AMillionSuspendedCoroutinesFit) {

@@ -130,6 +130,42 @@ TEST(FifoOrdering, TimersFireByDeadlineThenCreationOrder) {
   EXPECT_EQ(log.entries(), (Entries{"z", "a", "a2", "b", "c"}));
 }
 
+TEST(FifoOrdering, TimersSetOutOfDeadlineOrderStillFireByDeadlineThenSettingOrder) {
+  // Timers set in deadline order and timers set earlier than the latest one are kept apart
+  // inside a worker; equal deadlines must still fire in the order they were set, across both.
+  // Each deadline has callbacks only or sleeps only: a fired callback runs at once, while a
+  // woken task runs after the timers fired with it (asyncio's ready queue does the same).
+  Log log;
+  struct Timer {
+    double delay;
+    std::string tag;
+    bool sleep;  // a task's sleep, or a call_later callback
+  };
+  weft::run(
+      [&] {
+        std::vector<Timer> plan{{1, "a", false},   {2, "b", true},   {1, "a2", false},
+                                {2, "b2", true},   {1, "a3", false}, {3, "c", true},
+                                {0.5, "h", false}, {2, "b3", true},  {3, "c2", true},
+                                {0.5, "h2", false}};
+        std::vector<weft::Task<void>> tasks;
+        for (const Timer& timer : plan) {
+          if (!timer.sleep) {
+            weft::get_running_loop().call_later(timer.delay,
+                                                [&log, tag = timer.tag] { log.add(tag); });
+            continue;
+          }
+          tasks.push_back(weft::create_task([&log, timer] {
+            weft::sleep(timer.delay);
+            log.add(timer.tag);
+          }));
+          weft::sleep(0.0);  // let it start: its timer is set now, in plan order
+        }
+        for (auto& t : tasks) weft::await(t);
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Entries{"h", "h2", "a", "a2", "a3", "b", "b2", "b3", "c", "c2"}));
+}
+
 TEST(FifoOrdering, TasksAwaitingOneFutureResumeInTheOrderTheyAwaited) {
   // asyncio wakes a future's awaiters in the order they started waiting.
   Log log;

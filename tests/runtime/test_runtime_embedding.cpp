@@ -1,10 +1,12 @@
 // weft::Runtime embedded beside a program's own threads: submission from several foreign threads
 // at once, graceful destruction (every task submitted before shutdown ends done or cancelled),
-// and a clear refusal of work submitted after shutdown.
+// a clear refusal of work submitted after shutdown, and memory given back once idle.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -203,6 +205,49 @@ TEST(RuntimeEmbedding, SubmissionsRacingWithShutdownAreRefusedOrCompletedNeverLo
     }
     rt.reset();
   }
+}
+
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t total_pages = 0;
+  std::size_t resident_pages = 0;
+  statm >> total_pages >> resident_pages;
+  return resident_pages * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+TEST(RuntimeEmbedding, AnIdleRuntimeGivesBackTheStackPagesOfABurst) {
+  // TSan registers every live fiber as a thread and allows about 8k; ASan's quarantine and
+  // shadow grow the RSS as the tasks' memory is freed.
+  if (weft_rt_test::kSanitized) GTEST_SKIP() << "RSS is not the runtime's alone under sanitizers";
+  const int burst = 8192;  // far more than the stack pools keep warm for good (~1k)
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  weft::Runtime rt({.workers = 2});
+  weft::Event gate;
+  std::atomic<int> waiting{0};
+  auto all = weft::run_coroutine_threadsafe(
+      [&] {
+        std::vector<weft::Task<void>> tasks;
+        for (int i = 0; i < burst; ++i) {
+          tasks.push_back(weft::create_task([&] {
+            waiting.fetch_add(1);
+            gate.wait();  // each holds a stack, its top page touched
+          }));
+        }
+        for (auto& t : tasks) weft::await(t);
+      },
+      rt);
+  while (waiting.load() < burst) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const std::size_t during = resident_bytes();
+  rt.call_soon([&] { gate.set(); });
+  all.result();
+  // The runtime is idle now: at least half the burst's stack pages must go back, within 20 s.
+  const std::size_t expected_drop = (burst - 2048) * page / 2;
+  std::size_t resident = resident_bytes();
+  for (int i = 0; i < 200 && resident + expected_drop > during; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    resident = resident_bytes();
+  }
+  EXPECT_LE(resident + expected_drop, during);
 }
 
 TEST(RuntimeEmbedding, TimeReadsTheRuntimesClock) {

@@ -20,8 +20,10 @@ Stack allocate_stack(std::size_t size);
 // Returns a stack to the pool, warm (its pages stay committed for the next fiber).
 void release_stack(Stack stack) noexcept;
 
-// Gives the pages of the warm stacks beyond a watermark back to the kernel (the mappings and
-// guards stay). Cheap when there is nothing to do; the runtime calls it when a worker goes idle.
+// Asks for the pages of the warm stacks beyond a watermark to go back to the kernel (the mappings
+// and guards stay) once they have lain unused for a while (100 ms): a background thread does it,
+// so a busy phase never pays for giving back a page it is about to fault in again. Cheap when
+// there is nothing to do; the runtime calls it when a worker goes idle.
 void trim_stack_pools() noexcept;
 
 // True when `address` lies in the guard region of a pooled stack. Async-signal-safe.
