@@ -1,4 +1,4 @@
-// The block pool: per-thread free lists in 64-byte size classes, and a shared list of batches
+// The block pool: per-thread free lists in 16-byte size classes, and a shared list of batches
 // between them. Tasks are often made on one worker and freed on another, so one thread's cache
 // fills while the other's runs dry: a full cache hands a batch of `batch_size` blocks to the
 // shared list (one lock per batch), an empty one takes a batch back before asking malloc.
@@ -27,7 +27,9 @@ constexpr bool pool_enabled = false;
 constexpr bool pool_enabled = true;
 #endif
 
-constexpr std::size_t granule = 64;
+// malloc's own granule: a class rounds a request up no further than malloc would (a task's state
+// and frame are a few hundred bytes each, and a million suspended tasks feel every 16 bytes).
+constexpr std::size_t granule = 16;
 constexpr std::size_t class_count = max_pooled_block / granule;
 constexpr std::uint32_t batch_size = 256;
 constexpr std::uint32_t thread_limit = 2 * batch_size;
@@ -84,7 +86,7 @@ struct Drainer {
 thread_local Drainer drainer;
 
 std::size_t class_of(std::size_t bytes) noexcept {
-  return (bytes - 1) / granule;  // bytes in (64k, 64(k+1)] -> class k
+  return (bytes - 1) / granule;  // bytes in (16k, 16(k+1)] -> class k
 }
 
 }  // namespace
