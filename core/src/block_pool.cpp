@@ -33,6 +33,8 @@ constexpr std::size_t granule = 16;
 constexpr std::size_t class_count = max_pooled_block / granule;
 constexpr std::uint32_t batch_size = 256;
 constexpr std::uint32_t thread_limit = 2 * batch_size;
+// Below glibc's default mmap threshold and trim threshold (both 128 KiB).
+constexpr std::size_t pregrow_bytes = 96 * 1024;
 
 struct FreeBlock {
   FreeBlock* next;
@@ -68,6 +70,7 @@ FreeBlock* cut_batch(FreeBlock*& head) noexcept {
 struct ThreadCache {
   FreeBlock* head[class_count];
   std::uint32_t count[class_count];
+  std::size_t pregrown_bytes;  // what the last pre-grow (below) left to hand out
   bool drainer_armed;
 };
 thread_local ThreadCache cache;
@@ -117,7 +120,18 @@ __attribute__((noinline)) void* allocate_block(std::size_t bytes) {
     (void)&drainer;  // constructs it: its destructor runs at thread exit
   }
   // Round up to the class size, so any block of the class can serve any request of it.
-  return ::operator new((c + 1) * granule);
+  const std::size_t size = (c + 1) * granule;
+  // glibc grows a worker thread's arena by exactly what a request needs: one mprotect per page,
+  // which was a quarter of spawn_join's time (a million tasks alive at once). Allocating and
+  // freeing one block of pregrow_bytes grows it in one step instead; the freed space stays as
+  // the arena's top chunk (below the default trim threshold, 128 KiB) and the blocks that follow
+  // are carved from it. With another allocator this is just a malloc/free pair now and then.
+  if (mine.pregrown_bytes < size) {
+    ::operator delete(::operator new(pregrow_bytes));
+    mine.pregrown_bytes = pregrow_bytes;
+  }
+  mine.pregrown_bytes -= size;
+  return ::operator new(size);
 }
 
 __attribute__((noinline)) void deallocate_block(void* block, std::size_t bytes) noexcept {
