@@ -319,6 +319,7 @@ bool TaskCore::cancel(std::string message) {
   }
   ++cancels_requested_;
   std::shared_ptr<FutureCore> waiting = fut_waiter_;
+  if (waiting) ++cancels_in_flight_;  // counted, not yet decided: see the refusal below
   if (!waiting) {
     // Decided under the lock the stepping worker takes to publish the future it now awaits:
     // either it sees must_cancel_ and passes the cancellation on to that future, or we saw the
@@ -337,14 +338,26 @@ bool TaskCore::cancel(std::string message) {
   unlock();
   if (waiting->cancel(message)) {
     // The awaited future's cancellation wakes the task; CancelledError comes out of its await.
+    lock();
+    settle_in_flight_cancel();
+    unlock();
     return true;
   }
   lock();
-  if (returned_) {
-    // The coroutine returned, on another worker, since we looked: it is done; take it back.
+  const bool observed = settle_in_flight_cancel();
+  if (returned_ && !observed) {
+    // The coroutine returned, on another worker, since we looked, and nothing saw our count in
+    // between: the cancel comes after the return; take it back, as for a done task. Had
+    // cancelling() or uncancel() read the count meanwhile (a timeout scope deciding between
+    // TimeoutError and CancelledError, say), the request had its effect and stays accepted:
+    // the task then finishes as one whose coroutine suppressed the cancellation.
     --cancels_requested_;
     unlock();
     return false;
+  }
+  if (returned_) {
+    unlock();
+    return true;
   }
   set_must_cancel(true);
   task_cancel_message_ = std::move(message);
@@ -363,15 +376,23 @@ void TaskCore::cancel_for_teardown() {
   if (first) cancel("");
 }
 
+bool TaskCore::settle_in_flight_cancel() noexcept {
+  bool observed = in_flight_count_observed_;
+  if (--cancels_in_flight_ == 0) in_flight_count_observed_ = false;
+  return observed;
+}
+
 int TaskCore::cancelling() const {
   lock();
   int n = cancels_requested_;
+  if (cancels_in_flight_ > 0) in_flight_count_observed_ = true;
   unlock();
   return n;
 }
 
 int TaskCore::uncancel() {
   lock();
+  if (cancels_in_flight_ > 0) in_flight_count_observed_ = true;
   if (cancels_requested_ > 0) {
     --cancels_requested_;
     if (cancels_requested_ == 0) set_must_cancel(false);  // as CPython 3.13

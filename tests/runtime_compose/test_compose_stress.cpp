@@ -322,7 +322,16 @@ void wait_for_round(Stress& s, unsigned r) {
   if (!waiter_cancelled)
     s.expect(!seen->cleanup_pending, r, "wait_for left during the inner's cleanup");
   if (!waiter_cancelled) {
-    s.expect(how == "value" || how == "TimeoutError", r, "wait_for ended with " + how);
+    // The round's parameters, for a failure message that can be reasoned about.
+    std::string round_was = std::string(as_task ? "inner task" : "inner coroutine") + ", timeout " +
+                            (timeout ? std::to_string(*timeout) : "none") +
+                            (cancel_tried ? ", cancel refused" : ", no cancel") +
+                            (seen->cleanup_pending ? ", cleanup pending" : "") +
+                            (cleanup_started->load() ? ", cleanup started" : "") +
+                            ", cancelling() after " + std::to_string(seen->cancelling_after) +
+                            (as_task ? ", inner " + state_of(inner_task) : "");
+    s.expect(how == "value" || how == "TimeoutError", r,
+             "wait_for ended with " + how + " (" + round_was + ")");
     if (!timeout || *timeout >= 10.0) s.expect(how == "value", r, "no deadline, yet " + how);
     if (!cancel_tried) {  // a cancel() refused as the waiter returns may count for an instant
       s.expect(seen->cancelling_after == 0, r,

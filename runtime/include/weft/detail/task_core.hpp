@@ -158,6 +158,12 @@ class TaskCore : public FutureCore, public Runnable {
   bool returned_ = false;  // the coroutine returned and the task finishes with its result
   std::string task_cancel_message_;
   int cancels_requested_ = 0;
+  // cancel() calls that counted a request and are passing it on to the awaited future, outside
+  // the lock; and whether cancelling()/uncancel() read the count while one was (a refusal must
+  // not take back a request somebody has already acted on).
+  int cancels_in_flight_ = 0;
+  mutable bool in_flight_count_observed_ = false;
+  bool settle_in_flight_cancel() noexcept;  // under lock_: one in-flight call is decided
   bool teardown_cancelled_ = false;
   std::shared_ptr<FutureCore> fut_waiter_;
   std::string name_;      // guarded by lock_; used when number_ is 0
