@@ -200,13 +200,17 @@ void TaskCore::release_previous_wait() {
 TaskCore::After TaskCore::step() {
   release_previous_wait();
   std::exception_ptr error = std::exchange(pending_exception_, nullptr);
-  // fut_waiter_ is left as it is: the future it names is done by now (its completion or its
-  // cancellation is what woke us), so a cancel() that reads it during this step finds it done
-  // and leaves must_cancel_ for our next suspension, as it would with no future at all.
+  // The future the last suspension awaited (if any) is done now: forget it under the lock, so
+  // cancel() stops passing cancellations to it, and drop our reference after unlocking (it may
+  // be the last, and a task's frame may hold a handle on this task: keeping it would be a cycle).
+  // A step after a sleep or a yield has none to forget, and takes the lock only if a cancel is
+  // pending. Reading fut_waiter_ here without the lock is safe: only this step writes it.
   // Acquire: a cancel() that happened before this step (it scheduled us, or the wake-up it
   // raced with did) set the flag before its release.
-  if (cancel_pending_.load(std::memory_order_acquire)) {
+  std::shared_ptr<FutureCore> forgotten;
+  if (fut_waiter_ || cancel_pending_.load(std::memory_order_acquire)) {
     lock();
+    forgotten = std::move(fut_waiter_);
     if (must_cancel_) {
       if (!is_cancelled_error(error)) {
         error = std::make_exception_ptr(CancelledError(task_cancel_message_));
@@ -215,6 +219,7 @@ TaskCore::After TaskCore::step() {
     }
     unlock();
   }
+  forgotten.reset();
 
   bool suspended;
   try {
@@ -291,7 +296,6 @@ TaskCore::After TaskCore::after_suspension() {
     // delay. One that landed before is delivered the same way, by us.
     std::uint64_t token = arm();
     lock();
-    fut_waiter_.reset();  // nothing to cancel through a future now: cancel() fires the token
     bool cancel_now = must_cancel_;
     unlock();
     if (cancel_now) {
