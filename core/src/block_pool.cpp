@@ -1,7 +1,7 @@
 // The block pool: per-thread free lists in 16-byte size classes, and a shared list of batches
 // between them. Tasks are often made on one worker and freed on another, so one thread's cache
-// fills while the other's runs dry: a full cache hands a batch of `batch_size` blocks to the
-// shared list (one lock per batch), an empty one takes a batch back before asking malloc.
+// fills while the other's runs dry: a full cache hands its whole list to the shared list as one
+// batch (one lock, no walk down the list), an empty one takes a batch back before asking malloc.
 //
 // While the runtime is busy the shared list keeps what it is given: a burst of tasks that comes
 // and goes would otherwise make glibc shrink and regrow its heap (madvise, then an mprotect per
@@ -13,7 +13,6 @@
 // see every use after free.
 #include "weft/detail/block_pool.hpp"
 
-#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -31,8 +30,7 @@ constexpr bool pool_enabled = true;
 // and frame are a few hundred bytes each, and a million suspended tasks feel every 16 bytes).
 constexpr std::size_t granule = 16;
 constexpr std::size_t class_count = max_pooled_block / granule;
-constexpr std::uint32_t batch_size = 256;
-constexpr std::uint32_t thread_limit = 2 * batch_size;
+constexpr std::uint32_t thread_limit = 512;  // a full cache becomes one batch
 // Below glibc's default mmap threshold and trim threshold (both 128 KiB).
 constexpr std::size_t pregrow_bytes = 96 * 1024;
 
@@ -40,10 +38,14 @@ struct FreeBlock {
   FreeBlock* next;
 };
 
-// Batches are chains of exactly batch_size blocks linked through `next`.
+// A batch is a chain of blocks linked through `next`, and its length.
+struct Batch {
+  FreeBlock* head;
+  std::uint32_t count;
+};
 struct SharedClass {
   std::mutex mutex;
-  std::vector<FreeBlock*> batches;  // guarded by mutex
+  std::vector<Batch> batches;  // guarded by mutex
 };
 SharedClass shared[class_count];
 
@@ -53,16 +55,6 @@ void free_batch(FreeBlock* batch) noexcept {
     ::operator delete(batch);
     batch = next;
   }
-}
-
-// Detaches the first batch_size blocks of a chain of at least that many.
-FreeBlock* cut_batch(FreeBlock*& head) noexcept {
-  FreeBlock* first = head;
-  FreeBlock* last = head;
-  for (std::uint32_t i = 1; i < batch_size; ++i) last = last->next;
-  head = last->next;
-  last->next = nullptr;
-  return first;
 }
 
 // Trivially destructible, so reaching it costs no TLS-initialisation check; the Drainer below
@@ -107,12 +99,12 @@ __attribute__((noinline)) void* allocate_block(std::size_t bytes) {
     SharedClass& pool = shared[c];
     std::unique_lock lock(pool.mutex);
     if (!pool.batches.empty()) {
-      FreeBlock* batch = pool.batches.back();
+      Batch batch = pool.batches.back();
       pool.batches.pop_back();
       lock.unlock();
-      mine.head[c] = batch->next;
-      mine.count[c] = batch_size - 1;
-      return batch;
+      mine.head[c] = batch.head->next;
+      mine.count[c] = batch.count - 1;
+      return batch.head;
     }
   }
   if (!mine.drainer_armed) {
@@ -143,14 +135,15 @@ __attribute__((noinline)) void deallocate_block(void* block, std::size_t bytes) 
   ThreadCache& mine = cache;
   auto* free_block = static_cast<FreeBlock*>(block);
   if (mine.count[c] >= thread_limit) {
-    FreeBlock* batch = cut_batch(mine.head[c]);
-    mine.count[c] -= batch_size;
+    Batch batch{mine.head[c], mine.count[c]};
+    mine.head[c] = nullptr;
+    mine.count[c] = 0;
     SharedClass& pool = shared[c];
     std::lock_guard lock(pool.mutex);
     try {
       pool.batches.push_back(batch);
     } catch (...) {
-      free_batch(batch);  // no memory for the list itself: give the blocks back instead
+      free_batch(batch.head);  // no memory for the list itself: give the blocks back instead
     }
   }
   free_block->next = mine.head[c];
@@ -161,12 +154,12 @@ __attribute__((noinline)) void deallocate_block(void* block, std::size_t bytes) 
 void trim_block_pool() noexcept {
   if (!pool_enabled) return;
   for (SharedClass& pool : shared) {
-    std::vector<FreeBlock*> idle;
+    std::vector<Batch> idle;
     {
       std::lock_guard lock(pool.mutex);
       idle.swap(pool.batches);
     }
-    for (FreeBlock* batch : idle) free_batch(batch);
+    for (Batch batch : idle) free_batch(batch.head);
   }
 }
 
