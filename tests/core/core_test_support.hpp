@@ -11,73 +11,16 @@
 #include <utility>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WEFT_TEST_ASAN 1
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define WEFT_TEST_TSAN 1
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WEFT_TEST_ASAN 1
-#endif
-#if __has_feature(thread_sanitizer)
-#define WEFT_TEST_TSAN 1
-#endif
-#endif
+#include "../support/test_support.hpp"
 
 namespace weft_test {
 
-#if defined(WEFT_TEST_ASAN)
-inline constexpr bool kAsan = true;
-#else
-inline constexpr bool kAsan = false;
-#endif
-#if defined(WEFT_TEST_TSAN)
-inline constexpr bool kTsan = true;
-#else
-inline constexpr bool kTsan = false;
-#endif
-inline constexpr bool kSanitized = kAsan || kTsan;
-#if defined(NDEBUG)
-inline constexpr bool kOptimized = true;
-#else
-inline constexpr bool kOptimized = false;
-#endif
+using weft_test_support::kAsan;
+using weft_test_support::kOptimized;
+using weft_test_support::kSanitized;
+using weft_test_support::kTsan;
 
-// Installs a handler that records every weft warning for its lifetime, then puts back the
-// handler that was there before.
-class WarningCapture {
- public:
-  WarningCapture()
-      : previous_(weft::set_warning_handler([this](const weft::Warning& warning) {
-          std::lock_guard lock(mutex_);
-          warnings_.push_back(warning);
-        })) {}
-  WarningCapture(const WarningCapture&) = delete;
-  WarningCapture& operator=(const WarningCapture&) = delete;
-  ~WarningCapture() { weft::set_warning_handler(std::move(previous_)); }
-
-  std::vector<weft::Warning> all() const {
-    std::lock_guard lock(mutex_);
-    return warnings_;
-  }
-  std::vector<std::string> messages() const {
-    std::vector<std::string> out;
-    for (const auto& warning : all()) out.push_back(warning.message);
-    return out;
-  }
-  void clear() {
-    std::lock_guard lock(mutex_);
-    warnings_.clear();
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<weft::Warning> warnings_;
-  weft::WarningHandler previous_;
-};
-
+using weft_test_support::WarningCapture;
 // Python's minimal awaitable: `__await__` yields `label` to whoever drives the coroutine and
 // returns what was sent back.
 struct Dummy {

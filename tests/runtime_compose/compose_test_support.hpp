@@ -18,38 +18,15 @@
 #include <string>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define WEFT_COMPOSE_TEST_SANITIZED 1
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define WEFT_COMPOSE_TEST_TSAN 1
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define WEFT_COMPOSE_TEST_SANITIZED 1
-#endif
-#if __has_feature(thread_sanitizer)
-#define WEFT_COMPOSE_TEST_TSAN 1
-#endif
-#endif
+#include "../support/test_support.hpp"
 
 namespace weft_compose_test {
 
-#if defined(WEFT_COMPOSE_TEST_SANITIZED)
-inline constexpr bool kSanitized = true;
-#else
-inline constexpr bool kSanitized = false;
-#endif
-#if defined(WEFT_COMPOSE_TEST_TSAN)
-inline constexpr bool kTsan = true;
-#else
-inline constexpr bool kTsan = false;
-#endif
-#if defined(NDEBUG)
-inline constexpr bool kOptimized = true;
-#else
-inline constexpr bool kOptimized = false;
-#endif
+using weft_test_support::kOptimized;
+using weft_test_support::kSanitized;
+using weft_test_support::kTsan;
+using weft_test_support::Log;
+using weft_test_support::WarningCapture;
 
 // Stress repetitions: full in an optimized build, a quarter in Debug and under ASan, a tenth
 // under TSan (whose fiber switches and atomics cost the most: the executable stays well under a
@@ -76,22 +53,6 @@ inline std::string at(const std::string& what) {
   return text.str();
 }
 
-// An append-only log any thread may write.
-class Log {
- public:
-  void add(std::string entry) {
-    std::lock_guard lock(mutex_);
-    entries_.push_back(std::move(entry));
-  }
-  std::vector<std::string> entries() const {
-    std::lock_guard lock(mutex_);
-    return entries_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::string> entries_;
-};
 using Lines = std::vector<std::string>;
 
 // How an exception reads in the logs, as the Python scenarios print it: "CancelledError",
@@ -204,37 +165,6 @@ template <class F>
 void stress_run(unsigned workers, F body) {
   weft::run(body, weft::RunOptions{.workers = workers});
 }
-
-}  // namespace weft_compose_test
-
-namespace weft_compose_test {
-
-// Records every weft warning for its lifetime ("Task exception was never retrieved" is one),
-// then puts back the handler that was there before.
-class WarningCapture {
- public:
-  WarningCapture()
-      : previous_(weft::set_warning_handler([this](const weft::Warning& warning) {
-          std::lock_guard lock(mutex_);
-          warnings_.push_back(warning);
-        })) {}
-  WarningCapture(const WarningCapture&) = delete;
-  WarningCapture& operator=(const WarningCapture&) = delete;
-  ~WarningCapture() { weft::set_warning_handler(std::move(previous_)); }
-  std::vector<weft::Warning> all() const {
-    std::lock_guard lock(mutex_);
-    return warnings_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<weft::Warning> warnings_;
-  weft::WarningHandler previous_;
-};
-
-}  // namespace weft_compose_test
-
-namespace weft_compose_test {
 
 // How a task ended, as the Python scenarios' outcome() prints it: "pending", "ok",
 // "CancelledError" or the exception's name_of().

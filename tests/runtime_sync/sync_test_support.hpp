@@ -12,27 +12,13 @@
 #include <thread>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define WEFT_SYNC_TEST_SANITIZED 1
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define WEFT_SYNC_TEST_SANITIZED 1
-#endif
-#endif
+#include "../support/test_support.hpp"
 
 namespace weft_sync_test {
 
-#if defined(WEFT_SYNC_TEST_SANITIZED)
-inline constexpr bool kSanitized = true;
-#else
-inline constexpr bool kSanitized = false;
-#endif
-#if defined(NDEBUG)
-inline constexpr bool kOptimized = true;
-#else
-inline constexpr bool kOptimized = false;
-#endif
+using weft_test_support::eventually;
+using weft_test_support::kOptimized;
+using weft_test_support::kSanitized;
 
 // Stress sizes: full in an optimized build, a tenth in Debug, a fiftieth under a sanitizer.
 inline constexpr long scaled(long n) {
@@ -44,17 +30,6 @@ inline constexpr long scaled(long n) {
 // One worker and virtual time: asyncio's exact FIFO order, and sleeps that finish at once.
 inline weft::RunOptions deterministic() {
   return weft::RunOptions{.workers = 1, .virtual_time = true};
-}
-
-// Waits (from a thread that is not a worker) until `condition` holds or `limit` passes.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
 }
 
 // The part of repr() after '[': "locked, waiters:2]>" -- what the Python scenarios print too.
