@@ -81,8 +81,16 @@ std::string FutureCore::repr() const {
   return "<Future>";
 }
 
-bool FutureCore::cancel(std::string message) {
-  return cancel_future(std::move(message));
+FutureCore::CancelPlan FutureCore::begin_cancel(const std::string& message) {
+  return CancelPlan::answer(cancel_future(message));
+}
+
+bool FutureCore::end_cancel(bool passed_on, const std::string&) {
+  return passed_on;  // only reached by a subclass that passes on without overriding this
+}
+
+bool FutureCore::cancel_in_cycle(const std::string&) {
+  return false;
 }
 
 bool FutureCore::cancel_future(std::string message) {

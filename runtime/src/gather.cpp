@@ -17,13 +17,15 @@ void GatheringFuture::start() {
   }
 }
 
-bool GatheringFuture::cancel(std::string message) {
-  if (done()) return false;
-  bool any = false;
-  for (auto& child : children_) any = child->cancel(message) || any;
+FutureCore::CancelPlan GatheringFuture::begin_cancel(const std::string&) {
+  if (done()) return CancelPlan::answer(false);
+  return CancelPlan::pass_on_to_each(children_);  // each child, then end_cancel
+}
+
+bool GatheringFuture::end_cancel(bool any_child_cancelled, const std::string&) {
   // Relaxed: read by the last child's callback, which the children's completions order after.
-  if (any) cancel_requested_.store(true, std::memory_order_relaxed);
-  return any;
+  if (any_child_cancelled) cancel_requested_.store(true, std::memory_order_relaxed);
+  return any_child_cancelled;
 }
 
 void GatheringFuture::on_child_done(FutureCore& child) {

@@ -7,10 +7,11 @@
 namespace weft {
 
 void Runtime::call_soon(std::function<void()> callback) {
-  if (scheduler_->closed() && !detail::running_scheduler_or_null()) {
-    throw RuntimeError("the runtime is shutting down; call_soon from outside is refused");
+  if (!scheduler_->call_soon_threadsafe(callback)) {
+    throw RuntimeError(
+        "Event loop is closed: the runtime is shutting down and refuses call_soon from outside; "
+        "call it before shutdown(), or from inside the runtime");
   }
-  if (!scheduler_->call_soon(callback)) throw RuntimeError("the runtime has stopped");
 }
 
 TimerHandle Runtime::call_at(double when, std::function<void()> callback) {

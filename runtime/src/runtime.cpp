@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <string>
+#include <system_error>
+#include <thread>
 
 #include "scheduler.hpp"
 #include "weft/coroutine.hpp"
@@ -12,6 +14,7 @@
 #include "weft/sleep.hpp"
 #include "weft/task.hpp"
 #include "weft/to_thread.hpp"
+#include "weft/warnings.hpp"
 
 namespace weft {
 
@@ -76,7 +79,13 @@ void submit_blocking(Scheduler& scheduler, std::function<void()> job) {
 }
 
 Runtime& runtime_of(Scheduler& scheduler) {
-  return *scheduler.owner;
+  // Acquire: pairs with the Runtime's release stores of itself and of null.
+  Runtime* owner = scheduler.owner.load(std::memory_order_acquire);
+  if (!owner) {
+    throw RuntimeError(
+        "no running event loop: the runtime is being destroyed (its Runtime object is gone)");
+  }
+  return *owner;
 }
 
 void cancel_all_tasks(Scheduler& scheduler) {
@@ -124,15 +133,29 @@ void sleep_for_ns(std::int64_t delay_ns) {
 
 Runtime::Runtime(RunOptions options) {
   scheduler_ = std::make_shared<detail::Scheduler>(options);
-  scheduler_->owner = this;
+  scheduler_->owner.store(this, std::memory_order_release);  // see runtime_of
   scheduler_->start();
 }
 
 Runtime::~Runtime() {
+  if (!scheduler_->called_from_inside()) {
+    scheduler_->shutdown();
+    return;
+  }
+  // Destroyed by one of its own tasks or to_thread jobs: this thread cannot join itself, and
+  // the caller must get on (its task has to end for the shutdown to finish). A thread of the
+  // runtime's own does the shutdown and lets the scheduler go once the caller is done.
+  scheduler_->owner.store(nullptr, std::memory_order_release);  // see runtime_of
   try {
-    shutdown();
-  } catch (...) {
-    // Destroyed from inside itself: nothing sane to do but leave the workers to the process.
+    std::thread([scheduler = scheduler_] { scheduler->shutdown(); }).detach();
+  } catch (const std::system_error& e) {
+    // No thread to be had: the workers stay, and say so rather than vanish silently.
+    warn(Warning{.category = "RuntimeWarning",
+                 .message = std::string("a Runtime destroyed from inside itself could not start "
+                                        "the thread that shuts it down (") +
+                            e.what() + "); its workers keep running",
+                 .file = {},
+                 .line = 0});
   }
 }
 

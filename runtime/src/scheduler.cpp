@@ -140,10 +140,44 @@ void Scheduler::requeue_yielded(Runnable* item) {
   w->push_local(item, false);
 }
 
-bool Scheduler::call_soon(std::function<void()>& callback) {
-  if (stopping_.load(std::memory_order_acquire)) return false;
-  submit(new CallbackItem(std::move(callback)));
+template <class Push>
+bool Scheduler::submit_from_outside(const std::atomic<bool>& closed, Push push) {
+  // seq_cst, against shutdown()'s seq_cst store of the flag and load of this count (Dekker):
+  // either we see the flag, or shutdown() sees us here and waits until our push is done. A
+  // plain check-then-push let a callback accepted here land after the workers had exited.
+  external_submissions_.fetch_add(1, std::memory_order_seq_cst);
+  if (closed.load(std::memory_order_seq_cst)) {
+    // Relaxed: we published nothing.
+    external_submissions_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  push();
+  // Release: shutdown(), reading zero with acquire, sees what we queued or registered.
+  external_submissions_.fetch_sub(1, std::memory_order_release);
   return true;
+}
+
+void Scheduler::wait_for_external_submissions() const {
+  // seq_cst for the handshake in submit_from_outside; a zero also acquires what they queued.
+  while (external_submissions_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+}
+
+bool Scheduler::call_soon(std::function<void()>& callback) {
+  if (local_worker()) {
+    // A worker runs what it queues before it exits, whatever the stage of shutdown.
+    submit(new CallbackItem(std::move(callback)));
+    return true;
+  }
+  return submit_from_outside(callbacks_closed_,
+                             [&] { submit(new CallbackItem(std::move(callback))); });
+}
+
+bool Scheduler::call_soon_threadsafe(std::function<void()>& callback) {
+  if (local_worker()) {
+    submit(new CallbackItem(std::move(callback)));
+    return true;
+  }
+  return submit_from_outside(closed_, [&] { submit(new CallbackItem(std::move(callback))); });
 }
 
 void Scheduler::add_task(std::shared_ptr<TaskCore> task) {
@@ -166,19 +200,8 @@ void Scheduler::add_task(std::shared_ptr<TaskCore> task) {
 }
 
 bool Scheduler::try_add_external_task(std::shared_ptr<TaskCore> task) {
-  // seq_cst, against shutdown()'s seq_cst store of closed_ and load of this count (Dekker):
-  // either we see closed_, or shutdown() sees us here and waits until the task is registered.
-  // A plain check-then-add could register the task after shutdown() found none, and lose it.
-  external_submissions_.fetch_add(1, std::memory_order_seq_cst);
-  if (closed_.load(std::memory_order_seq_cst)) {
-    // Relaxed: we published nothing.
-    external_submissions_.fetch_sub(1, std::memory_order_relaxed);
-    return false;
-  }
-  add_task(std::move(task));
-  // Release: shutdown(), reading zero with acquire, sees the task in the registry.
-  external_submissions_.fetch_sub(1, std::memory_order_release);
-  return true;
+  // Registered before shutdown() looks for tasks to cancel, or refused.
+  return submit_from_outside(closed_, [&] { add_task(std::move(task)); });
 }
 
 void Scheduler::add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task,
@@ -254,17 +277,23 @@ void Scheduler::cancel_all_tasks() {
   for (auto& task : registry_.snapshot()) task->cancel_for_teardown();
 }
 
+bool Scheduler::called_from_inside() const noexcept {
+  return local_worker() || thread_scheduler() == this || to_thread_.on_pool_thread();
+}
+
 void Scheduler::shutdown() {
-  if (local_worker() || thread_scheduler() == this) {
-    throw RuntimeError("a runtime cannot be shut down from one of its own workers or tasks");
+  if (called_from_inside()) {
+    throw RuntimeError(
+        "a runtime cannot be shut down from one of its own workers, tasks or to_thread jobs (it "
+        "would wait for itself); shut it down from the thread that owns it");
   }
-  // seq_cst: the other half of try_add_external_task's handshake.
-  closed_.store(true, std::memory_order_seq_cst);
-  if (stopping_.load(std::memory_order_acquire)) return;
-  // Let the submissions that got past closed_ finish registering their tasks. seq_cst for the
-  // handshake; a zero also acquires what they registered.
-  while (external_submissions_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
-  // Cancel what is left and wait for it (asyncio.run's _cancel_all_tasks); tasks may create
+  // A second caller waits here until the first has finished, then returns.
+  std::lock_guard shutting_down(shutdown_mutex_);
+  if (shut_down_) return;
+  // 1. No new tasks or call_soon from outside; let those already past the check land.
+  closed_.store(true, std::memory_order_seq_cst);  // seq_cst: see submit_from_outside
+  wait_for_external_submissions();
+  // 2. Cancel what is left and wait for it (asyncio.run's _cancel_all_tasks); tasks may create
   // more while they unwind, so repeat until none is left. Each task is cancelled once, even if
   // run()'s main-done callback got to it first.
   for (;;) {
@@ -273,7 +302,11 @@ void Scheduler::shutdown() {
     for (auto& task : tasks) task->cancel_for_teardown();
     for (auto& task : tasks) wait_until_done(*task, -1);
   }
+  // 3. The blocking jobs end; then no thread outside the workers may queue anything more.
   to_thread_.shutdown();
+  callbacks_closed_.store(true, std::memory_order_seq_cst);  // seq_cst: see submit_from_outside
+  wait_for_external_submissions();
+  // 4. The workers run what is queued and exit (see Worker::main).
   stopping_.store(true, std::memory_order_release);
   {
     std::lock_guard lock(idle_mutex_);
@@ -287,6 +320,7 @@ void Scheduler::shutdown() {
   for (auto& worker : workers_) {
     if (worker->thread_.joinable()) worker->thread_.join();
   }
+  shut_down_ = true;
 }
 
 // ---------------------------------------------------------------------------------- Worker
@@ -303,7 +337,11 @@ void Worker::main() {
       item->run();
       continue;
     }
-    if (scheduler_.stopping_.load(std::memory_order_acquire)) break;
+    // Exit only with nothing queued anywhere: find_work() also comes back empty-handed when
+    // another worker holds the injection queue's consumer lock, and a worker that left then
+    // stranded what the others could not reach in time (callbacks accepted before shutdown()
+    // were lost that way). Nothing new arrives from outside once stopping_ is set.
+    if (scheduler_.stopping_.load(std::memory_order_acquire) && !work_visible_anywhere()) break;
     park();
   }
   if (searching_) {

@@ -72,8 +72,13 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
 
   void start();
   // Graceful end: refuse new work, cancel every task and wait for them, stop the to_thread
-  // pool, stop and join the workers. Idempotent. Must not run on a worker.
+  // pool, run what is queued, stop and join the workers. Idempotent: a concurrent caller waits
+  // for the first and returns. RuntimeError on one of the runtime's own threads, which it would
+  // have to join (see called_from_inside).
   void shutdown();
+  // Whether this thread is one of the runtime's own: a worker (so any of its tasks) or a
+  // to_thread pool thread.
+  bool called_from_inside() const noexcept;
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
   // Cancels every task not yet done, once each (the first half of shutdown()'s teardown).
   void cancel_all_tasks();
@@ -82,7 +87,12 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   void submit(Runnable* item);           // from a worker: local queue; otherwise injection
   void wake_task(Runnable* item);        // a woken task: like submit, LIFO slot on a worker
   void requeue_yielded(Runnable* item);  // sleep(0)/bare yield: tail of the local queue
+  // A future's done callbacks (CallbackScheduler): from a worker always; from another thread
+  // until the workers stop taking work (false: the future runs it inline instead).
   bool call_soon(std::function<void()>& callback) override;
+  // Runtime::call_soon (asyncio's call_soon_threadsafe): from another thread, refused (false)
+  // once shutdown() has begun. Either it runs exactly once or it is refused.
+  bool call_soon_threadsafe(std::function<void()>& callback);
   void add_task(std::shared_ptr<TaskCore> task);  // registers and starts a new task
   // add_task for a submission from outside the runtime; false (nothing added) once shutdown()
   // has begun. A submission that gets in is registered before shutdown() looks for tasks.
@@ -99,7 +109,9 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   TaskRegistry& registry() noexcept { return registry_; }
   ToThreadPool& to_thread_pool() noexcept { return to_thread_; }
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
-  Runtime* owner = nullptr;  // the public handle, for get_running_loop()
+  // The public handle, for get_running_loop(); null once a Runtime destroyed from inside itself
+  // has let go. Acquire/release: a reader sees the Runtime it points to fully built.
+  std::atomic<Runtime*> owner{nullptr};
 
   // The worker running on this thread if it belongs to this scheduler.
   Worker* local_worker() const noexcept;
@@ -107,6 +119,11 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
  private:
   friend class Worker;
   void notify_work_available();
+  // A submission from a thread that is not a worker: refused (false) once `closed` is set;
+  // otherwise queued before shutdown() gets past wait_for_external_submissions().
+  template <class Push>
+  bool submit_from_outside(const std::atomic<bool>& closed, Push push);
+  void wait_for_external_submissions() const;
   // Wakes a parked worker, as a searcher, unless one searches already. After a handshake().
   void wake_one_if_nobody_searches();
   // The Dekker handshake between a submitter (push, then look for parked workers) and a parking
@@ -141,11 +158,15 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   std::vector<Worker*> parked_;  // guarded by idle_mutex_
 
   // A line of their own: a foreign thread reads closed_ and writes external_submissions_ for
-  // every task it submits; parking workers write the line above, idle ones read stopping_.
-  alignas(64) std::atomic<bool> closed_{false};  // no new work accepted
-  // External submissions between their closed_ check and their registration.
+  // every task or callback it submits; parking workers write the line above, idle ones read
+  // stopping_. shutdown() sets the three flags in this order, each after the last.
+  alignas(64) std::atomic<bool> closed_{false};  // no new tasks or call_soon from outside
+  std::atomic<bool> callbacks_closed_{false};    // no done callbacks from outside either
+  // External submissions between their check of one of the flags above and their push.
   std::atomic<std::uint32_t> external_submissions_{0};
-  alignas(64) std::atomic<bool> stopping_{false};  // workers exit when idle
+  alignas(64) std::atomic<bool> stopping_{false};  // workers exit when idle and nothing is queued
+  std::mutex shutdown_mutex_;  // held by the one shutdown() at work; others wait on it
+  bool shut_down_ = false;     // guarded by shutdown_mutex_
   std::int64_t start_ns_;
   std::atomic<std::int64_t> virtual_now_ns_{0};
 };

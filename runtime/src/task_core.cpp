@@ -315,32 +315,36 @@ TaskCore::After TaskCore::after_suspension() {
   return After::requeue;
 }
 
-bool TaskCore::cancel(std::string message) {
+FutureCore::CancelPlan TaskCore::begin_cancel(const std::string& message) {
   lock();
   if (done() || returned_) {  // returned_: done, bar publishing the result
     unlock();
-    return false;
+    return CancelPlan::answer(false);
   }
   ++cancels_requested_;
   std::shared_ptr<FutureCore> waiting = fut_waiter_;
-  if (waiting) ++cancels_in_flight_;  // counted, not yet decided: see the refusal below
   if (!waiting) {
     // Decided under the lock the stepping worker takes to publish the future it now awaits:
     // either it sees must_cancel_ and passes the cancellation on to that future, or we saw the
     // future here. Checking and setting under two separate holds let a worker register its
     // future in between, and the task then left its await without cancelling what it awaited.
     set_must_cancel(true);
-    task_cancel_message_ = std::move(message);
+    task_cancel_message_ = message;
     // The token armed when we looked (read under the lock: one a future wait arms after
     // publishing its future, below it, must not be fired -- that wait takes must_cancel_ itself).
     std::uint64_t token = armed_token_.load(std::memory_order_acquire);
     unlock();
     // Waiting on something that cannot be cancelled through a future (a timer): wake it now.
     fire(token);
-    return true;
+    return CancelPlan::answer(true);
   }
+  ++cancels_in_flight_;  // counted, not yet decided: see end_cancel's refusal
   unlock();
-  if (waiting->cancel(message)) {
+  return CancelPlan::pass_on(std::move(waiting));
+}
+
+bool TaskCore::end_cancel(bool passed_on, const std::string& message) {
+  if (passed_on) {
     // The awaited future's cancellation wakes the task; CancelledError comes out of its await.
     lock();
     settle_in_flight_cancel();
@@ -364,12 +368,30 @@ bool TaskCore::cancel(std::string message) {
     return true;
   }
   set_must_cancel(true);
-  task_cancel_message_ = std::move(message);
+  task_cancel_message_ = message;
   unlock();
   // Not woken here: the future we wait on could not be cancelled because it is done (its
   // wake-up is on its way) or about to be (a gather whose children all ended); the next step
   // raises CancelledError after it, as asyncio's Task.cancel leaves it to the pending __step.
   // Waking now would leave that future's outcome behind, unretrieved.
+  return true;
+}
+
+bool TaskCore::cancel_in_cycle(const std::string& message) {
+  // Our own cancel() is still passing on down a chain that led back to us: what we await waits,
+  // directly or not, for us, so it will not finish first. Raise CancelledError out of our await
+  // now; the futures above us in the cycle then end with us.
+  lock();
+  if (done() || returned_) {
+    unlock();
+    return false;
+  }
+  set_must_cancel(true);
+  task_cancel_message_ = message;
+  // Acquire, as in begin_cancel: the token of the wait we are in, armed after fut_waiter_ was set.
+  std::uint64_t token = armed_token_.load(std::memory_order_acquire);
+  unlock();
+  fire(token);
   return true;
 }
 

@@ -3,6 +3,14 @@
 #include "weft/errors.hpp"
 
 namespace weft::detail {
+namespace {
+// The pool this thread works for, or null.
+thread_local const ToThreadPool* tls_pool = nullptr;
+}  // namespace
+
+bool ToThreadPool::on_pool_thread() const noexcept {
+  return tls_pool == this;
+}
 
 ToThreadPool::ToThreadPool(std::size_t max_threads, std::function<void()> on_idle)
     : max_threads_(max_threads ? max_threads : 1), on_idle_(std::move(on_idle)) {}
@@ -23,6 +31,7 @@ void ToThreadPool::submit(std::function<void()> job) {
 }
 
 void ToThreadPool::thread_main() {
+  tls_pool = this;
   std::unique_lock lock(mutex_);
   for (;;) {
     ++idle_;

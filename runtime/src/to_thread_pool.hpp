@@ -21,6 +21,8 @@ class ToThreadPool {
   void submit(std::function<void()> job);
   // Runs the queued jobs to the end, then joins every thread. Idempotent.
   void shutdown();
+  // Whether the calling thread is one of this pool's (it could not join itself).
+  bool on_pool_thread() const noexcept;
   // Jobs queued or running (virtual time must not jump while blocking work is in flight).
   std::size_t in_flight() const;
 

@@ -54,7 +54,8 @@ class GatheringFuture final : public FutureCore {
   GatheringFuture(std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions);
   // Attaches the done callbacks (needs shared_from_this, so not in the constructor).
   void start();
-  bool cancel(std::string message) override;
+  CancelPlan begin_cancel(const std::string& message) override;
+  bool end_cancel(bool passed_on, const std::string& message) override;
 
  private:
   void on_child_done(FutureCore& child);

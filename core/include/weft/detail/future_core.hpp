@@ -61,8 +61,11 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   bool done() const noexcept { return state() != FutureState::PENDING; }
   bool cancelled() const noexcept { return state() == FutureState::CANCELLED; }
 
-  // asyncio's rules: false when already done. A Task overrides it with Task.cancel's rules.
-  virtual bool cancel(std::string message);
+  // Future.cancel (false when already done) or, for a future that passes cancellation on -- a
+  // Task to the future it awaits, a gather to its children -- that future's rules. The walk down
+  // such a chain is a loop over an explicit stack, never a recursion: a chain of any depth
+  // cancels in bounded stack, and a cycle of awaits ends (see cancel_chain.cpp).
+  bool cancel(std::string message);
   // Completes with the value already stored by `store` (called under the lock only if pending).
   void finish(const std::function<void()>& store, const char* operation);
   void set_exception(std::exception_ptr error);
@@ -93,6 +96,30 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   virtual const char* kind_name() const noexcept { return "Future"; }
 
  protected:
+  // The two halves of a cancel() that passes on. begin_cancel decides alone (`decided`, with
+  // `result`) or names what to cancel next: one future (`one`) or several (`many`, owned by this
+  // future and alive as long as it is). end_cancel then hears whether cancelling any of them
+  // succeeded and gives this future's answer. The default is Future.cancel, decided at once.
+  struct CancelPlan {
+    bool decided = true;
+    bool result = false;
+    std::shared_ptr<FutureCore> one;
+    const std::vector<std::shared_ptr<FutureCore>>* many = nullptr;
+
+    static CancelPlan answer(bool result) { return {true, result, nullptr, nullptr}; }
+    static CancelPlan pass_on(std::shared_ptr<FutureCore> next) {
+      return {false, false, std::move(next), nullptr};
+    }
+    static CancelPlan pass_on_to_each(const std::vector<std::shared_ptr<FutureCore>>& next) {
+      return {false, false, nullptr, &next};
+    }
+  };
+  virtual CancelPlan begin_cancel(const std::string& message);
+  virtual bool end_cancel(bool passed_on, const std::string& message);
+  // Reached again while its own cancel() is still passing on (an await cycle): a future that can
+  // be woken without what it awaits finishing (a task) takes the cancellation itself. Default:
+  // false, nothing to do.
+  virtual bool cancel_in_cycle(const std::string& message);
   // Called once, after the state is published and before callbacks run (Task hooks in here).
   virtual void on_completed() {}
   // Future.cancel proper: marks the future cancelled and runs its callbacks.

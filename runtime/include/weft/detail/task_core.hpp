@@ -68,8 +68,7 @@ class TaskCore : public FutureCore, public Runnable {
   TaskCore(Scheduler& scheduler, Frame& frame, std::string name, ContextPtr context);
   ~TaskCore() override;
 
-  // ---- asyncio.Task
-  bool cancel(std::string message) override;  // Task.cancel: thread-safe
+  // ---- asyncio.Task (cancel() is FutureCore's: Task.cancel's rules are the overrides below)
   int cancelling() const;
   int uncancel();
   // The runtime's teardown (asyncio.run's _cancel_all_tasks): Task.cancel() the first time
@@ -109,6 +108,11 @@ class TaskCore : public FutureCore, public Runnable {
   // Moves the body's return value into the task's result storage (under the future's lock).
   virtual void store_result() = 0;
   void on_completed() override;
+  // Task.cancel, thread-safe: counts the request, then either passes it on to the awaited future
+  // or marks the task to raise CancelledError at its next step (and wakes it from a sleep).
+  CancelPlan begin_cancel(const std::string& message) override;
+  bool end_cancel(bool passed_on, const std::string& message) override;
+  bool cancel_in_cycle(const std::string& message) override;
 
  private:
   enum class After { done, requeue, wait };
