@@ -102,6 +102,13 @@ void run_in_context(const ContextPtr& context, const std::function<void()>& job)
   tls_context = std::move(saved);
 }
 
+void throw_empty_handle(const char* handle, const char* source) {
+  throw RuntimeError(std::string("empty ") + handle +
+                     " handle: it refers to no task (default-constructed or moved from); assign "
+                     "it what " +
+                     source + " returns before using it");
+}
+
 std::uint64_t next_context_var_id() noexcept {
   return context_var_counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }

@@ -101,4 +101,80 @@ TEST(ToThreadNoThread, ToThreadRaisesInTheTaskAndTheRuntimeGoesOn) {
   EXPECT_EQ(runs.load(), 0);
 }
 
+// ---- 8. Empty Task / TaskRef handles ----
+
+// Runs `member` and checks it raised the empty handle's RuntimeError (not a crash, no UB).
+template <class F>
+void expect_empty_handle_error(const char* what, F member) {
+  try {
+    member();
+    ADD_FAILURE() << what << " on an empty handle did not raise";
+  } catch (const weft::RuntimeError& e) {
+    EXPECT_TRUE(contains(e.what(), "handle: it refers to no task")) << what << ": " << e.what();
+  }
+}
+
+TEST(EmptyTaskHandle, EveryMemberOfAnEmptyTaskRaisesARuntimeError) {
+  weft::Task<int> t;
+  EXPECT_FALSE(t);
+  EXPECT_TRUE(t == weft::Task<int>());
+  EXPECT_EQ(t.state(), nullptr);
+  expect_empty_handle_error("done", [&] { (void)t.done(); });
+  expect_empty_handle_error("cancelled", [&] { (void)t.cancelled(); });
+  expect_empty_handle_error("result", [&] { (void)t.result(); });
+  expect_empty_handle_error("exception", [&] { (void)t.exception(); });
+  expect_empty_handle_error("cancel", [&] { (void)t.cancel("x"); });
+  expect_empty_handle_error("cancelling", [&] { (void)t.cancelling(); });
+  expect_empty_handle_error("uncancel", [&] { (void)t.uncancel(); });
+  expect_empty_handle_error("add_done_callback",
+                            [&] { (void)t.add_done_callback([](weft::Task<int>&) {}); });
+  expect_empty_handle_error("remove_done_callback", [&] { (void)t.remove_done_callback(1); });
+  expect_empty_handle_error("get_stack", [&] { (void)t.get_stack(); });
+  expect_empty_handle_error("print_stack", [&] { t.print_stack(); });
+  expect_empty_handle_error("get_coro", [&] { (void)t.get_coro(); });
+  expect_empty_handle_error("get_name", [&] { (void)t.get_name(); });
+  expect_empty_handle_error("set_name", [&] { t.set_name("n"); });
+  expect_empty_handle_error("repr", [&] { (void)t.repr(); });
+  expect_empty_handle_error("core", [&] { (void)t.core(); });
+}
+
+TEST(EmptyTaskHandle, AwaitingAnEmptyTaskRaisesInTheAwaitingTask) {
+  weft::run(
+      [] {
+        weft::Task<void> t;
+        expect_empty_handle_error("await", [&] { t.await(); });
+        expect_empty_handle_error("weft::await", [&] { weft::await(t); });
+      },
+      weft::RunOptions{.workers = 1, .virtual_time = true});
+}
+
+TEST(EmptyTaskHandle, AMovedFromTaskIsEmptyToo) {
+  weft::run(
+      [] {
+        auto t = weft::create_task([] { return 1; });
+        auto moved = std::move(t);
+        expect_empty_handle_error("done",
+                                  [&] { (void)t.done(); });  // NOLINT(bugprone-use-after-move)
+        EXPECT_EQ(weft::await(moved), 1);
+      },
+      weft::RunOptions{.workers = 1, .virtual_time = true});
+}
+
+TEST(EmptyTaskHandle, EveryMemberOfAnEmptyTaskRefRaisesARuntimeError) {
+  weft::TaskRef r = weft::current_task();  // outside any task: empty
+  EXPECT_FALSE(r);
+  EXPECT_TRUE(r == weft::TaskRef());
+  EXPECT_FALSE(r.is(weft::Task<int>()));
+  expect_empty_handle_error("done", [&] { (void)r.done(); });
+  expect_empty_handle_error("cancelled", [&] { (void)r.cancelled(); });
+  expect_empty_handle_error("cancel", [&] { (void)r.cancel(); });
+  expect_empty_handle_error("cancelling", [&] { (void)r.cancelling(); });
+  expect_empty_handle_error("uncancel", [&] { (void)r.uncancel(); });
+  expect_empty_handle_error("get_name", [&] { (void)r.get_name(); });
+  expect_empty_handle_error("set_name", [&] { r.set_name("n"); });
+  expect_empty_handle_error("repr", [&] { (void)r.repr(); });
+  expect_empty_handle_error("get_stack", [&] { (void)r.get_stack(); });
+  expect_empty_handle_error("core", [&] { (void)r.core(); });
+}
+
 }  // namespace
