@@ -177,4 +177,79 @@ TEST(EmptyTaskHandle, EveryMemberOfAnEmptyTaskRefRaisesARuntimeError) {
   expect_empty_handle_error("core", [&] { (void)r.core(); });
 }
 
+// ---- 15. ContextVar tokens used where they do not belong ----
+
+TEST(ContextVarToken, ATokenFromTaskAResetInTaskBIsAValueErrorAndBKeepsItsValue) {
+  weft::ContextVar<std::string> var("x", "default");
+  weft::run(
+      [&] {
+        std::optional<weft::ContextVar<std::string>::Token> from_a;
+        auto a = weft::create_task([&] {
+          var.set("a0");
+          from_a = var.set("a1");
+        });
+        weft::await(a);
+        auto b = weft::create_task([&] {
+          var.set("b");
+          try {
+            var.reset(*from_a);
+            ADD_FAILURE() << "task B reset its variable with task A's token";
+          } catch (const weft::ValueError& e) {
+            EXPECT_TRUE(
+                contains(e.what(), "<Token var=<ContextVar name='x' default='default' at 0x"))
+                << e.what();
+            EXPECT_TRUE(contains(e.what(), "> was created in a different Context")) << e.what();
+          }
+          return var.get();
+        });
+        EXPECT_EQ(weft::await(b), "b");  // not "a0", what A's token would have restored
+        EXPECT_EQ(var.get(), "default");
+      },
+      weft::RunOptions{.workers = 2});
+}
+
+TEST(ContextVarToken, ATokenFromBeforeRunIsRefusedInsideAndStillWorksOutside) {
+  weft::ContextVar<int> var("x", 0);
+  auto outside = var.set(1);
+  weft::run(
+      [&] {
+        EXPECT_THROW(var.reset(outside), weft::ValueError);
+        EXPECT_EQ(var.get(), 1);
+      },
+      weft::RunOptions{.workers = 1, .virtual_time = true});
+  var.reset(outside);  // its own thread's context: accepted
+  EXPECT_EQ(var.get(), 0);
+}
+
+TEST(ContextVarToken, ATokenFromAnotherThreadIsRefused) {
+  weft::ContextVar<int> var("x", 0);
+  std::optional<weft::ContextVar<int>::Token> token;
+  std::thread([&] { token = var.set(5); }).join();
+  EXPECT_THROW(var.reset(*token), weft::ValueError);
+  EXPECT_EQ(var.get(), 0);
+}
+
+TEST(ContextVarToken, AUsedTokenIsARuntimeErrorBeforeAnyOtherCheck) {
+  weft::ContextVar<int> x("x", 0);
+  weft::ContextVar<int> y("y", 0);
+  auto token = x.set(1);
+  x.reset(token);
+  try {
+    y.reset(token);  // used, and of another variable: asyncio reports the use first
+    ADD_FAILURE();
+  } catch (const weft::RuntimeError& e) {
+    EXPECT_TRUE(contains(e.what(), "<Token used var=<ContextVar name='x' default=0 at 0x"))
+        << e.what();
+    EXPECT_TRUE(contains(e.what(), "> has already been used once")) << e.what();
+  }
+  auto fresh = x.set(2);
+  try {
+    y.reset(fresh);
+    ADD_FAILURE();
+  } catch (const weft::ValueError& e) {
+    EXPECT_TRUE(contains(e.what(), "> was created by a different ContextVar")) << e.what();
+  }
+  x.reset(fresh);
+}
+
 }  // namespace
