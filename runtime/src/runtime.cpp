@@ -3,12 +3,14 @@
 #include "weft/runtime.hpp"
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
 #include "scheduler.hpp"
 #include "weft/coroutine.hpp"
 #include "weft/detail/runtime_access.hpp"
+#include "weft/detail/time_ns.hpp"
 #include "weft/errors.hpp"
 #include "weft/sleep.hpp"
 #include "weft/task.hpp"
@@ -158,6 +160,18 @@ std::string token_repr(bool used, const std::string& var_repr, const void* addre
          address_repr(address) + ">";
 }
 
+std::int64_t seconds_to_ns(double seconds, const char* api) {
+  if (std::isnan(seconds)) {
+    throw ValueError(std::string("Invalid delay: NaN (not a number), given to ") + api +
+                     "; pass a number of seconds (inf: no limit)");
+  }
+  if (seconds <= 0) return 0;
+  // Compared as double before converting: a double at or beyond 2^63 has no int64 value.
+  double ns = std::round(seconds * 1e9);
+  if (ns >= static_cast<double>(kFarNs)) return kNeverNs;
+  return static_cast<std::int64_t>(ns);
+}
+
 void throw_empty_handle(const char* handle, const char* source) {
   throw RuntimeError(std::string("empty ") + handle +
                      " handle: it refers to no task (default-constructed or moved from); assign "
@@ -179,7 +193,14 @@ void sleep_for_ns(std::int64_t delay_ns) {
     suspend();  // a bare yield: the other ready tasks run first
     return;
   }
-  std::int64_t deadline = task->scheduler().now_ns() + delay_ns;
+  std::int64_t deadline = deadline_after(task->scheduler().now_ns(), delay_ns);
+  if (deadline == kNeverNs) {
+    // asyncio.sleep(inf): no timer (in virtual time the clock must not jump to "never"); the
+    // task waits on a future nobody completes, until cancelled.
+    Future<void> never;
+    never.await();
+    return;
+  }
   suspend(SleepUntil{deadline});
 }
 

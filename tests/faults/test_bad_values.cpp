@@ -252,4 +252,236 @@ TEST(ContextVarToken, AUsedTokenIsARuntimeErrorBeforeAnyOtherCheck) {
   x.reset(fresh);
 }
 
+// ---- 12. Infinite, huge, negative and NaN timeouts ----
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Each means "never": beyond what int64 nanoseconds can count (1e10 s is 1e19 ns).
+const std::vector<double> kNever = {kInf, 1e10, 1e300};
+
+std::string describe(double d) {
+  return std::isinf(d) ? "inf" : "1e" + std::to_string(static_cast<int>(std::log10(d)));
+}
+
+weft::RunOptions virtual_time() {
+  return weft::RunOptions{.workers = 1, .virtual_time = true};
+}
+
+template <class F>
+void expect_nan_error(const char* what, F call) {
+  try {
+    call();
+    ADD_FAILURE() << what << "(NaN) was accepted";
+  } catch (const weft::ValueError& e) {
+    EXPECT_TRUE(contains(e.what(), "Invalid delay: NaN (not a number)"))
+        << what << ": " << e.what();
+  }
+}
+
+// A task doing `wait` is still pending after a (virtual) hour, is cancelled, and the clock has
+// not jumped to "never" on its account.
+template <class F>
+void expect_pending_until_cancelled(const std::string& what, F wait) {
+  const double start = weft::get_running_loop().time();
+  auto t = weft::create_task(wait);
+  weft::sleep(3600.0);
+  EXPECT_FALSE(t.done()) << what << " finished early";
+  t.cancel();
+  EXPECT_THROW(weft::await(t), weft::CancelledError) << what;
+  EXPECT_EQ(weft::get_running_loop().time(), start + 3600.0) << what;
+}
+
+TEST(InfiniteTimeouts, test_sleep_inf_and_huge_delays_sleep_until_cancelled) {
+  weft::run(
+      [] {
+        for (double d : kNever) {
+          expect_pending_until_cancelled("sleep(" + describe(d) + ")", [d] { weft::sleep(d); });
+        }
+        expect_pending_until_cancelled("sleep(hours::max())",
+                                       [] { weft::sleep(std::chrono::hours::max()); });
+        expect_pending_until_cancelled("sleep(duration<double>(inf))",
+                                       [] { weft::sleep(std::chrono::duration<double>(kInf)); });
+      },
+      virtual_time());
+}
+
+TEST(InfiniteTimeouts, test_sleep_negative_returns_at_once_and_nan_is_a_value_error) {
+  weft::run(
+      [] {
+        const double start = weft::get_running_loop().time();
+        weft::sleep(-kInf);
+        weft::sleep(-1e300);
+        weft::sleep(std::chrono::hours::min());
+        EXPECT_EQ(weft::get_running_loop().time(), start);
+        expect_nan_error("sleep", [] { weft::sleep(kNaN); });
+        expect_nan_error("sleep(duration)",
+                         [] { weft::sleep(std::chrono::duration<double>(kNaN)); });
+      },
+      virtual_time());
+}
+
+TEST(InfiniteTimeouts, AnInfiniteSleepDoesNotMakeVirtualTimeJumpToNever) {
+  weft::run(
+      [] {
+        auto forever = weft::create_task([] { weft::sleep(kInf); });
+        weft::sleep(1.0);  // the clock jumps to this timer, the only one
+        EXPECT_DOUBLE_EQ(weft::get_running_loop().time(), 1.0);
+        EXPECT_FALSE(forever.done());
+        forever.cancel();
+        EXPECT_THROW(weft::await(forever), weft::CancelledError);
+      },
+      virtual_time());
+}
+
+TEST(InfiniteTimeouts, RealTimeInfiniteSleepIsCancelledNotFinished) {
+  weft::run(
+      [] {
+        auto forever = weft::create_task([] { weft::sleep(kInf); });
+        weft::sleep(0.05);
+        EXPECT_FALSE(forever.done());
+        forever.cancel();
+        EXPECT_THROW(weft::await(forever), weft::CancelledError);
+      },
+      weft::RunOptions{.workers = 2});
+}
+
+TEST(InfiniteTimeouts, test_wait_for_with_inf_or_huge_timeout_waits_for_the_body) {
+  weft::run(
+      [] {
+        for (double d : kNever) {
+          int v = weft::wait_for(weft::coro([] { return weft::sleep(10.0, 7); }), d);
+          EXPECT_EQ(v, 7) << d;
+        }
+        auto t = weft::create_task([] { return weft::sleep(10.0, 8); });
+        EXPECT_EQ(weft::wait_for(t, std::chrono::duration<double>(kInf)), 8);
+        EXPECT_THROW(weft::wait_for(weft::coro([] { weft::sleep(1.0); }), -kInf),
+                     weft::TimeoutError);
+        weft::Future<void> pending;
+        expect_nan_error("wait_for", [&] { weft::wait_for(pending, kNaN); });
+      },
+      virtual_time());
+}
+
+TEST(InfiniteTimeouts, test_timeout_and_timeout_at_never_fire_when_infinite_or_huge) {
+  weft::run(
+      [] {
+        for (double d : kNever) {
+          EXPECT_EQ(weft::timeout(d, [] { return weft::sleep(10.0, 1); }), 1) << d;
+          EXPECT_EQ(weft::timeout_at(d, [] { return weft::sleep(10.0, 2); }), 2) << d;
+          weft::timeout(0.5, [&](weft::Timeout& scope) {
+            scope.reschedule(d);  // moved to never: the body outlives the first deadline
+            weft::sleep(10.0);
+            EXPECT_FALSE(scope.expired());
+          });
+        }
+        EXPECT_THROW(weft::timeout(-kInf, [] { weft::sleep(1.0); }), weft::TimeoutError);
+        EXPECT_THROW(weft::timeout_at(-kInf, [] { weft::sleep(1.0); }), weft::TimeoutError);
+        expect_nan_error("timeout", [] { weft::timeout(kNaN, [] {}); });
+        expect_nan_error("timeout_at", [] { weft::timeout_at(kNaN, [] {}); });
+        expect_nan_error("Timeout::reschedule",
+                         [] { weft::timeout(1.0, [](weft::Timeout& t) { t.reschedule(kNaN); }); });
+      },
+      virtual_time());
+}
+
+TEST(InfiniteTimeouts, test_call_later_and_call_at_with_inf_or_huge_delays_never_fire) {
+  weft::run(
+      [] {
+        auto& loop = weft::get_running_loop();
+        std::atomic<int> fired{0};
+        std::vector<weft::TimerHandle> handles;
+        for (double d : kNever) {
+          handles.push_back(loop.call_later(d, [&] { ++fired; }));
+          handles.push_back(loop.call_at(d, [&] { ++fired; }));
+        }
+        EXPECT_EQ(loop.call_at(kInf, [] {}).when(), kInf);  // asyncio's TimerHandle.when()
+        weft::sleep(3600.0);
+        EXPECT_EQ(fired.load(), 0);
+        for (auto& h : handles) EXPECT_FALSE(h.cancelled());
+
+        loop.call_later(-kInf, [&] { fired += 10; });
+        loop.call_at(-kInf, [&] { fired += 100; });
+        weft::sleep(0.0);
+        weft::sleep(0.0);
+        EXPECT_EQ(fired.load(), 110);
+        expect_nan_error("call_later", [&] { loop.call_later(kNaN, [] {}); });
+        expect_nan_error("call_at", [&] { loop.call_at(kNaN, [] {}); });
+      },
+      virtual_time());
+}
+
+TEST(InfiniteTimeouts, test_wait_and_as_completed_with_inf_timeout_wait_for_everything) {
+  weft::run(
+      [] {
+        std::vector<weft::Task<int>> tasks;
+        tasks.push_back(weft::create_task([] { return weft::sleep(5.0, 1); }));
+        tasks.push_back(weft::create_task([] { return weft::sleep(10.0, 2); }));
+        for (double d : kNever) {
+          auto [done, pending] = weft::wait(tasks, d);
+          EXPECT_EQ(done.size(), 2u) << d;
+          EXPECT_TRUE(pending.empty()) << d;
+        }
+        auto slow = weft::create_task([] { return weft::sleep(100.0, 3); });
+        std::vector<weft::Task<int>> one{slow};
+        auto [done, pending] = weft::wait(one, -kInf);
+        EXPECT_TRUE(done.empty());
+        EXPECT_EQ(pending.size(), 1u);
+        expect_nan_error("wait", [&] { weft::wait(one, kNaN); });
+
+        for (double d : kNever) {
+          int sum = 0;
+          for (auto next : weft::as_completed(one, d)) sum += weft::await(next);
+          EXPECT_EQ(sum, 3) << d;
+        }
+        expect_nan_error("as_completed", [&] { weft::as_completed(one, kNaN); });
+      },
+      virtual_time());
+}
+
+TEST(InfiniteTimeouts, SyncPrimitiveWaitsUnderAnInfiniteTimeoutWaitForTheirWakeUp) {
+  weft::run(
+      [] {
+        weft::Event event;
+        weft::Queue<int> queue;
+        weft::Condition condition;
+        bool ready = false;
+        auto waker = weft::create_task([&] {
+          weft::sleep(10.0);
+          event.set();
+          queue.put_nowait(4);
+          condition.acquire();
+          ready = true;
+          condition.notify_all();
+          condition.release();
+        });
+        EXPECT_TRUE(weft::wait_for(weft::coro([&] { return event.wait(); }), kInf));
+        EXPECT_EQ(weft::wait_for(weft::coro([&] { return queue.get(); }), 1e300), 4);
+        weft::timeout(1e10, [&] {
+          condition.acquire();
+          condition.wait_for([&] { return ready; });
+          condition.release();
+        });
+        weft::await(waker);
+      },
+      virtual_time());
+}
+
+TEST(InfiniteTimeouts, ConcurrentFutureResultWithAnInfiniteTimeoutWaitsForTheTask) {
+  weft::Runtime rt(weft::RunOptions{.workers = 1});
+  auto f = weft::run_coroutine_threadsafe(weft::coro([] { return weft::sleep(0.05, 9); }), rt);
+  EXPECT_EQ(f.result(std::chrono::duration<double>(kInf)), 9);
+  EXPECT_EQ(f.result(std::chrono::duration<double>(1e300)), 9);
+  EXPECT_EQ(f.result(std::chrono::hours::max()), 9);
+  auto slow = weft::run_coroutine_threadsafe(weft::coro([] { weft::sleep(kInf); }), rt);
+  EXPECT_THROW(slow.result(std::chrono::duration<double>(-kInf)), weft::TimeoutError);
+  try {
+    slow.result(std::chrono::duration<double>(kNaN));
+    ADD_FAILURE() << "result(NaN) was accepted";
+  } catch (const weft::ValueError& e) {
+    EXPECT_TRUE(contains(e.what(), "Invalid delay: NaN")) << e.what();
+  }
+  slow.cancel();
+  rt.shutdown();
+}
+
 }  // namespace
