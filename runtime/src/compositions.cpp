@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "weft/as_completed.hpp"
+#include "weft/detail/time_ns.hpp"
 #include "weft/wait.hpp"
 
 namespace weft::detail {
@@ -10,6 +11,7 @@ namespace weft::detail {
 void wait_until(const std::vector<std::shared_ptr<FutureCore>>& futures,
                 std::optional<double> timeout, ReturnWhen return_when) {
   Runtime& loop = get_running_loop();
+  if (timeout) seconds_to_ns(*timeout, "wait()");  // NaN: ValueError before anything is set up
   Future<void> waiter;
   auto release = [waiter]() mutable {
     try {
@@ -94,6 +96,7 @@ long CompletionQueue::pop() {
 void start_completion_queue(const std::shared_ptr<CompletionQueue>& queue,
                             const std::vector<std::shared_ptr<FutureCore>>& futures,
                             std::optional<double> timeout) {
+  if (timeout) seconds_to_ns(*timeout, "as_completed()");  // NaN: ValueError, nothing set up
   {
     std::lock_guard lock(queue->mutex);
     queue->outstanding.assign(futures.size(), true);

@@ -3,6 +3,8 @@
 #include "weft/runtime.hpp"
 
 #include <atomic>
+#include <cmath>
+#include <cstdio>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -10,6 +12,7 @@
 #include "scheduler.hpp"
 #include "weft/coroutine.hpp"
 #include "weft/detail/runtime_access.hpp"
+#include "weft/detail/time_ns.hpp"
 #include "weft/errors.hpp"
 #include "weft/sleep.hpp"
 #include "weft/task.hpp"
@@ -23,9 +26,18 @@ namespace {
 
 // Outside tasks, each thread has a context of its own (contextvars' per-thread context).
 thread_local ContextPtr tls_context;
+// Which Context tls_context is (0 until first asked): the thread's, or a to_thread job's.
+thread_local std::uint64_t tls_context_id = 0;
 
 std::atomic<std::uint64_t> task_counter{0};
 std::atomic<std::uint64_t> context_var_counter{0};
+std::atomic<std::uint64_t> context_counter{0};
+
+std::string address_repr(const void* address) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%p", address);
+  return text;
+}
 
 }  // namespace
 
@@ -106,9 +118,74 @@ void set_current_context(ContextPtr context) noexcept {
 }
 
 void run_in_context(const ContextPtr& context, const std::function<void()>& job) {
+  // A copy of the task's context, as asyncio.to_thread's copy_context().run: a Context of its
+  // own, so the task's tokens cannot be reset here nor these in the task.
   ContextPtr saved = std::exchange(tls_context, context);
+  std::uint64_t saved_id = std::exchange(tls_context_id, next_context_id());
   job();
   tls_context = std::move(saved);
+  tls_context_id = saved_id;
+}
+
+std::uint64_t current_context_id() noexcept {
+  if (TaskCore* task = current_task_core()) return task->context_id();
+  if (tls_context_id == 0) tls_context_id = next_context_id();
+  return tls_context_id;
+}
+
+std::uint64_t next_context_id() noexcept {
+  // Relaxed: only uniqueness matters.
+  return context_counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+std::string context_var_repr(const std::string& name, const std::string* default_repr,
+                             const void* address) {
+  std::string out = "<ContextVar name='" + name + "'";
+  if (default_repr) out += " default=" + *default_repr;
+  return out + " at " + address_repr(address) + ">";
+}
+
+void throw_bad_token(const std::string& token_repr, BadToken why) {
+  switch (why) {
+    case BadToken::used:
+      throw RuntimeError(token_repr +
+                         " has already been used once: a token resets its variable once; "
+                         "call set() again for a new token");
+    case BadToken::other_var:
+      throw ValueError(token_repr +
+                       " was created by a different ContextVar: reset a token with the "
+                       "variable whose set() returned it");
+    case BadToken::other_context:
+      break;
+  }
+  throw ValueError(token_repr +
+                   " was created in a different Context: each task (and each thread outside "
+                   "tasks) has a Context of its own; reset a token in the task or thread "
+                   "that called set()");
+}
+
+std::string token_repr(bool used, const std::string& var_repr, const void* address) {
+  return std::string(used ? "<Token used var=" : "<Token var=") + var_repr + " at " +
+         address_repr(address) + ">";
+}
+
+std::int64_t seconds_to_ns(double seconds, const char* api) {
+  if (std::isnan(seconds)) {
+    throw ValueError(std::string("Invalid delay: NaN (not a number), given to ") + api +
+                     "; pass a number of seconds (inf: no limit)");
+  }
+  if (seconds <= 0) return 0;
+  // Compared as double before converting: a double at or beyond 2^63 has no int64 value.
+  double ns = std::round(seconds * 1e9);
+  if (ns >= static_cast<double>(kFarNs)) return kNeverNs;
+  return static_cast<std::int64_t>(ns);
+}
+
+void throw_empty_handle(const char* handle, const char* source) {
+  throw RuntimeError(std::string("empty ") + handle +
+                     " handle: it refers to no task (default-constructed or moved from); assign "
+                     "it what " +
+                     source + " returns before using it");
 }
 
 std::uint64_t next_context_var_id() noexcept {
@@ -125,7 +202,14 @@ void sleep_for_ns(std::int64_t delay_ns) {
     suspend();  // a bare yield: the other ready tasks run first
     return;
   }
-  std::int64_t deadline = task->scheduler().now_ns() + delay_ns;
+  std::int64_t deadline = deadline_after(task->scheduler().now_ns(), delay_ns);
+  if (deadline == kNeverNs) {
+    // asyncio.sleep(inf): no timer (in virtual time the clock must not jump to "never"); the
+    // task waits on a future nobody completes, until cancelled.
+    Future<void> never;
+    never.await();
+    return;
+  }
   suspend(SleepUntil{deadline});
 }
 

@@ -22,6 +22,7 @@
 #include "weft/detail/block_pool.hpp"
 #include "weft/detail/blocking_wait.hpp"
 #include "weft/detail/stack_pool.hpp"
+#include "weft/detail/time_ns.hpp"
 #include "weft/errors.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -216,6 +217,7 @@ void Scheduler::call_at(std::shared_ptr<TimerCallback> callback) {
   if (!w) {
     throw RuntimeError("call_at/call_later must be called from inside the runtime (a task)");
   }
+  if (callback->when_ns == kNeverNs) return;  // never due: kept out of the heap
   w->add_timer(std::move(callback));
 }
 

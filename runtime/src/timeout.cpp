@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "weft/detail/runtime_access.hpp"
+#include "weft/detail/time_ns.hpp"
 #include "weft/errors.hpp"
 #include "weft/timeout.hpp"
 
@@ -46,7 +47,15 @@ class TimeoutState : public std::enable_shared_from_this<TimeoutState> {
   }
 };
 
+namespace {
+// Only NaN is refused: an infinite or huge deadline arms a timer that call_at keeps as never.
+void check_deadline(std::optional<double> when) {
+  if (when) seconds_to_ns(*when, "timeout(), timeout_at() or wait_for()");
+}
+}  // namespace
+
 std::shared_ptr<TimeoutState> enter_timeout(std::optional<double> when) {
+  check_deadline(when);
   TaskRef task = current_task();
   if (!task) throw RuntimeError("Timeout should be used inside a task");
   auto state = std::make_shared<TimeoutState>();
@@ -91,6 +100,7 @@ void Timeout::reschedule(std::optional<double> when) {
                                                                                 : "expiring";
     throw RuntimeError(std::string("Cannot change state of ") + phase + " Timeout");
   }
+  detail::check_deadline(when);
   state_->when = when;
   state_->arm_locked();
 }

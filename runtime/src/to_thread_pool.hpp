@@ -17,7 +17,9 @@ class ToThreadPool {
   // `on_idle` runs (in a pool thread, no lock held) each time the last job in flight ends.
   explicit ToThreadPool(std::size_t max_threads, std::function<void()> on_idle = {});
   ~ToThreadPool();
-  // Queues `job`; RuntimeError after shutdown().
+  // Queues `job`; RuntimeError after shutdown(). When a new thread cannot be created the job
+  // still runs once an existing thread frees up; with no thread at all it is refused (not run)
+  // with a RuntimeError saying why.
   void submit(std::function<void()> job);
   // Runs the queued jobs to the end, then joins every thread. Idempotent.
   void shutdown();
@@ -25,6 +27,10 @@ class ToThreadPool {
   bool on_pool_thread() const noexcept;
   // Jobs queued or running (virtual time must not jump while blocking work is in flight).
   std::size_t in_flight() const;
+
+  // Test seam: when set, called where a pool thread is about to be created; it may throw what
+  // std::thread's constructor throws (std::system_error, EAGAIN) to simulate RLIMIT_NPROC.
+  static void set_spawn_hook_for_testing(void (*hook)()) noexcept;
 
  private:
   void thread_main();

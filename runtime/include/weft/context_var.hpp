@@ -17,17 +17,15 @@
 
 namespace weft {
 
-namespace detail {
-std::uint64_t next_context_var_id() noexcept;
-}
-
 template <class T>
 class ContextVar {
  public:
-  // What set() returns: reset(token) restores the value from before that set().
+  // What set() returns: reset(token) restores the value from before that set(), once, with the
+  // same variable, in the same context (the task, or thread, that called set()).
   class Token {
    public:
     const ContextVar* var() const noexcept { return var_; }
+    std::string repr() const { return detail::token_repr(used_, var_->repr(), this); }
 
    private:
     friend class ContextVar;
@@ -35,6 +33,7 @@ class ContextVar {
         : var_(var), old_(std::move(old)) {}
     const ContextVar* var_;
     std::shared_ptr<const std::any> old_;  // null: the variable had no value
+    std::uint64_t context_ = detail::current_context_id();
     bool used_ = false;
   };
 
@@ -43,6 +42,11 @@ class ContextVar {
       : name_(std::move(name)), default_(std::move(default_value)) {}
 
   const std::string& name() const noexcept { return name_; }
+  std::string repr() const {
+    std::optional<std::string> default_text;
+    if (default_) default_text = detail::value_repr(*default_);
+    return detail::context_var_repr(name_, default_text ? &*default_text : nullptr, this);
+  }
 
   // The value in the current context, else the default; LookupError-like RuntimeError if none.
   T get() const {
@@ -66,9 +70,13 @@ class ContextVar {
     return Token(this, std::move(old));
   }
 
+  // RuntimeError if the token was used already; ValueError if it came from another variable or
+  // another context (a token made in one task and reset in another).
   void reset(Token& token) {
-    if (token.var_ != this) throw ValueError("Token was created by a different ContextVar");
-    if (token.used_) throw RuntimeError("Token has already been used once");
+    if (token.used_) detail::throw_bad_token(token.repr(), detail::BadToken::used);
+    if (token.var_ != this) detail::throw_bad_token(token.repr(), detail::BadToken::other_var);
+    if (token.context_ != detail::current_context_id())
+      detail::throw_bad_token(token.repr(), detail::BadToken::other_context);
     auto context = detail::current_context();
     auto next = context ? std::make_shared<detail::ContextData>(*context)
                         : std::make_shared<detail::ContextData>();

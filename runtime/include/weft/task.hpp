@@ -38,6 +38,9 @@ class TaskState final : public TaskCore {
   Coroutine<R> coroutine_;
 };
 
+// RuntimeError for a member called on a handle that refers to no task.
+[[noreturn]] void throw_empty_handle(const char* handle, const char* source);
+
 // A callable becomes a coroutine; a coroutine stays one.
 template <class C>
 auto as_coroutine(C&& c) {
@@ -59,8 +62,10 @@ class Task {
   Task() = default;
   explicit Task(std::shared_ptr<detail::TaskState<R>> state) : state_(std::move(state)) {}
 
-  bool done() const noexcept { return core().done(); }
-  bool cancelled() const noexcept { return core().cancelled(); }
+  // Every member but operator bool, == and state() raises RuntimeError on an empty handle (one
+  // default-constructed or moved from): it refers to no task.
+  bool done() const { return core().done(); }
+  bool cancelled() const { return core().cancelled(); }
   // The result, the exception rethrown, CancelledError, or InvalidStateError while pending.
   decltype(auto) result() const {
     core().check_result();
@@ -97,7 +102,7 @@ class Task {
   // Prints get_stack() as Python's traceback module does (default: standard error).
   void print_stack(std::optional<int> limit = std::nullopt, std::ostream* out = nullptr) const;
 
-  Coroutine<R>& get_coro() const { return state_->coroutine(); }
+  Coroutine<R>& get_coro() const { return core().coroutine(); }
   std::string get_name() const { return core().get_name(); }
   void set_name(std::string name) { core().set_name(std::move(name)); }
   std::string repr() const { return core().repr(); }
@@ -120,7 +125,7 @@ class Task {
   explicit operator bool() const noexcept { return static_cast<bool>(state_); }
   friend bool operator==(const Task& a, const Task& b) noexcept { return a.state_ == b.state_; }
   detail::TaskState<R>& core() const {
-    if (!state_) throw RuntimeError("weft: empty Task handle");
+    if (!state_) detail::throw_empty_handle("Task", "create_task()");
     return *state_;
   }
   const std::shared_ptr<detail::TaskState<R>>& state() const noexcept { return state_; }
@@ -164,23 +169,28 @@ class TaskRef {
   TaskRef() = default;
   explicit TaskRef(std::shared_ptr<detail::TaskCore> core) : core_(std::move(core)) {}
   explicit operator bool() const noexcept { return static_cast<bool>(core_); }
-  bool done() const noexcept { return core_->done(); }
-  bool cancelled() const noexcept { return core_->cancelled(); }
-  bool cancel(std::string message = {}) { return core_->cancel(std::move(message)); }
-  int cancelling() const { return core_->cancelling(); }
-  int uncancel() { return core_->uncancel(); }
-  std::string get_name() const { return core_->get_name(); }
-  void set_name(std::string name) { core_->set_name(std::move(name)); }
-  std::string repr() const { return core_->repr(); }
+  // As Task's: RuntimeError on an empty TaskRef (current_task() outside a task gives one).
+  bool done() const { return core().done(); }
+  bool cancelled() const { return core().cancelled(); }
+  bool cancel(std::string message = {}) { return core().cancel(std::move(message)); }
+  int cancelling() const { return core().cancelling(); }
+  int uncancel() { return core().uncancel(); }
+  std::string get_name() const { return core().get_name(); }
+  void set_name(std::string name) { core().set_name(std::move(name)); }
+  std::string repr() const { return core().repr(); }
   std::vector<FrameSummary> get_stack(std::optional<int> limit = std::nullopt) const {
-    return core_->get_stack(limit);
+    return core().get_stack(limit);
   }
+  // Whether both refer to the same task; false if either is empty.
   template <class R>
   bool is(const Task<R>& task) const noexcept {
-    return core_.get() == static_cast<detail::TaskCore*>(task.state().get());
+    return core_ && core_.get() == static_cast<detail::TaskCore*>(task.state().get());
   }
   friend bool operator==(const TaskRef& a, const TaskRef& b) noexcept { return a.core_ == b.core_; }
-  detail::TaskCore& core() const noexcept { return *core_; }
+  detail::TaskCore& core() const {
+    if (!core_) detail::throw_empty_handle("TaskRef", "current_task() or all_tasks()");
+    return *core_;
+  }
 
  private:
   std::shared_ptr<detail::TaskCore> core_;

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "weft/detail/blocking_wait.hpp"
+#include "weft/detail/time_ns.hpp"
 #include "weft/future.hpp"
 #include "weft/runtime.hpp"
 #include "weft/task.hpp"
@@ -108,10 +109,11 @@ class ConcurrentFuture {
  private:
   template <class Rep, class Period>
   void wait(const std::optional<std::chrono::duration<Rep, Period>>& timeout) const {
-    std::int64_t deadline = -1;
+    std::int64_t deadline = -1;  // none
     if (timeout) {
-      deadline = detail::monotonic_clock_ns() +
-                 std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count();
+      deadline = detail::deadline_after(detail::monotonic_clock_ns(),
+                                        detail::duration_to_ns(*timeout, "result()"));
+      if (deadline == detail::kNeverNs) deadline = -1;
     }
     if (!state_->wait(deadline)) throw TimeoutError();
   }

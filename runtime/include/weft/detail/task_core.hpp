@@ -97,6 +97,7 @@ class TaskCore : public FutureCore, public Runnable {
   Scheduler& scheduler() noexcept { return scheduler_; }
   const ContextPtr& context() const noexcept { return context_; }
   void set_context(ContextPtr context) noexcept { context_ = std::move(context); }
+  std::uint64_t context_id() const noexcept { return context_id_; }
   TaskRun run_state() const noexcept { return run_state_.load(std::memory_order_acquire); }
 
   // Registry links (guarded by the registry shard's lock).
@@ -173,6 +174,7 @@ class TaskCore : public FutureCore, public Runnable {
   std::string name_;      // guarded by lock_; used when number_ is 0
   std::uint64_t number_;  // guarded by lock_: a default name's number, or 0 once named
   ContextPtr context_;
+  const std::uint64_t context_id_ = next_context_id();  // the task's own Context
 };
 
 // The task stepping on this thread, or null (a non-inlined read; see DESIGN.md mechanism 6).
