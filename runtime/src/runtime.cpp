@@ -134,6 +134,8 @@ Runtime::~Runtime() {
   } catch (...) {
     // Destroyed from inside itself: nothing sane to do but leave the workers to the process.
   }
+  // Futures and tasks may outlive us (their scheduler does): their reports must not reach us.
+  scheduler_->detach_owner();
 }
 
 void Runtime::shutdown() {
