@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "scheduler.hpp"
+#include "weft/detail/blocking_wait.hpp"
 #include "weft/runtime.hpp"
 
 namespace weft {
@@ -70,6 +71,18 @@ void report_timer_exception(const TimerCallback& timer, std::exception_ptr error
                               std::move(error));
   } catch (...) {
     std::fputs("ERROR: Exception in callback (no memory to describe it)\n", stderr);
+  }
+}
+
+void report_concurrent_callback_exception(const FutureCore& task,
+                                          std::exception_ptr error) noexcept {
+  try {
+    ExceptionContext context;
+    context.message = "exception calling callback for <ConcurrentFuture of " + task.repr() + ">";
+    context.exception = std::move(error);
+    log_exception_context_noexcept(context);
+  } catch (...) {
+    std::fputs("ERROR: exception calling callback (no memory to describe it)\n", stderr);
   }
 }
 

@@ -353,6 +353,40 @@ TEST(CallbackErrors, AForeignThreadCompletingAFutureSurvivesItsCallbackRaising) 
   });
 }
 
+// concurrent.futures: a callback that raises is logged ("exception calling callback for ...")
+// and the next one runs, whether the task's end runs them (on the runtime) or add_done_callback
+// runs one at once because the future is done (here, on the caller's thread).
+TEST(CallbackErrors, ConcurrentFutureCallbackRaisesIsLoggedAndTheOthersRun) {
+  in_child([] {
+    WarningCapture warnings;
+    std::atomic<int> ran{0};
+    weft::Runtime rt({.workers = 2});
+    std::atomic<bool> go{false};
+    auto f = weft::run_coroutine_threadsafe(weft::coro([&go] {
+                                              while (!go.load()) weft::sleep(0.001);
+                                              return 5;
+                                            }),
+                                            rt);
+    f.add_done_callback([](auto&) { throw std::runtime_error("concurrent cb error"); });
+    f.add_done_callback([&](auto&) { ++ran; });
+    go = true;
+    EXPECT_EQ(f.result(), 5);
+    ASSERT_TRUE(eventually([&] { return ran.load() == 1; }));
+    f.add_done_callback([](auto&) { throw std::runtime_error("late cb error"); });
+    f.add_done_callback([&](auto&) { ++ran; });
+    EXPECT_EQ(ran.load(), 2);
+    auto errors = warnings.of("ERROR");
+    ASSERT_EQ(errors.size(), 2u);
+    for (const auto& error : errors) {
+      EXPECT_TRUE(starts_with(error.message,
+                              "exception calling callback for <ConcurrentFuture of <Task finished"))
+          << error.message;
+    }
+    EXPECT_TRUE(errors[0].message.ends_with("concurrent cb error")) << errors[0].message;
+    EXPECT_TRUE(errors[1].message.ends_with("late cb error")) << errors[1].message;
+  });
+}
+
 // Many callbacks throwing from many workers at once: each is reported once, none is lost, the
 // process survives (the handler runs concurrently on the workers).
 TEST(CallbackErrors, ThrowingCallbacksOnManyWorkersAreEachReportedOnce) {
