@@ -13,6 +13,8 @@
 // see every use after free.
 #include "weft/detail/block_pool.hpp"
 
+#include <pthread.h>
+
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -79,6 +81,22 @@ struct Drainer {
   }
 };
 thread_local Drainer drainer;
+
+// fork(): the child has only the thread that forked. A shared list another thread had locked at
+// that instant would stay locked in the child for good, and its first allocation of that class
+// would hang. So every list is locked just before fork() and unlocked in both processes after,
+// as glibc does for malloc's arenas: the child gets consistent lists and free locks. The other
+// threads' caches are lost to the child: a leak of free blocks, nothing worse.
+void lock_shared_lists() noexcept {
+  for (SharedClass& pool : shared) pool.mutex.lock();
+}
+void unlock_shared_lists() noexcept {
+  for (SharedClass& pool : shared) pool.mutex.unlock();
+}
+// Registered while the library initialises, before any thread of ours exists; `shared` is
+// constant-initialised, so it is ready by then.
+[[maybe_unused]] const int fork_handlers =
+    pthread_atfork(lock_shared_lists, unlock_shared_lists, unlock_shared_lists);
 
 std::size_t class_of(std::size_t bytes) noexcept {
   return (bytes - 1) / granule;  // bytes in (16k, 16(k+1)] -> class k

@@ -1,5 +1,7 @@
 #include "weft/detail/future_core.hpp"
 
+#include <cstdio>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -45,12 +47,23 @@ FutureCore::~FutureCore() {
 void FutureCore::report_unretrieved_exception() noexcept {
   if (!exception_ || exception_retrieved_.exchange(true, std::memory_order_relaxed)) return;
   try {
-    warn({"ERROR",
-          std::string(kind_name()) + " exception was never retrieved\nfuture: " + repr(),
-          {},
-          0});
+    // asyncio's Future.__del__: {'message', 'exception', 'future'} to the loop's handler.
+    ExceptionContext context;
+    context.message = std::string(kind_name()) + " exception was never retrieved";
+    context.exception = exception_;
+    context.future = repr();
+    call_exception_handler(context);
   } catch (...) {
-    // Reporting is best effort; a destructor must not throw.
+    // Reporting is best effort (building the context may fail for want of memory); a
+    // destructor must not throw.
+  }
+}
+
+void FutureCore::call_exception_handler(const ExceptionContext& context) const noexcept {
+  if (scheduler_) {
+    scheduler_->call_exception_handler(context);
+  } else {
+    log_exception_context_noexcept(context);
   }
 }
 
@@ -159,13 +172,37 @@ void FutureCore::complete_locked_and_run(FutureState final_state) {
 void FutureCore::run_callback(Callback& callback) {
   if (scheduler_) {
     std::function<void()> call = [self = shared_from_this(), cb = std::move(callback)]() mutable {
-      cb(*self);
+      self->invoke_callback(cb);
     };
     if (scheduler_->call_soon(call)) return;
     call();
     return;
   }
-  callback(*this);
+  invoke_callback(callback);
+}
+
+void FutureCore::invoke_callback(Callback& callback) noexcept {
+  try {
+    callback(*this);
+  } catch (...) {
+    // asyncio's Handle._run: the loop's exception handler hears of it and the loop goes on. The
+    // callback may have run on a worker, on a to_thread thread or on whichever foreign thread
+    // completed the future: in none of them may it end the process.
+    std::exception_ptr error = std::current_exception();
+    try {
+      ExceptionContext context;
+      context.exception = error;
+      std::string subject = repr();
+      // asyncio names the callback and its argument, the future; C++ callables have no name.
+      std::string callback_text = "added by add_done_callback to " + subject;
+      context.message = "Exception in callback " + callback_text;
+      context.handle = "<Handle " + callback_text + ">";
+      (std::string_view(kind_name()) == "Task" ? context.task : context.future) = subject;
+      call_exception_handler(context);
+    } catch (...) {
+      std::fputs("ERROR: Exception in callback (no memory to describe it)\n", stderr);
+    }
+  }
 }
 
 std::exception_ptr FutureCore::exception() {

@@ -159,6 +159,22 @@ std::mutex pools_mutex;
 // released by a thread that exits after main), so neither is the list: leak checkers see it.
 std::vector<SizePool*>& pools = *new std::vector<SizePool*>;
 
+// fork(): as for the block pool's lists (block_pool.cpp), every lock here is taken just before
+// fork() and released in both processes after, so the child finds them free and the lists
+// consistent. Order: pools_mutex, then each pool's, as nothing here takes pools_mutex while
+// holding a pool's. The trimmer has its own handler (see trimmer()).
+void lock_pools_for_fork() noexcept {
+  pools_mutex.lock();
+  for (SizePool* pool : pools) pool->mutex.lock();
+}
+void unlock_pools_after_fork() noexcept {
+  for (SizePool* pool : pools) pool->mutex.unlock();
+  pools_mutex.unlock();
+}
+// After `pools` above, which this translation unit initialises first.
+[[maybe_unused]] const int fork_handlers =
+    pthread_atfork(lock_pools_for_fork, unlock_pools_after_fork, unlock_pools_after_fork);
+
 SizePool& pool_for(std::size_t size) {
   std::lock_guard lock(pools_mutex);
   for (SizePool* pool : pools) {

@@ -1,5 +1,7 @@
 #include "weft/warnings.hpp"
 
+#include <pthread.h>
+
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -21,6 +23,11 @@ void print_to_stderr(const Warning& w) {
 std::mutex handler_mutex;
 // Shared so that a handler being replaced stays alive while another thread is still calling it.
 std::shared_ptr<WarningHandler> installed_handler;
+
+// fork(): taken before and released after in both processes, so that a child forked while
+// another thread was reporting does not find the lock held forever (see block_pool.cpp).
+[[maybe_unused]] const int fork_handlers = pthread_atfork(
+    [] { handler_mutex.lock(); }, [] { handler_mutex.unlock(); }, [] { handler_mutex.unlock(); });
 
 }  // namespace
 

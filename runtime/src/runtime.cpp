@@ -241,6 +241,8 @@ Runtime::~Runtime() {
                  .file = {},
                  .line = 0});
   }
+  // Futures and tasks may outlive us (their scheduler does): their reports must not reach us.
+  scheduler_->detach_owner();
 }
 
 void Runtime::shutdown() {

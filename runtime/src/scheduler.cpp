@@ -69,7 +69,16 @@ struct CallbackItem final : Runnable, PooledObject {
   explicit CallbackItem(std::function<void()> fn) : callback(std::move(fn)) {}
   void run() override {
     std::unique_ptr<CallbackItem> self(this);
-    callback();
+    try {
+      callback();
+    } catch (...) {
+      // Reported, and the worker goes on (asyncio's Handle._run). Done callbacks catch their
+      // own (future_core.cpp), so what lands here came from Runtime::call_soon.
+      if (Scheduler* scheduler = thread_scheduler()) {
+        report_callback_exception(*scheduler, "scheduled by call_soon",
+                                  "<Handle scheduled by call_soon>", std::current_exception());
+      }
+    }
   }
   std::function<void()> callback;
 };

@@ -116,6 +116,13 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // The worker running on this thread if it belongs to this scheduler.
   Worker* local_worker() const noexcept;
 
+  // ---- the loop's exception handler (exception_handler.cpp)
+  void call_exception_handler(const ExceptionContext& context) noexcept override;
+  void set_exception_handler(std::shared_ptr<const ExceptionHandler> handler);
+  std::shared_ptr<const ExceptionHandler> exception_handler() const;
+  // The Runtime is going away: reports from futures that outlive it go to the default log.
+  void detach_owner() noexcept;
+
  private:
   friend class Worker;
   void notify_work_available();
@@ -169,7 +176,16 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   bool shut_down_ = false;     // guarded by shutdown_mutex_
   std::int64_t start_ns_;
   std::atomic<std::int64_t> virtual_now_ns_{0};
+
+  // Guards handler_, and `owner` against detach_owner() for the reports that read it.
+  mutable std::mutex handler_mutex_;
+  std::shared_ptr<const ExceptionHandler> handler_;  // null: the default handler
 };
+
+// A callback run by the runtime threw `error`: reports it to `scheduler`'s exception handler as
+// asyncio's Handle._run does ("Exception in callback <what>", the handle's repr). Never throws.
+void report_callback_exception(Scheduler& scheduler, const char* what, std::string handle,
+                               std::exception_ptr error) noexcept;
 
 // The scheduler whose worker runs on this thread, or null. Never inlined (mechanism 6).
 Scheduler* thread_scheduler() noexcept;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -19,6 +20,10 @@
 #include "weft/detail/task_core.hpp"
 
 namespace weft::detail {
+
+// A call_at / call_later callback threw: reported to the runtime's exception handler (this
+// thread's worker's runtime); the timers go on. Never throws.
+void report_timer_exception(const TimerCallback& timer, std::exception_ptr error) noexcept;
 
 class TimerHeap {
  public:
@@ -44,7 +49,11 @@ class TimerHeap {
       if (TaskCore* task = entry.task()) {
         task->fire(entry.token);  // ignored if the task was woken some other way
       } else if (!entry.callback()->cancelled.load(std::memory_order_relaxed)) {
-        entry.callback()->callback();  // may set timers: nothing of ours is held across it
+        try {
+          entry.callback()->callback();  // may set timers: nothing of ours is held across it
+        } catch (...) {
+          report_timer_exception(*entry.callback(), std::current_exception());
+        }
       }
       ++fired;
     }

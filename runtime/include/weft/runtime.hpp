@@ -4,12 +4,17 @@
 //   weft::Runtime rt({.workers = 4});     // or embed one beside your own threads:
 //   auto f = weft::run_coroutine_threadsafe(weft::coro(work), rt);
 //   f.result();                            // the runtime shuts down gracefully when destroyed
+//
+// fork(): a child may run a runtime of its own (weft::run), even one forked while the parent's
+// runtime was busy (prefork servers); the parent's runtime does not exist in the child.
 #pragma once
 
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include "weft/exception_handler.hpp"
 
 namespace weft {
 
@@ -62,6 +67,16 @@ class Runtime {
   // runtime (a task or a callback).
   TimerHandle call_later(double delay, std::function<void()> callback);
   TimerHandle call_at(double when, std::function<void()> callback);
+
+  // The loop's exception handler (see exception_handler.hpp). A callback that throws is
+  // reported to it and the runtime goes on. An empty handler restores the default. Thread-safe.
+  void set_exception_handler(ExceptionHandler handler);
+  ExceptionHandler get_exception_handler() const;  // empty while the default is in use
+  // Reports `context` to the handler (or the default one). Never throws, whatever the handler
+  // does: a handler that throws is itself reported by the default handler.
+  void call_exception_handler(const ExceptionContext& context) noexcept;
+  // Logs `context` through the warning sink, category "ERROR" (see format_exception_context).
+  void default_exception_handler(const ExceptionContext& context);
 
   detail::Scheduler& scheduler() const noexcept { return *scheduler_; }
 

@@ -93,7 +93,7 @@ class ConcurrentFuture {
     auto node = std::make_unique<detail::ConcurrentCallbackFor<R, F>>(std::move(fn));
     bool hook_task = false;
     if (!state_->add_callback_if_pending(node.get(), hook_task)) {
-      node->call(*this);
+      call_guarded(*node, *this);
       return;
     }
     node.release();  // kept by the state
@@ -127,7 +127,17 @@ class ConcurrentFuture {
     for (auto* node = state->take_callbacks(); node;) {
       std::unique_ptr<detail::ConcurrentCore::CallbackNode> owned(node);
       node = node->next;
-      static_cast<detail::ConcurrentCallback<R>&>(*owned).call(self);
+      call_guarded(static_cast<detail::ConcurrentCallback<R>&>(*owned), self);
+    }
+  }
+  // concurrent.futures logs what a callback raises ("exception calling callback for ...") and
+  // runs the next one; nothing reaches the thread that completed or cancelled the future.
+  static void call_guarded(detail::ConcurrentCallback<R>& callback, ConcurrentFuture& self) {
+    try {
+      callback.call(self);
+    } catch (...) {
+      detail::report_concurrent_callback_exception(self.state_->task.core(),
+                                                   std::current_exception());
     }
   }
 

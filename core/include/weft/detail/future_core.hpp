@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "weft/exception_handler.hpp"
+
 namespace weft {
 enum class FutureState : std::uint8_t { PENDING, CANCELLED, FINISHED };
 }
@@ -23,7 +25,15 @@ class CallbackScheduler {
   virtual ~CallbackScheduler() = default;
   // Runs `callback` soon, not inline. Returns false if the scheduler is closed (run it inline).
   virtual bool call_soon(std::function<void()>& callback) = 0;
+  // Reports an error nobody can catch (asyncio's loop.call_exception_handler): the runtime's
+  // handler; by default, the default handler's log. Never throws.
+  virtual void call_exception_handler(const ExceptionContext& context) noexcept;
 };
+
+// The default exception handler's log (the warning sink, category "ERROR"); the first may throw
+// what the sink throws, the second reports that failure on standard error instead.
+void log_exception_context(const ExceptionContext& context);
+void log_exception_context_noexcept(const ExceptionContext& context) noexcept;
 
 // The scheduler of the runtime this thread works for (set by the runtime's workers), or null.
 std::shared_ptr<CallbackScheduler> thread_callback_scheduler() noexcept;
@@ -134,6 +144,10 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   void unlock() const noexcept;
   void complete_locked_and_run(FutureState final_state);
   void run_callback(Callback& callback);
+  // Runs a done callback; what it throws goes to the exception handler, never further.
+  void invoke_callback(Callback& callback) noexcept;
+  // Where this future's reports go: its runtime's exception handler, or the default log.
+  void call_exception_handler(const ExceptionContext& context) const noexcept;
 
   std::atomic<FutureState> state_{FutureState::PENDING};
   mutable std::atomic<bool> locked_{false};  // guards everything below

@@ -16,6 +16,11 @@ bool wait_until_done(FutureCore& future, std::int64_t deadline_ns);
 // CLOCK_MONOTONIC now, in nanoseconds (the clock of wait_until_done's deadline).
 std::int64_t monotonic_clock_ns() noexcept;
 
+// A ConcurrentFuture's done callback threw `error`: logged by the default exception handler
+// ("exception calling callback for ..."), as concurrent.futures logs it. Never throws.
+void report_concurrent_callback_exception(const FutureCore& task,
+                                          std::exception_ptr error) noexcept;
+
 // What the copies of one ConcurrentFuture share (concurrent.futures.Future's state, minus the
 // value, which stays in the task): whether it is done and how, the threads blocked on it, and
 // its done callbacks. It hears of the task's end as a Waiter on the task -- inline, with no
