@@ -169,7 +169,17 @@ bool Frame::step(Mode mode, void* value, std::exception_ptr error, const Receive
 }
 
 bool Frame::resume_fiber(const Receiver& receiver) {
-  if (!fiber_.started()) fiber_.start(&Frame::fiber_entry, this, default_stack_size());
+  if (!fiber_.started()) {
+    try {
+      fiber_.start(&Frame::fiber_entry, this, default_stack_size());
+    } catch (...) {
+      // No stack (MemoryError): the body cannot run, so the frame ends as if its first line
+      // had raised -- closed, the error going to whoever drives it (a Task fails with it).
+      // Release: as any publication of CLOSED.
+      state_.store(FrameState::closed, std::memory_order_release);
+      throw;
+    }
+  }
   Frame* previous_host = load_running_host();
   store_running_host(this);
   fiber_.resume();

@@ -1,7 +1,9 @@
 // Stacks are carved from slabs: one mmap holds many [guard | stack] strides. A guard installed
 // with MADV_GUARD_INSTALL (Linux >= 6.13) does not split the mapping, so a million stacks cost a
 // few thousand mappings; older kernels fall back to mprotect, which splits it (two mappings per
-// stack), and hit vm.max_map_count near 32k stacks -- reported with a clear error.
+// stack), and hit vm.max_map_count near 32k stacks. Running out of address space (RLIMIT_AS) or
+// of mappings is a weft::MemoryError for the coroutine that wanted the stack, nothing worse:
+// the paths that give stacks back never allocate, so they cannot fail when memory is short.
 //
 // Pages of warm stacks go back to the kernel only once they have lain unused for a while
 // (trim_delay): a stack released in a busy phase is usually taken again within microseconds, and
@@ -23,6 +25,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,7 +49,13 @@ std::atomic<std::size_t> configured_stack_size{64 * 1024};
 }  // namespace
 
 void set_default_stack_size(std::size_t bytes) {
-  if (bytes < 4096) throw ValueError("stack size must be at least 4096 bytes");
+  if (bytes < min_stack_size || bytes > max_stack_size) {
+    // Python's threading.stack_size words it so.
+    throw ValueError("size not valid: " + std::to_string(bytes) +
+                     " bytes (a coroutine stack must be between " + std::to_string(min_stack_size) +
+                     " and " + std::to_string(max_stack_size) +
+                     " bytes); pass weft::set_default_stack_size a size in that range");
+  }
   configured_stack_size.store(bytes, std::memory_order_relaxed);
 }
 
@@ -60,8 +69,12 @@ namespace weft::detail {
 namespace {
 
 const std::size_t page_size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-// Guard regions cost address space only, so make them wide enough that a moderately large frame
-// cannot jump over them.
+// Guard regions cost address space only. What makes them sufficient is stack-clash protection
+// (-fstack-clash-protection, which weft builds with and exports to its users): a function whose
+// frame is larger than the probe interval touches every interval of it on the way down, so the
+// guard must be at least one probe interval wide -- 4 KiB by default in gcc and clang, and
+// 16 KiB here with 4 KiB pages. Code built without the flag may still jump a guard with a frame
+// larger than it.
 constexpr std::size_t guard_pages = 4;
 constexpr std::size_t slab_bytes_target = 16u << 20;  // 16 MiB of address space per slab
 constexpr std::size_t thread_cache_limit = 64;        // warm stacks a thread keeps for itself
@@ -119,6 +132,8 @@ void install_guard(void* address, std::size_t bytes) {
       guard_method.store(1, std::memory_order_relaxed);
       return;
     }
+    // No memory for the page tables: map_slab turns it into carve_slab's MemoryError.
+    if (errno == ENOMEM) throw MemoryError("weft: no memory for a stack guard");
     if (errno != EINVAL) {
       throw RuntimeError(
           std::string("weft: madvise(MADV_GUARD_INSTALL) failed for a stack guard: ") +
@@ -127,13 +142,9 @@ void install_guard(void* address, std::size_t bytes) {
     guard_method.store(2, std::memory_order_relaxed);
   }
   if (mprotect(address, bytes, PROT_NONE) != 0) {
-    if (errno == ENOMEM) {
-      throw RuntimeError(
-          "weft: cannot install a stack guard page: the process reached the kernel's limit of "
-          "memory mappings (vm.max_map_count; each mprotect'd guard splits a mapping). Raise it "
-          "with `sysctl vm.max_map_count=...`, or run on Linux >= 6.13 where MADV_GUARD_INSTALL "
-          "guards cost no mapping.");
-    }
+    // Each mprotect'd guard splits the mapping: this is vm.max_map_count, which carve_slab's
+    // MemoryError names (map_slab turns this one into it).
+    if (errno == ENOMEM) throw MemoryError("weft: no mapping left for a stack guard");
     throw RuntimeError(std::string("weft: mprotect of a stack guard failed: ") +
                        std::strerror(errno));
   }
@@ -147,6 +158,9 @@ struct SizePool {
   // back and are taken from the back, so the front holds the ones unused the longest.
   std::vector<Stack> warm;
   std::vector<Stack> fresh;  // guarded by mutex: never used, or trimmed: no committed pages
+  // Guarded by mutex: stacks carved so far. warm and fresh keep at least this capacity, so a
+  // release, which must not fail, never allocates.
+  std::size_t carved = 0;
   // Guarded by mutex: the least warm.size() has been since the trimmer last looked, so
   // warm[0, unused_since_look) have lain on the list, untouched, all that time.
   std::size_t unused_since_look = 0;
@@ -180,32 +194,66 @@ SizePool& pool_for(std::size_t size) {
   for (SizePool* pool : pools) {
     if (pool->size == size) return *pool;
   }
-  pools.push_back(new SizePool{size, {}, {}, {}, 0, {}});
+  pools.push_back(new SizePool{size, {}, {}, {}, 0, 0, {}});
   return *pools.back();
+}
+
+// Maps `count` [guard | stack] strides and installs their guards; unmaps them again if a guard
+// cannot be installed. Returns nullptr when the kernel has no address space or mapping left.
+char* map_slab(std::size_t stride, std::size_t count, std::size_t guard) {
+  const std::size_t bytes = stride * count;
+  void* slab = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (slab == MAP_FAILED) {
+    if (errno == ENOMEM) return nullptr;
+    throw RuntimeError(std::string("weft: cannot map ") + std::to_string(bytes >> 10) +
+                       " KiB for coroutine stacks: " + std::strerror(errno));
+  }
+  auto* begin = static_cast<char*>(slab);
+  try {
+    // One syscall per IOV_MAX guards where the kernel allows it: a guard costs ~1.1 us through
+    // madvise and ~0.7 us batched, on every stack the process ever uses.
+    std::size_t installed = 0;
+    if (guard_method.load(std::memory_order_relaxed) == 1) {  // relaxed: see install_guard
+      std::vector<iovec> guards(count);
+      for (std::size_t i = 0; i < count; ++i) guards[i] = {begin + i * stride, guard};
+      installed = advise_ranges(guards, MADV_GUARD_INSTALL);
+    }
+    for (std::size_t i = installed; i < count; ++i) install_guard(begin + i * stride, guard);
+  } catch (const MemoryError&) {
+    munmap(slab, bytes);  // not registered yet: nobody knows of it
+    return nullptr;       // no mapping left for a guard: a smaller slab needs fewer
+  } catch (...) {
+    munmap(slab, bytes);
+    throw;
+  }
+  return begin;
 }
 
 // Maps a slab of stacks for `pool` and puts them on its free list. Called with pool.mutex held.
 void carve_slab(SizePool& pool) {
   const std::size_t guard = guard_pages * page_size;
   const std::size_t stride = guard + pool.size;
-  const std::size_t count = std::max<std::size_t>(1, slab_bytes_target / stride);
+  std::size_t count = std::max<std::size_t>(1, slab_bytes_target / stride);
+  // Room on the lists for every stack of the pool, before anything is mapped (see `carved`).
+  pool.warm.reserve(pool.carved + count);
+  pool.fresh.reserve(pool.carved + count);
+  char* begin = map_slab(stride, count, guard);
+  if (!begin && count > 1) {
+    // The address space is nearly used up: a single stack may still fit.
+    count = 1;
+    begin = map_slab(stride, count, guard);
+  }
+  if (!begin) {
+    throw MemoryError(
+        "weft: cannot map a coroutine stack (" + std::to_string(stride >> 10) +
+        " KiB with its guard): Cannot allocate memory: the process reached its address-space "
+        "limit (RLIMIT_AS, `ulimit -v`) or the kernel's limit of memory mappings "
+        "(vm.max_map_count; before Linux 6.13 each stack's guard costs one). Let tasks finish, "
+        "raise the limit (`sysctl vm.max_map_count=...`), or lower weft::set_default_stack_size.");
+  }
   const std::size_t bytes = stride * count;
-  void* slab = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (slab == MAP_FAILED) {
-    throw RuntimeError(std::string("weft: cannot map ") + std::to_string(bytes >> 20) +
-                       " MiB for coroutine stacks: " + std::strerror(errno));
-  }
-  auto* begin = static_cast<char*>(slab);
-  // One syscall per IOV_MAX guards where the kernel allows it: a guard costs ~1.1 us through
-  // madvise and ~0.7 us batched, on every stack the process ever uses.
-  std::size_t installed = 0;
-  if (guard_method.load(std::memory_order_relaxed) == 1) {  // relaxed: see install_guard
-    std::vector<iovec> guards(count);
-    for (std::size_t i = 0; i < count; ++i) guards[i] = {begin + i * stride, guard};
-    installed = advise_ranges(guards, MADV_GUARD_INSTALL);
-  }
-  for (std::size_t i = installed; i < count; ++i) install_guard(begin + i * stride, guard);
+  pool.carved += count;
   // Relaxed read of our own slot number is fine: slabs are carved under a pool mutex, and the
   // fetch_add gives each carver a distinct slot.
   static std::atomic<std::size_t> next_slot{0};
@@ -221,7 +269,6 @@ void carve_slab(SizePool& pool) {
       expected = slot;
     }
   }
-  pool.fresh.reserve(pool.fresh.size() + count);
   for (std::size_t i = count; i-- > 0;) {
     pool.fresh.push_back(Stack{begin + i * stride + guard, pool.size});
   }
@@ -302,13 +349,16 @@ void mark_pools(const std::vector<SizePool*>& all) {
 void give_back_unused(const std::vector<SizePool*>& all) {
   for (SizePool* pool : all) {
     std::vector<Stack> unused;
+    std::vector<iovec> ranges;
     {
       std::lock_guard lock(pool->mutex);
       const std::size_t idle = std::min(pool->unused_since_look, pool->warm.size());
       if (idle > warm_pool_limit) {
-        // The longest unused first: the front of the list.
+        // The longest unused first: the front of the list. Both lists are allocated before the
+        // stacks leave `warm`, so running out of memory here loses none of them.
         const auto end = pool->warm.begin() + static_cast<std::ptrdiff_t>(idle - warm_pool_limit);
         unused.insert(unused.end(), pool->warm.begin(), end);
+        ranges.resize(unused.size());
         pool->warm.erase(pool->warm.begin(), end);
         pool->warm_count.store(pool->warm.size(), std::memory_order_relaxed);
       }
@@ -317,7 +367,6 @@ void give_back_unused(const std::vector<SizePool*>& all) {
     if (unused.empty()) continue;
     // Off every list while their pages go back: nobody can be running a fiber on them (a late
     // MADV_DONTNEED on a stack in use would zero its live frames).
-    std::vector<iovec> ranges(unused.size());
     for (std::size_t i = 0; i < unused.size(); ++i) ranges[i] = {unused[i].base, unused[i].size};
     for (std::size_t i = advise_ranges(ranges, MADV_DONTNEED); i < ranges.size(); ++i) {
       madvise(ranges[i].iov_base, ranges[i].iov_len, MADV_DONTNEED);
@@ -381,6 +430,15 @@ Stack allocate_stack(std::size_t size) {
 
 void release_stack(Stack stack) noexcept {
   ThreadCache& cache = thread_cache;
+  if (cache.stacks.capacity() < thread_cache_limit) {
+    try {
+      cache.stacks.reserve(thread_cache_limit);
+    } catch (const std::bad_alloc&) {
+      // Out of memory: the shared pool has room for it already.
+      ThreadCache::release_stack_to_pool(stack);
+      return;
+    }
+  }
   if (cache.stacks.empty()) cache.size = stack.size;
   if (cache.size == stack.size && cache.stacks.size() < thread_cache_limit) {
     cache.stacks.push_back(stack);

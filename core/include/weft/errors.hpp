@@ -6,6 +6,7 @@
 // weft::BaseException: a handler for std::exception lets them pass, as asyncio intends.
 #pragma once
 
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -67,6 +68,17 @@ class InvalidStateError : public std::logic_error {
 class TimeoutError : public std::runtime_error {
  public:
   explicit TimeoutError(const std::string& message = "timed out") : std::runtime_error(message) {}
+};
+
+// Python's MemoryError: the system refused memory (e.g. the address space or the mappings for a
+// coroutine's stack). A std::bad_alloc, so code that handles running out of memory catches it.
+class MemoryError : public std::bad_alloc {
+ public:
+  explicit MemoryError(const std::string& message) : message_(message) {}
+  const char* what() const noexcept override { return message_.what(); }
+
+ private:
+  std::runtime_error message_;  // its string is reference-counted: copying cannot throw
 };
 
 // Describes an exception for messages and logs: "TypeName: message".

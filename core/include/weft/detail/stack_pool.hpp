@@ -14,7 +14,8 @@ struct Stack {
 };
 
 // Takes a stack of at least `size` usable bytes (page-rounded) from the pool, carving a new slab
-// when the pool is empty. Throws weft::RuntimeError when the kernel refuses memory or mappings.
+// when the pool is empty. Throws weft::MemoryError when the kernel refuses address space or
+// mappings (RLIMIT_AS, vm.max_map_count).
 Stack allocate_stack(std::size_t size);
 
 // Returns a stack to the pool, warm (its pages stay committed for the next fiber).
