@@ -35,7 +35,9 @@ struct Execution::Thread {
   int id = 0;
   bool finished = false;
   bool spinning = false;    // waits for another thread's write (spin())
+  bool poked = false;       // another thread wrote since this one's last spin()
   bool read_stale = false;  // a load returned an old value since the last spin()
+  int spins = 0;
 };
 
 Execution::Execution(const Options& options, std::vector<std::pair<int, int>>& trace)
@@ -59,7 +61,7 @@ void Execution::thread(std::function<void()> body) {
 }
 
 void Execution::check(bool condition, const char* what) {
-  if (condition || failed_) return;
+  if (condition || failed_ || pruned_) return;  // a pruned schedule is not checked
   failed_ = true;
   failure_ = what;
 }
@@ -91,21 +93,34 @@ int Execution::choose_load(int count) {
 
 void Execution::wrote() {
   for (auto& t : threads_) {
-    if (t->id != running_) t->spinning = false;
+    if (t->id == running_) continue;
+    t->spinning = false;
+    t->poked = true;
   }
 }
 
 void Execution::spin() {
   if (!exploring()) return;
   Thread& self = *threads_[static_cast<std::size_t>(running_)];
-  // A thread that waits on an old value need not wait for a new write: the newest value is
-  // there for its next look (the stale-read bound makes that happen). It only yields.
-  if (self.read_stale) {
+  // The wait condition was read over several operations since the last spin(): if another
+  // thread wrote meanwhile, or a load returned an old value (the newest is there for the next
+  // look: the stale-read bound makes that happen), the thread may see progress at once, and
+  // looks again (no switch: the other orders are reached by preempting it at its next
+  // operation). Blocking it would be a lost wake-up of the explorer's own making.
+  if (self.poked || self.read_stale) {
+    self.poked = false;
     self.read_stale = false;
-    yielded_ = true;
-  } else {
-    self.spinning = true;
+    return;
   }
+  if (++self.spins > options_.max_spins) {
+    // Threads that keep waking each other without progress (two consumers taking turns at a
+    // try-lock while the producer waits, say) would make the schedule endless: prune it.
+    pruned_ = true;
+    abandoned_ = true;
+    switch_point();
+    return;
+  }
+  self.spinning = true;
   switch_point();
 }
 
@@ -157,8 +172,7 @@ void Execution::run() {
       break;
     }
     bool last_enabled = false;
-    for (int id : enabled) last_enabled |= id == last && !yielded_;
-    yielded_ = false;  // a yield makes the next switch free, nothing more
+    for (int id : enabled) last_enabled |= id == last;
     options.clear();
     if (last_enabled) {
       // Continuing is alternative 0, so the first schedule explored is the one with no
@@ -201,6 +215,7 @@ Stats explore_impl(const char* name, const Options& options,
       body(execution);
       detail::current_execution = nullptr;
       ++stats.schedules;
+      if (execution.pruned_) ++stats.pruned;
       if (!execution.ran_) execution.check(false, "the body never called run()");
       if (execution.failed_) {
         stats.failed = true;
@@ -219,9 +234,11 @@ Stats explore_impl(const char* name, const Options& options,
       break;
     }
   }
-  std::printf("[model] %s: %ld schedules explored (preemption bound %d, stale-read bound %d)%s\n",
-              name, stats.schedules, options.preemptions, options.stale_reads,
-              stats.failed ? ", violation found" : "");
+  std::printf(
+      "[model] %s: %ld schedules explored, %ld pruned (preemption bound %d, stale-read bound "
+      "%d)%s\n",
+      name, stats.schedules, stats.pruned, options.preemptions, options.stale_reads,
+      stats.failed ? ", violation found" : "");
   std::fflush(stdout);
   return stats;
 }

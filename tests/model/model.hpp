@@ -30,10 +30,13 @@
 // most concurrency bugs need very few preemptions (the CHESS observation).
 //
 // Spinning. A thread that waits for another calls spin(): it is then not scheduled until some
-// other thread writes an atomic or finishes, and the switch away costs no preemption (if what it
-// waited on was an old value, it only yields: it may look again at once). If every
+// other thread writes an atomic or finishes, and the switch away costs no preemption (if another
+// thread wrote since its last spin(), or it read an old value, it looks again at once). If every
 // unfinished thread spins, nobody can make progress: that is reported as a failure (a lost
-// wake-up, in a test whose threads wait for one).
+// wake-up, in a test whose threads wait for one). A thread that blocks in spin() more than
+// max_spins times in one schedule ends the schedule unchecked ("pruned", counted in the report):
+// spinners that keep waking each other would otherwise make it endless; what they would check is
+// covered by the schedules where the awaited thread runs sooner.
 #pragma once
 
 #include <array>
@@ -57,11 +60,13 @@ struct Options {
   int stale_reads = 1;    // loads per schedule that return an older value than the newest
   int stale_depth = 2;    // how far back in modification order such a load may go
   int max_steps = 20000;  // atomic operations per schedule before it counts as not terminating
+  int max_spins = 8;      // spin() calls per thread per schedule; beyond, the schedule is pruned
   long max_schedules = 5'000'000;  // a safety net; reaching it is reported as a failure
 };
 
 struct Stats {
   long schedules = 0;
+  long pruned = 0;  // schedules cut at max_spins (unchecked)
   bool failed = false;
   std::string failure;  // the first violation, with the schedule that produced it
 };
@@ -115,8 +120,8 @@ class Execution {
   int stale_left_;
   int steps_ = 0;
   std::string path_;        // which thread performed each operation, for the failure report
-  bool abandoned_ = false;  // a failed schedule stopped early
-  bool yielded_ = false;    // the running thread spun on an old value: switching is free
+  bool abandoned_ = false;  // a failed (or pruned) schedule stopped early
+  bool pruned_ = false;     // stopped after too many fruitless spins: not checked
   bool ran_ = false;
   bool failed_ = false;
   std::string failure_;
