@@ -2,42 +2,51 @@
 // spills half its tasks. Producers never lock: a push is one exchange on the tail (Vyukov's
 // intrusive MPSC queue). Consumers are workers; they take turns through a try-lock, so a busy
 // consumer side never blocks anyone -- a worker that cannot get it looks elsewhere.
+//
+// A template over the item type (anything with a `next_in_queue` link of the same atomic type
+// and a virtual run(), for the stub) and the atomic type only so that tests/model/ can explore
+// these very functions over an instrumented atomic; the runtime's InjectionQueue is the
+// std::atomic instance, with the code and orders as written here.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 
 #include "weft/detail/task_core.hpp"
 
 namespace weft::detail {
 
-class InjectionQueue {
+template <class Node, template <class> class Atomic = std::atomic>
+class BasicInjectionQueue {
  public:
-  InjectionQueue() {
+  BasicInjectionQueue() {
     head_ = &stub_;
     tail_.store(&stub_, std::memory_order_relaxed);
   }
 
   // Any thread. Appends the batch first..last (already linked through next_in_queue).
-  void push_batch(Runnable* first, Runnable* last, std::uint32_t count) noexcept {
+  void push_batch(Node* first, Node* last, std::uint32_t count) noexcept {
     last->next_in_queue.store(nullptr, std::memory_order_relaxed);
     // Relaxed: an estimate for heuristics; the link below publishes the items.
     size_.fetch_add(count, std::memory_order_relaxed);
     // acq_rel: we take over the previous tail (acquire) and hand our batch to the next
     // producer (release).
-    Runnable* previous = tail_.exchange(last, std::memory_order_acq_rel);
+    Node* previous = tail_.exchange(last, std::memory_order_acq_rel);
     // Release: the consumer that follows this link sees the batch's contents.
     previous->next_in_queue.store(first, std::memory_order_release);
   }
-  void push(Runnable* item) noexcept { push_batch(item, item, 1); }
+  void push(Node* item) noexcept { push_batch(item, item, 1); }
 
   // Consumers: null if empty, busy (another consumer holds it), or a producer is mid-push.
-  Runnable* try_pop() noexcept {
+  Node* try_pop() noexcept {
     if (empty()) return nullptr;
-    std::unique_lock lock(consumer_mutex_, std::try_to_lock);
-    if (!lock) return nullptr;
-    return pop_locked();
+    // A try-lock (never waited on, so a flag does what a mutex's try_lock did). Acquire: the
+    // previous consumer's head_ and stub updates, released below, happened before ours.
+    if (consumer_busy_.exchange(true, std::memory_order_acquire)) return nullptr;
+    Node* item = pop_locked();
+    // Release: hands head_ to the next consumer.
+    consumer_busy_.store(false, std::memory_order_release);
+    return item;
   }
 
   // Approximate emptiness (exact once producers are quiet).
@@ -47,11 +56,11 @@ class InjectionQueue {
   }
 
  private:
-  Runnable* pop_locked() noexcept {
+  Node* pop_locked() noexcept {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      Runnable* head = head_;
+      Node* head = head_;
       // Acquire pairs with the producer's release store of the link.
-      Runnable* next = head->next_in_queue.load(std::memory_order_acquire);
+      Node* next = head->next_in_queue.load(std::memory_order_acquire);
       if (head == &stub_) {
         if (!next) return nullptr;  // empty, or a producer has not linked yet
         head_ = next;
@@ -78,15 +87,17 @@ class InjectionQueue {
     return nullptr;
   }
 
-  struct Stub final : Runnable {
+  struct Stub final : Node {
     void run() override {}
   };
 
-  alignas(64) std::atomic<Runnable*> tail_;
-  alignas(64) Runnable* head_;  // guarded by consumer_mutex_
-  std::mutex consumer_mutex_;
-  std::atomic<std::int64_t> size_{0};
+  alignas(64) Atomic<Node*> tail_;
+  alignas(64) Node* head_;  // guarded by consumer_busy_
+  Atomic<bool> consumer_busy_{false};
+  Atomic<std::int64_t> size_{0};
   Stub stub_;
 };
+
+using InjectionQueue = BasicInjectionQueue<Runnable>;
 
 }  // namespace weft::detail

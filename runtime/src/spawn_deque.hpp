@@ -13,6 +13,10 @@
 // is empty. Ordering: the owner's pop and a thief's steal race for the last item, decided by the
 // CAS on `top_`; both sides read the other's index after writing their own with seq_cst
 // operations (a store-load pair that weaker orders would let the CPU reorder).
+//
+// A template over the item type, the atomic type and the capacity only so that tests/model/ can
+// explore these very functions over an instrumented atomic; the runtime's SpawnDeque is the
+// std::atomic instance, with the code and orders as written here.
 #pragma once
 
 #include <atomic>
@@ -22,12 +26,13 @@
 
 namespace weft::detail {
 
-class SpawnDeque {
+template <class Node, template <class> class Atomic = std::atomic, std::int64_t Capacity = 256>
+class BasicSpawnDeque {
  public:
-  static constexpr std::int64_t capacity = 256;
+  static constexpr std::int64_t capacity = Capacity;
 
   // Owner only. False when full (the caller puts the item elsewhere).
-  bool push(Runnable* item) noexcept {
+  bool push(Node* item) noexcept {
     std::int64_t bottom = bottom_.load(std::memory_order_relaxed);  // only the owner writes it
     // Acquire pairs with the thieves' CAS on top_: a slot they took is read before we reuse it.
     std::int64_t top = top_.load(std::memory_order_acquire);
@@ -39,7 +44,7 @@ class SpawnDeque {
   }
 
   // Owner only: the newest item, or null.
-  Runnable* pop() noexcept {
+  Node* pop() noexcept {
     // The cheap check first: top_ only grows, so once it has reached bottom_ the deque is empty
     // for sure, and the store-load pair below (a full barrier on x86) is not needed. Relaxed:
     // a stale top_ only sends us down the careful path.
@@ -57,7 +62,7 @@ class SpawnDeque {
       bottom_.store(bottom + 1, std::memory_order_release);
       return nullptr;
     }
-    Runnable* item = slots_[bottom % capacity].load(std::memory_order_relaxed);
+    Node* item = slots_[bottom % capacity].load(std::memory_order_relaxed);
     if (top == bottom) {
       // The last item: a thief may be taking it too. The CAS decides (seq_cst: it is ordered
       // with the thieves' loads as above); whoever loses sees the deque empty.
@@ -71,14 +76,14 @@ class SpawnDeque {
   }
 
   // Any thread: the oldest item, or null if the deque is empty or another thread won it.
-  Runnable* steal() noexcept {
+  Node* steal() noexcept {
     // seq_cst loads: the pair against pop()'s store of bottom_ and load of top_ (see there).
     std::int64_t top = top_.load(std::memory_order_seq_cst);
     std::int64_t bottom = bottom_.load(std::memory_order_seq_cst);
     if (top >= bottom) return nullptr;
     // The slot may be overwritten once top_ moves on, but then the CAS below fails: the value
     // read is used only if it succeeds.
-    Runnable* item = slots_[top % capacity].load(std::memory_order_relaxed);
+    Node* item = slots_[top % capacity].load(std::memory_order_relaxed);
     // seq_cst: one winner per index, ordered with the owner's pop as above.
     if (!top_.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
                                       std::memory_order_relaxed)) {
@@ -93,9 +98,11 @@ class SpawnDeque {
   }
 
  private:
-  alignas(64) std::atomic<std::int64_t> top_{0};
-  alignas(64) std::atomic<std::int64_t> bottom_{0};
-  alignas(64) std::atomic<Runnable*> slots_[capacity] = {};
+  alignas(64) Atomic<std::int64_t> top_{0};
+  alignas(64) Atomic<std::int64_t> bottom_{0};
+  alignas(64) Atomic<Node*> slots_[capacity] = {};
 };
+
+using SpawnDeque = BasicSpawnDeque<Runnable>;
 
 }  // namespace weft::detail

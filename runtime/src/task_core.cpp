@@ -8,11 +8,13 @@
 //   running   -> done               the worker, when the coroutine ended
 // A wake-up is delivered only through fire(token): each suspension arms one token, and the
 // wake sources (the awaited future's waiter, a timer, cancel) race to CAS it back to zero, so
-// a stale wake-up can never resume the task at a later, unrelated suspension point.
+// a stale wake-up can never resume the task at a later, unrelated suspension point. Each
+// transition is a function of task_state.hpp, which tests/model/ explores over all interleavings.
 #include <cassert>
 #include <utility>
 
 #include "scheduler.hpp"
+#include "task_state.hpp"
 #include "weft/detail/runtime_access.hpp"
 #include "weft/detail/task_core.hpp"
 #include "weft/errors.hpp"
@@ -114,36 +116,14 @@ void TaskCore::start() {
 
 std::uint64_t TaskCore::arm() noexcept {
   std::uint64_t token = ++last_token_;
-  // Release: a waker that wins the CAS on this token sees everything the step did before.
-  armed_token_.store(token, std::memory_order_release);
+  task_state::arm_token(armed_token_, token);  // release: see there
   return token;
 }
 
 void TaskCore::fire(std::uint64_t token) noexcept {
-  std::uint64_t expected = token;
-  // acq_rel: one winner per token; it observes the step that armed it.
-  if (token == 0 || !armed_token_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel,
-                                                          std::memory_order_relaxed)) {
-    return;
-  }
-  TaskRun seen = run_state_.load(std::memory_order_acquire);
-  for (;;) {
-    if (seen == TaskRun::idle) {
-      // acq_rel: the worker's release of idle happened before; our enqueue publishes on.
-      if (run_state_.compare_exchange_weak(seen, TaskRun::scheduled, std::memory_order_acq_rel,
-                                           std::memory_order_acquire)) {
-        scheduler_.wake_task(this);
-        return;
-      }
-    } else if (seen == TaskRun::running) {
-      // The step that armed the token has not finished: its worker re-queues the task.
-      if (run_state_.compare_exchange_weak(seen, TaskRun::notified, std::memory_order_acq_rel,
-                                           std::memory_order_acquire)) {
-        return;
-      }
-    } else {
-      return;  // scheduled or notified already, or done
-    }
+  // acq_rel claim, then the word's CAS (see task_state.hpp): one enqueue per wake-up.
+  if (task_state::claim_token(armed_token_, token) && task_state::notify(run_state_)) {
+    scheduler_.wake_task(this);
   }
 }
 
@@ -151,10 +131,8 @@ void TaskCore::run() {
   // The invariant the whole design protects: a task enters RUNNING only from SCHEDULED.
   assert(run_state_.load(std::memory_order_relaxed) == TaskRun::scheduled &&
          "a task entered RUNNING twice");
-  // A plain store: while the task is scheduled nobody else writes the word (fire() leaves a
-  // scheduled task alone), and the queue we popped it from gave us the acquire. Release: a
-  // waker that reads running (through the token this step arms) sees the step's writes.
-  run_state_.store(TaskRun::running, std::memory_order_release);
+  // A release store, no CAS: nobody else writes a scheduled word (see task_state.hpp).
+  task_state::begin_step(run_state_);
 
   store_current_task(this);
   After after = step();
@@ -162,27 +140,19 @@ void TaskCore::run() {
 
   switch (after) {
     case After::done: {
-      // Release: a thread that reads done sees the finished task.
-      run_state_.store(TaskRun::done, std::memory_order_release);
+      task_state::end_step_done(run_state_);  // release: a reader of done sees the result
       std::shared_ptr<TaskCore> last = std::move(self_);  // may delete `this` at scope end
       return;
     }
     case After::requeue:
-      run_state_.store(TaskRun::scheduled, std::memory_order_release);
+      task_state::end_step_yield(run_state_);  // release: the next popper sees the step
       scheduler_.requeue_yielded(this);
       return;
-    case After::wait: {
-      TaskRun expected = TaskRun::running;
-      // Release: the next worker to run us (via a waker's acquire) sees this step's effects.
-      if (run_state_.compare_exchange_strong(expected, TaskRun::idle, std::memory_order_acq_rel,
-                                             std::memory_order_acquire)) {
-        return;
-      }
-      // notified: a wake-up arrived during the step; we enqueue on its behalf.
-      run_state_.store(TaskRun::scheduled, std::memory_order_release);
-      scheduler_.wake_task(this);
+    case After::wait:
+      // acq_rel CAS running -> idle; if a wake-up arrived during the step (notified), we
+      // enqueue on its behalf.
+      if (task_state::end_step_wait(run_state_)) scheduler_.wake_task(this);
       return;
-    }
   }
 }
 
