@@ -224,6 +224,8 @@ Runtime::Runtime(RunOptions options) {
 Runtime::~Runtime() {
   if (!scheduler_->called_from_inside()) {
     scheduler_->shutdown();
+    // Futures and tasks may outlive us (their scheduler does): their reports must not reach us.
+    scheduler_->detach_owner();
     return;
   }
   // Destroyed by one of its own tasks or to_thread jobs: this thread cannot join itself, and

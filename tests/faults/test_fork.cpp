@@ -115,12 +115,12 @@ void fork_while_busy(unsigned workers, long rounds) {
 
 TEST(ForkStress, ChildrenOfABusyRuntimeOnTwoWorkersRunTheirOwn) {
   if (kTsan) GTEST_SKIP() << "ThreadSanitizer does not support fork() in a multithreaded process";
-  fork_while_busy(2, scaled(1500));
+  fork_while_busy(2, scaled(400));
 }
 
 TEST(ForkStress, ChildrenOfABusyRuntimeOnFourWorkersRunTheirOwn) {
   if (kTsan) GTEST_SKIP() << "ThreadSanitizer does not support fork() in a multithreaded process";
-  fork_while_busy(4, scaled(1500));
+  fork_while_busy(4, scaled(400));
 }
 
 }  // namespace

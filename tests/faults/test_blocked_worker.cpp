@@ -1,1 +1,0 @@
-#include "faults_test_support.hpp"
