@@ -20,6 +20,7 @@
 
 namespace {
 
+using weft_faults_test::kAsan;
 using weft_faults_test::kTsan;
 using weft_faults_test::scaled;
 
@@ -81,6 +82,16 @@ Outcome reap(pid_t pid, std::chrono::milliseconds limit, int& status) {
   }
 }
 
+// The sanitizers' own runtimes are not fork-safe with threads: TSan does not support fork() in a
+// multithreaded process, and GCC 12's ASan allocator keeps its region locks across fork() (a
+// child hangs in ASan's malloc, taken by a parent thread; seen with gdb). Under ASan weft's
+// pools step aside anyway, so there is nothing of ours left to test there.
+const char* sanitizer_cannot_fork() {
+  if (kTsan) return "ThreadSanitizer does not support fork() in a multithreaded process";
+  if (kAsan) return "ASan's allocator is not fork-safe with threads (its locks survive fork)";
+  return nullptr;
+}
+
 void fork_while_busy(unsigned workers, long rounds) {
   weft::Runtime rt({.workers = workers});
   std::atomic<bool> stop{false};
@@ -114,12 +125,12 @@ void fork_while_busy(unsigned workers, long rounds) {
 }
 
 TEST(ForkStress, ChildrenOfABusyRuntimeOnTwoWorkersRunTheirOwn) {
-  if (kTsan) GTEST_SKIP() << "ThreadSanitizer does not support fork() in a multithreaded process";
+  if (const char* why = sanitizer_cannot_fork()) GTEST_SKIP() << why;
   fork_while_busy(2, scaled(400));
 }
 
 TEST(ForkStress, ChildrenOfABusyRuntimeOnFourWorkersRunTheirOwn) {
-  if (kTsan) GTEST_SKIP() << "ThreadSanitizer does not support fork() in a multithreaded process";
+  if (const char* why = sanitizer_cannot_fork()) GTEST_SKIP() << why;
   fork_while_busy(4, scaled(400));
 }
 
