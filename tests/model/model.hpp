@@ -21,13 +21,15 @@
 // happens before it, or that this thread already read or wrote: coherence) up to the newest of
 // all, within the stale-read bound and at most `stale_depth` stores back. So a publication that
 // lacks its release/acquire pair shows up as a load that returns an old slot value. What is
-// modeled stronger than C++ (so some real bugs go unseen): seq_cst loads and every
-// read-modify-write read the newest value; seq_cst stores are release stores; a failed CAS reads
-// the newest value; compare_exchange_weak never fails spuriously; there are no fences (the
-// functions explored use none); plain (non-atomic) memory is sequentially consistent and not
-// checked for data races (the sanitizer builds do that, on the real runtime). The preemption and
-// stale-read bounds make it exhaustive for small bugs only, which is what the bounds are for:
-// most concurrency bugs need very few preemptions (the CHESS observation).
+// modeled stronger than C++ (so some real bugs go unseen): seq_cst loads read the newest value
+// (seq_cst stores are release stores, so the store-load pair of a Dekker handshake holds exactly
+// when both sides are seq_cst); a failed CAS reads the newest value; compare_exchange_weak never
+// fails spuriously; consume is acquire; there are no fences (the functions explored use none);
+// plain (non-atomic) memory is sequentially consistent and not checked for data races (the
+// sanitizer builds do that, on the real runtime). Every read-modify-write reads the newest value,
+// as C++ requires. The bounds make exploration exhaustive only for bugs that need few
+// preemptions and stale reads, which most do (the CHESS observation). The preemption and
+// stale-read bounds are per test (see each test's report line).
 //
 // Spinning. A thread that waits for another calls spin(): it is then not scheduled until some
 // other thread writes an atomic or finishes, and the switch away costs no preemption (if another
@@ -35,8 +37,8 @@
 // unfinished thread spins, nobody can make progress: that is reported as a failure (a lost
 // wake-up, in a test whose threads wait for one). A thread that blocks in spin() more than
 // max_spins times in one schedule ends the schedule unchecked ("pruned", counted in the report):
-// spinners that keep waking each other would otherwise make it endless; what they would check is
-// covered by the schedules where the awaited thread runs sooner.
+// spinners that keep waking each other would otherwise make it endless. Pruned schedules are not
+// checked, which is a hole in the exploration; the report counts them so it stays visible.
 #pragma once
 
 #include <array>
