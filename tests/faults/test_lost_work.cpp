@@ -20,30 +20,28 @@ struct Round {
   long ran = 0;
 };
 
-// `submitters` foreign threads call Runtime::call_soon as fast as they can; after a head start
-// the main thread shuts the runtime down while they still call. Every call that returned
-// normally must have run once its runtime is shut down.
-Round call_soon_round(unsigned workers, int submitters, int per_thread) {
+// `submitters` foreign threads call Runtime::call_soon as fast as they can until one call is
+// refused; once `backlog` calls were accepted, the main thread shuts the runtime down while they
+// still call. Every call that returned normally must have run once its runtime is shut down.
+Round call_soon_round(unsigned workers, int submitters, long backlog) {
   auto ran = std::make_shared<std::atomic<long>>(0);
   std::atomic<long> accepted{0}, refused{0};
-  std::atomic<int> started{0};
   auto rt = std::make_unique<weft::Runtime>(weft::RunOptions{.workers = workers});
   std::vector<std::thread> threads;
   for (int t = 0; t < submitters; ++t) {
     threads.emplace_back([&] {
-      started.fetch_add(1);
-      for (int i = 0; i < per_thread; ++i) {
+      for (;;) {
         try {
           rt->call_soon([ran] { ran->fetch_add(1, std::memory_order_relaxed); });
           accepted.fetch_add(1, std::memory_order_relaxed);
         } catch (const weft::RuntimeError&) {
           refused.fetch_add(1, std::memory_order_relaxed);
+          return;
         }
       }
     });
   }
-  while (started.load() < submitters) std::this_thread::yield();
-  std::this_thread::yield();
+  while (accepted.load(std::memory_order_relaxed) < backlog) std::this_thread::yield();
   rt->shutdown();  // races the submitters: each call lands before (runs) or after (refused)
   for (auto& t : threads) t.join();
   Round round;
@@ -59,20 +57,15 @@ class CallSoonStress : public ::testing::TestWithParam<unsigned> {};
 TEST_P(CallSoonStress, EveryAcceptedCallbackRunsExactlyOnceAcrossShutdown) {
   const unsigned workers = GetParam();
   const int rounds = static_cast<int>(scaled(40));
-  const int per_thread = static_cast<int>(scaled(10000));
-  long total_accepted = 0, total_refused = 0;
+  const long backlog = scaled(20000);
   for (int r = 0; r < rounds; ++r) {
-    Round round = call_soon_round(workers, 4, per_thread);
+    Round round = call_soon_round(workers, 4, backlog);
     ASSERT_EQ(round.ran, round.accepted)
         << "round " << r << " on " << workers << " workers: " << round.accepted << " accepted, "
         << round.ran << " ran, " << round.refused << " refused";
-    ASSERT_EQ(round.accepted + round.refused, 4L * per_thread);
-    total_accepted += round.accepted;
-    total_refused += round.refused;
+    ASSERT_GE(round.accepted, backlog);
+    ASSERT_EQ(round.refused, 4);  // each submitter stops at its first refusal
   }
-  // The rounds must exercise both outcomes, or they test nothing about the race.
-  EXPECT_GT(total_accepted, 0);
-  EXPECT_GT(total_refused, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, CallSoonStress, ::testing::Values(1u, 2u, 3u, 4u),
