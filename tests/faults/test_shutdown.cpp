@@ -28,26 +28,33 @@ int thread_count() {
   return -1;
 }
 
+// Submits `n` tasks that sleep until cancelled, counting those that started and those whose
+// sleep the cancellation ended, and waits until every one has started.
+void start_sleepers(weft::Runtime& rt, int n, std::atomic<int>& started,
+                    std::atomic<int>& cancelled) {
+  for (int i = 0; i < n; ++i) {
+    (void)weft::run_coroutine_threadsafe(
+        [&cancelled, &started] {
+          try {
+            started.fetch_add(1);
+            weft::sleep(3600.0);
+          } catch (const weft::CancelledError&) {
+            cancelled.fetch_add(1);
+            throw;
+          }
+        },
+        rt);
+  }
+  ASSERT_TRUE(eventually([&] { return started.load() == n; }));
+}
+
 TEST(ShutdownStress, ConcurrentShutdownCallsAllReturnAfterTheRuntimeStopped) {
   const int rounds = static_cast<int>(scaled(200));
   for (int r = 0; r < rounds; ++r) {
     auto rt = std::make_unique<weft::Runtime>(weft::RunOptions{.workers = 1u + r % 3});
     std::atomic<int> cancelled{0}, started{0};
     // Some tasks to cancel and wait for, so the callers overlap inside shutdown().
-    for (int i = 0; i < 8; ++i) {
-      (void)weft::run_coroutine_threadsafe(
-          [&cancelled, &started] {
-            try {
-              started.fetch_add(1);
-              weft::sleep(3600.0);
-            } catch (const weft::CancelledError&) {
-              cancelled.fetch_add(1);
-              throw;
-            }
-          },
-          *rt);
-    }
-    ASSERT_TRUE(eventually([&] { return started.load() == 8; }));
+    start_sleepers(*rt, 8, started, cancelled);
     std::atomic<int> returned{0};
     std::atomic<bool> go{false};
     std::vector<std::thread> callers;
@@ -110,20 +117,7 @@ TEST(Shutdown, DestroyingTheRuntimeFromItsOwnTaskStopsItsThreads) {
     auto* rt = new weft::Runtime({.workers = 3});
     std::atomic<bool> destroyed{false};
     std::atomic<int> cancelled{0}, started{0};
-    for (int i = 0; i < 4; ++i) {
-      (void)weft::run_coroutine_threadsafe(
-          [&cancelled, &started] {
-            try {
-              started.fetch_add(1);
-              weft::sleep(3600.0);
-            } catch (const weft::CancelledError&) {
-              cancelled.fetch_add(1);
-              throw;
-            }
-          },
-          *rt);
-    }
-    ASSERT_TRUE(eventually([&] { return started.load() == 4; }));
+    start_sleepers(*rt, 4, started, cancelled);
     (void)weft::run_coroutine_threadsafe(
         [rt, &destroyed] {
           delete rt;
