@@ -2,8 +2,10 @@
 // model.hpp for what is explored and under which memory model).
 #include "model.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 
 #include "weft/detail/fiber.hpp"
 
@@ -25,6 +27,18 @@ namespace {
 
 // Generous for the small bodies explored, and for the sanitizers' bigger frames.
 constexpr std::size_t fiber_stack_size = 256 * 1024;
+
+// The largest preemption bound a test may use: WEFT_MODEL_MAX_PREEMPTIONS if set, else 1 under
+// ThreadSanitizer (its fiber bookkeeping makes every schedule some milliseconds: the full bounds
+// took many minutes there, while release runs them in about two seconds), else no cap.
+int preemption_cap() {
+  if (const char* text = std::getenv("WEFT_MODEL_MAX_PREEMPTIONS")) return std::atoi(text);
+#if defined(__SANITIZE_THREAD__)
+  return 1;
+#else
+  return std::numeric_limits<int>::max();
+#endif
+}
 
 }  // namespace
 
@@ -204,8 +218,13 @@ void Execution::run() {
   ran_ = true;
 }
 
-Stats explore_impl(const char* name, const Options& options,
+Stats explore_impl(const char* name, const Options& requested,
                    const std::function<void(Execution&)>& body) {
+  Options options = requested;
+  options.preemptions = std::min(options.preemptions, preemption_cap());
+#if defined(__SANITIZE_THREAD__)
+  options.max_spins = std::min(options.max_spins, 2);  // as preemption_cap(): TSan's cost
+#endif
   std::vector<std::pair<int, int>> trace;
   Stats stats;
   for (;;) {
