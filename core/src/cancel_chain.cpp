@@ -36,13 +36,28 @@ bool FutureCore::cancel(std::string message) {
   };
 
   std::vector<Deciding> stack;
-  std::unordered_set<FutureCore*> on_stack;
+  stack.reserve(4);  // one allocation for the common case: a task awaiting a task or a future
+  // Whether a future is on the stack: a scan while the stack is short (a cancel through a few
+  // awaits allocates no set), a set once it is deep (a chain of thousands stays linear).
+  constexpr std::size_t scan_limit = 16;
+  std::unordered_set<FutureCore*> deep_on_stack;
+  auto on_stack = [&](FutureCore* future) {
+    if (stack.size() <= scan_limit) {
+      for (const Deciding& d : stack) {
+        if (d.future == future) return true;
+      }
+      return false;
+    }
+    if (deep_on_stack.empty()) {
+      for (const Deciding& d : stack) deep_on_stack.insert(d.future);
+    }
+    return deep_on_stack.count(future) != 0;
+  };
   stack.push_back(Deciding{this, std::move(plan), 0, false});
-  on_stack.insert(this);
   for (;;) {
     Deciding& top = stack.back();
     if (FutureCore* next = next_to_cancel(top)) {
-      if (on_stack.count(next)) {
+      if (on_stack(next)) {
         top.any = next->cancel_in_cycle(message) || top.any;
         continue;
       }
@@ -51,13 +66,14 @@ bool FutureCore::cancel(std::string message) {
         top.any = next_plan.result || top.any;
         continue;
       }
-      on_stack.insert(next);
+      if (!deep_on_stack.empty()) deep_on_stack.insert(next);
       stack.push_back(Deciding{next, std::move(next_plan), 0, false});  // invalidates `top`
       continue;
     }
     bool result = top.future->end_cancel(top.any, message);
-    on_stack.erase(top.future);
+    if (!deep_on_stack.empty()) deep_on_stack.erase(top.future);
     stack.pop_back();
+    if (stack.size() <= scan_limit) deep_on_stack.clear();
     if (stack.empty()) return result;
     stack.back().any = result || stack.back().any;
   }
