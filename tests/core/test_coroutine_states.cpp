@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -104,6 +105,33 @@ TEST(CoroutineStates, CoroutineRunningOnAnotherThreadIsRunningAndCannotBeEntered
   driver.join();
   EXPECT_EQ(result, 5);
   EXPECT_EQ(weft::getcoroutinestate(c), weft::CORO_CLOSED);
+}
+
+// A closed coroutine's frame is cleared (cr_frame is None): what its body captured is released
+// when the body ends, not when the last handle goes -- whether it returned, raised or was closed.
+TEST(CoroutineStates, ClosedCoroutineReleasesWhatItsBodyCaptured) {
+  auto captured = std::make_shared<int>(1);
+  auto returned = weft::coro([captured] { return *captured; });
+  auto raised = weft::coro([captured] { throw std::runtime_error("x"); });
+  auto closed = weft::coro([captured] { weft::suspend(); });
+  EXPECT_EQ(captured.use_count(), 4);
+  EXPECT_EQ(returned.send().value(), 1);
+  EXPECT_EQ(captured.use_count(), 3);
+  EXPECT_THROW(raised.send(), std::runtime_error);
+  EXPECT_EQ(captured.use_count(), 2);
+  closed.send();
+  EXPECT_EQ(captured.use_count(), 2);  // suspended: the frame is alive
+  closed.close();
+  EXPECT_EQ(captured.use_count(), 1);
+}
+
+TEST(GeneratorStates, ExhaustedGeneratorReleasesWhatItsBodyCaptured) {
+  auto captured = std::make_shared<int>(1);
+  weft::Generator<int> g([captured](auto& yield_) { yield_(*captured); });
+  int sum = 0;
+  for (int v : g) sum += v;
+  EXPECT_EQ(sum, 1);
+  EXPECT_EQ(captured.use_count(), 1);
 }
 
 TEST(GeneratorStates, GeneratorGoesCreatedRunningSuspendedClosed) {

@@ -3,6 +3,7 @@
 // second concurrent anext. Expected behaviour checked against CPython 3.11/3.12.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -47,6 +48,19 @@ TEST(AsyncGenerator, AnextReturnsNulloptAtTheEndAndAfter) {
         EXPECT_EQ(g.anext(), std::nullopt);  // StopAsyncIteration
         EXPECT_EQ(g.anext(), std::nullopt);
         EXPECT_EQ(weft::getasyncgenstate(g), weft::AGEN_CLOSED);
+      },
+      deterministic());
+}
+
+TEST(AsyncGenerator, ExhaustedGeneratorReleasesWhatItsBodyCaptured) {
+  auto captured = std::make_shared<int>(1);
+  weft::run(
+      [&] {
+        weft::AsyncGenerator<int> g([captured](auto& yield_) { yield_(*captured); });
+        EXPECT_EQ(g.anext(), 1);
+        EXPECT_EQ(captured.use_count(), 2);  // suspended: the frame is alive
+        EXPECT_EQ(g.anext(), std::nullopt);
+        EXPECT_EQ(captured.use_count(), 1);
       },
       deterministic());
 }

@@ -101,15 +101,17 @@ class Generator {
   class BodyFrame final : public detail::ResultFrame<R> {
    public:
     BodyFrame(std::string name, SourceLocation where, F body)
-        : detail::ResultFrame<R>(detail::FrameKind::generator, std::move(name), where),
-          body_(std::move(body)) {}
+        : detail::ResultFrame<R>(detail::FrameKind::generator, std::move(name), where) {
+      body_.emplace(std::move(body));
+    }
 
    private:
     void run_body() override {
       Yield yield_(this);
-      this->store_result_of([&]() -> decltype(auto) { return body_(yield_); });
+      detail::ClearWhenBodyEnds<F> clear{body_};  // after the body, before yield_
+      this->store_result_of([&]() -> decltype(auto) { return (*body_)(yield_); });
     }
-    F body_;
+    std::optional<F> body_;
   };
 
   // A moved-from handle has no frame: a clear error rather than a null dereference.

@@ -120,15 +120,17 @@ class AsyncGenerator {
   class BodyFrame final : public detail::ResultFrame<void> {
    public:
     BodyFrame(std::string name, SourceLocation where, F body)
-        : detail::ResultFrame<void>(detail::FrameKind::async_generator, std::move(name), where),
-          body_(std::move(body)) {}
+        : detail::ResultFrame<void>(detail::FrameKind::async_generator, std::move(name), where) {
+      body_.emplace(std::move(body));
+    }
 
    private:
     void run_body() override {
       Yield yield_(this);
-      this->store_result_of([&] { body_(yield_); });
+      detail::ClearWhenBodyEnds<F> clear{body_};  // after the body, before yield_
+      this->store_result_of([&] { (*body_)(yield_); });
     }
-    F body_;
+    std::optional<F> body_;
   };
 
   std::optional<Y> drive(Mode mode, void* sent, std::exception_ptr error) {

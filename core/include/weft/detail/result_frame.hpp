@@ -77,21 +77,34 @@ class StepReceiver {
   std::optional<Value<R>> result_;
 };
 
+// A frame's body (its callable and arguments) is destroyed as soon as the body has returned or
+// thrown, on the body's own fiber, as Python clears a finished coroutine's frame: what it
+// captured -- often handles to other tasks, which may hold this one -- is released then, not when
+// the last handle to the frame goes, so a cycle of captured handles cannot leak.
+template <class Body>
+struct ClearWhenBodyEnds {
+  std::optional<Body>& body;
+  ~ClearWhenBodyEnds() { body.reset(); }
+};
+
 // The body is `fn(args...)`.
 template <class R, class F, class... Args>
 class CallableFrame final : public ResultFrame<R> {
  public:
   CallableFrame(FrameKind kind, std::string name, SourceLocation where, F fn, Args... args)
-      : ResultFrame<R>(kind, std::move(name), where),
-        fn_(std::move(fn)),
-        args_(std::move(args)...) {}
+      : ResultFrame<R>(kind, std::move(name), where) {
+    body_.emplace(std::move(fn), std::move(args)...);
+  }
 
  private:
   void run_body() override {
-    this->store_result_of([this]() -> decltype(auto) { return std::apply(fn_, args_); });
+    ClearWhenBodyEnds<std::tuple<F, Args...>> clear{body_};
+    this->store_result_of([this]() -> decltype(auto) {
+      return std::apply(
+          [](F& fn, Args&... args) -> decltype(auto) { return std::invoke(fn, args...); }, *body_);
+    });
   }
-  F fn_;
-  std::tuple<Args...> args_;
+  std::optional<std::tuple<F, Args...>> body_;
 };
 
 }  // namespace weft::detail
