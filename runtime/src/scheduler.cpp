@@ -15,6 +15,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
+#include <cstdlib>
+#include <string>
 
 #include <sched.h>
 
@@ -80,6 +83,7 @@ struct CallbackItem final : Runnable, PooledObject {
       }
     }
   }
+  std::string describe() const override { return "<Handle scheduled by call_soon>"; }
   std::function<void()> callback;
 };
 
@@ -93,8 +97,29 @@ __attribute__((noinline)) Scheduler* thread_scheduler() noexcept {
 
 // ---------------------------------------------------------------------------------- Scheduler
 
+namespace {
+
+// asyncio's rule for PYTHONASYNCIODEBUG: any non-empty value turns debug mode on.
+bool debug_from_environment() {
+  const char* value = std::getenv("WEFT_DEBUG");
+  return value && *value;
+}
+
+std::int64_t blocked_worker_threshold_ns(double seconds) {
+  if (std::isnan(seconds) || seconds < 0) {
+    throw ValueError(
+        "RunOptions::blocked_worker_after must be >= 0 seconds (0 turns the "
+        "takeover of blocked workers off), not " +
+        std::to_string(seconds));
+  }
+  return seconds == 0 ? kNeverNs : seconds_to_ns(seconds, "RunOptions::blocked_worker_after");
+}
+
+}  // namespace
+
 Scheduler::Scheduler(const RunOptions& options)
     : options_(options),
+      debug_(options.debug || debug_from_environment()),
       to_thread_(options.to_thread_threads
                      ? options.to_thread_threads
                      : std::min<std::size_t>(32, std::thread::hardware_concurrency() + 4),
@@ -104,6 +129,11 @@ Scheduler::Scheduler(const RunOptions& options)
       options.workers ? options.workers : std::max(1u, std::thread::hardware_concurrency());
   options_.workers = n;
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+  // With one worker nobody could take over; the monitor then only reports, in debug mode.
+  const std::int64_t threshold = blocked_worker_threshold_ns(options.blocked_worker_after);
+  if (threshold != kNeverNs && (n > 1 || debug_)) {
+    monitor_ = std::make_unique<BlockedWorkerMonitor>(*this, threshold, debug_);
+  }
 }
 
 Scheduler::~Scheduler() = default;
@@ -113,6 +143,28 @@ void Scheduler::start() {
     Worker* w = worker.get();
     w->thread_ = std::thread([w] { w->main(); });
   }
+  if (monitor_) monitor_->start();
+}
+
+void Scheduler::mark_blocked(Worker& worker) noexcept {
+  // Relaxed, like every use of the mark (see Worker::blocked_); the exchange keeps the count
+  // exact when the monitor and the worker clear it at once.
+  if (!worker.blocked_.exchange(true, std::memory_order_relaxed)) {
+    blocked_workers_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Scheduler::unmark_blocked(Worker& worker) noexcept {
+  // Relaxed load first: the common case (not marked) writes nothing.
+  if (worker.blocked_.load(std::memory_order_relaxed) &&
+      worker.blocked_.exchange(false, std::memory_order_relaxed)) {
+    blocked_workers_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void Scheduler::wake_worker_to_help() noexcept {
+  handshake();  // as a submitter does: the blocked worker's queue holds work nobody was told of
+  wake_one_if_nobody_searches();
 }
 
 Worker* Scheduler::local_worker() const noexcept {
@@ -317,7 +369,9 @@ void Scheduler::shutdown() {
   to_thread_.shutdown();
   callbacks_closed_.store(true, std::memory_order_seq_cst);  // seq_cst: see submit_from_outside
   wait_for_external_submissions();
-  // 4. The workers run what is queued and exit (see Worker::main).
+  // 4. The workers run what is queued and exit (see Worker::main). A worker that has left its
+  // loop stands still: the monitor goes first.
+  if (monitor_) monitor_->stop();
   stopping_.store(true, std::memory_order_release);
   {
     std::lock_guard lock(idle_mutex_);
@@ -345,7 +399,7 @@ void Worker::main() {
     Runnable* item = find_work();
     if (item) {
       if (searching_) stop_searching_and_maybe_wake();
-      item->run();
+      run_step(item);
       continue;
     }
     // Exit only with nothing queued anywhere: find_work() also comes back empty-handed when
@@ -363,6 +417,42 @@ void Worker::main() {
   set_thread_callback_scheduler(nullptr);
   tls_scheduler = nullptr;
   tls_worker = nullptr;
+}
+
+void Worker::run_step(Runnable* item) {
+  if (scheduler_.debug_) {
+    std::string description = item->describe();
+    std::lock_guard hold(running_lock_);
+    running_.swap(description);
+  }
+  item->run();
+  scheduler_.unmark_blocked(*this);  // back: the others stop taking over at once
+}
+
+std::string Worker::running_description() const {
+  std::lock_guard hold(running_lock_);
+  return running_.empty() ? std::string("an unknown task (debug mode was off)") : running_;
+}
+
+bool Worker::holds_work_for_others(std::int64_t now_ns) const noexcept {
+  return !queue_.empty() || !spawns_.empty() || lifo_slot_.load(std::memory_order_relaxed) ||
+         timers_.published_next_deadline() <= now_ns;
+}
+
+void Worker::help_blocked_workers() {
+  for (auto& other : scheduler_.workers_) {
+    Worker& victim = *other;
+    if (&victim == this || !victim.blocked_.load(std::memory_order_relaxed)) continue;
+    victim.timers_.take_over_due(scheduler_.now_ns());  // what they wake comes to us
+    Runnable* item = victim.lifo_slot_.load(std::memory_order_relaxed);
+    // Acquire: pairs with the exchange that put it there, as in steal().
+    if (item && victim.lifo_slot_.compare_exchange_strong(item, nullptr, std::memory_order_acquire,
+                                                          std::memory_order_relaxed)) {
+      push_local(item, false);
+    }
+    if (Runnable* spawned = victim.spawns_.steal()) push_local(spawned, false);
+    if (Runnable* queued = victim.queue_.steal_half_into(queue_)) push_local(queued, false);
+  }
 }
 
 void Worker::push_local(Runnable* item, bool woken) {
@@ -449,10 +539,9 @@ Runnable* Worker::steal(bool lifo_slots) {
 
 Runnable* Worker::find_work() {
   ++ticks_;
-  if (!timers_.empty()) {
-    timers_.fire_due(scheduler_.now_ns());
-    timers_.discard_stale_front();
-  }
+  progress_.store(ticks_, std::memory_order_relaxed);  // see progress()
+  if (!timers_.empty()) timers_.fire_due(scheduler_.now_ns());
+  if (scheduler_.blocked_workers_.load(std::memory_order_relaxed) != 0) help_blocked_workers();
   if (ticks_ % injection_interval == 0) {
     if (Runnable* item = scheduler_.injection_.try_pop()) return item;
   }
@@ -606,6 +695,7 @@ void Worker::park() {
   } else {
     unregister();  // our deadline came: take ourselves off the list
   }
+  if (s.monitor_) s.monitor_->worker_unparked();
 }
 
 }  // namespace weft::detail

@@ -8,12 +8,15 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "blocked_worker_monitor.hpp"
 #include "injection_queue.hpp"
 #include "run_queue.hpp"
 #include "spawn_deque.hpp"
+#include "spin_lock.hpp"
 #include "task_registry.hpp"
 #include "timer_heap.hpp"
 #include "to_thread_pool.hpp"
@@ -39,11 +42,23 @@ class Worker {
   void add_timer(std::shared_ptr<TimerCallback> callback) { timers_.add(std::move(callback)); }
   unsigned index() const noexcept { return index_; }
 
+  // ---- read by the blocked-worker monitor (any thread)
+  // Bumped each time this worker looks for work: it stands still only inside one step (or
+  // parked). Relaxed: a sample, compared with the previous one.
+  std::uint64_t progress() const noexcept { return progress_.load(std::memory_order_relaxed); }
+  bool is_parked() const noexcept { return parked_.load(std::memory_order_relaxed) != 0; }
+  // Something the other workers could run: a queued task, or a timer due at `now_ns`.
+  bool holds_work_for_others(std::int64_t now_ns) const noexcept;
+  // Debug mode: the repr of what this worker runs now ("" otherwise).
+  std::string running_description() const;
+
  private:
   friend class Scheduler;
   Runnable* find_work();
   Runnable* pop_local();
   Runnable* steal(bool lifo_slots);
+  void help_blocked_workers();
+  void run_step(Runnable* item);
   bool try_become_searching();
   void stop_searching_and_maybe_wake();
   void park();
@@ -59,7 +74,16 @@ class Worker {
   std::uint64_t ticks_ = 0;   // owner only
   bool searching_ = false;    // owner only
   std::uint32_t steal_seed_ = 0;
-  TimerHeap timers_;
+  TimerHeap timers_;  // fired by us, or by the others while we are blocked (see timer_heap.hpp)
+  // Written by us, read by the monitor; blocked_ set and cleared by the monitor (and cleared by
+  // us), read by the others. Relaxed throughout: hints about who could use help, never a
+  // guarantee -- what is taken from a blocked worker is taken through its queues' and timers'
+  // own synchronisation.
+  alignas(64) std::atomic<std::uint64_t> progress_{0};
+  std::atomic<bool> blocked_{false};
+  // Debug mode only: what this worker runs now, for the monitor's report.
+  mutable SpinLock running_lock_;
+  std::string running_;  // guarded by running_lock_
   // 1 while parked (or about to park); the unparker stores 0 and wakes the futex.
   alignas(64) std::atomic<std::uint32_t> parked_{0};
   std::thread thread_;
@@ -109,6 +133,14 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   TaskRegistry& registry() noexcept { return registry_; }
   ToThreadPool& to_thread_pool() noexcept { return to_thread_; }
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  Worker& worker(unsigned index) noexcept { return *workers_[index]; }
+  bool debug() const noexcept { return debug_; }
+
+  // ---- blocked workers (the monitor's side; see blocked_worker_monitor.hpp)
+  void mark_blocked(Worker& worker) noexcept;
+  void unmark_blocked(Worker& worker) noexcept;
+  // Wakes a parked worker to take work from a blocked one, unless someone searches already.
+  void wake_worker_to_help() noexcept;
   // The public handle, for get_running_loop(); null once a Runtime destroyed from inside itself
   // has let go. Acquire/release: a reader sees the Runtime it points to fully built.
   std::atomic<Runtime*> owner{nullptr};
@@ -152,6 +184,7 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   void advance_virtual_clock_or_park(Worker& self);
 
   RunOptions options_;
+  bool debug_;  // RunOptions::debug or WEFT_DEBUG
   std::vector<std::unique_ptr<Worker>> workers_;
   InjectionQueue injection_;
   TaskRegistry registry_;
@@ -161,6 +194,8 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   alignas(64) std::atomic<std::uint32_t> searching_{0};
   alignas(64) std::atomic<std::uint32_t> handshake_word_{0};  // see handshake()
   alignas(64) std::atomic<std::uint32_t> parked_count_{0};
+  // Workers marked blocked. Read on every look for work; relaxed: a hint (see Worker::blocked_).
+  alignas(64) std::atomic<std::uint32_t> blocked_workers_{0};
   std::mutex idle_mutex_;
   std::vector<Worker*> parked_;  // guarded by idle_mutex_
 
@@ -176,6 +211,7 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   bool shut_down_ = false;     // guarded by shutdown_mutex_
   std::int64_t start_ns_;
   std::atomic<std::int64_t> virtual_now_ns_{0};
+  std::unique_ptr<BlockedWorkerMonitor> monitor_;  // null when disabled
 
   // Guards handler_, and `owner` against detach_owner() for the reports that read it.
   mutable std::mutex handler_mutex_;

@@ -1,6 +1,10 @@
 // A worker's timers, fired by (deadline, sequence): timers with equal deadlines fire in the order
-// they were set, as asyncio's call_at does. Owned by one worker; the next deadline is published
-// for the parking logic and for virtual time.
+// they were set, as asyncio's call_at does. Set and fired by one worker; while that worker is
+// blocked inside one step, the others take over its due timers (take_over_due), as Go's sysmon
+// retakes the processor of a thread stuck in a system call. A lock keeps the two sides apart: it
+// guards the containers only, and no timer fires while it is held, so a timer's callback may set
+// timers anywhere and no two workers ever wait for each other's lock. The next deadline is
+// published for the parking logic, for virtual time and for the blocked-worker monitor.
 //
 // Two containers hold them. Timers set in deadline order -- the common case: many sleeps of one
 // duration, each deadline the clock plus the same delay -- queue up in a ring, sorted by
@@ -14,9 +18,11 @@
 #include <exception>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
+#include "spin_lock.hpp"
 #include "weft/detail/task_core.hpp"
 
 namespace weft::detail {
@@ -33,57 +39,39 @@ class TimerHeap {
   // task alive. A raw pointer would not do: a sleep ended by Task.cancel() leaves its timer
   // here, and the task may finish and be freed (on any worker) long before the deadline.
   void add(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token) {
+    std::lock_guard hold(lock_);
     add(Entry{deadline_ns, next_sequence_++, token, std::move(task)});
   }
   // A callback (call_at).
   void add(std::shared_ptr<TimerCallback> callback) {
     std::int64_t when = callback->when_ns;
+    std::lock_guard hold(lock_);
     add(Entry{when, next_sequence_++, 0, std::move(callback)});
   }
 
-  // Fires every timer due at `now_ns`, in order. Returns how many fired.
-  std::size_t fire_due(std::int64_t now_ns) {
-    std::size_t fired = 0;
-    for (Front f = front(); f != Front::none && at(f).deadline_ns <= now_ns; f = front()) {
-      Entry entry = take(f);
-      if (TaskCore* task = entry.task()) {
-        task->fire(entry.token);  // ignored if the task was woken some other way
-      } else if (!entry.callback()->cancelled.load(std::memory_order_relaxed)) {
-        try {
-          entry.callback()->callback();  // may set timers: nothing of ours is held across it
-        } catch (...) {
-          report_timer_exception(*entry.callback(), std::current_exception());
-        }
-      }
-      ++fired;
-    }
-    if (fired) publish();
-    return fired;
-  }
+  // The owner: fires every timer due at `now_ns`, in order, each outside the lock. Returns how
+  // many fired. Drops the stale timers it meets at the front.
+  std::size_t fire_due(std::int64_t now_ns) { return fire_due(now_ns, false); }
+  // Another worker, while the owner is blocked: the same, on the caller's thread (a woken task
+  // goes to the caller's queue). Gives up at once if the owner holds the lock: it is not blocked.
+  std::size_t take_over_due(std::int64_t now_ns) { return fire_due(now_ns, true); }
 
-  // Drops timers at the front that can no longer do anything (a cancelled callback, a sleep
-  // whose task was already woken), so parking and virtual time see the real next deadline.
-  void discard_stale_front() {
-    bool dropped = false;
-    for (Front f = front(); f != Front::none && at(f).stale(); f = front()) {
-      take(f);
-      dropped = true;
-    }
-    if (dropped) publish();
+  std::int64_t next_deadline() const {
+    std::lock_guard hold(lock_);
+    return front_deadline();
   }
-
-  std::int64_t next_deadline() const noexcept {
-    Front f = front();
-    return f == Front::none ? none : at(f).deadline_ns;
-  }
-  // Readable by other workers (virtual time). Relaxed: a hint; the owner acts on its own heap.
+  // Readable by any thread without the lock. Relaxed: a hint (whoever acts on it takes the
+  // lock and looks again).
   std::int64_t published_next_deadline() const noexcept {
     return published_.load(std::memory_order_relaxed);
   }
-  bool empty() const noexcept { return heap_.empty() && ring_size_ == 0; }
+  // The owner's quick test before it takes the lock (a timer is only ever added by the owner).
+  bool empty() const noexcept { return published_next_deadline() == none; }
   void clear() {
-    heap_.clear();
-    ring_.clear();
+    std::vector<Entry> heap, ring;  // destroyed after the lock is let go: they may free tasks
+    std::lock_guard hold(lock_);
+    heap.swap(heap_);
+    ring.swap(ring_);
     ring_head_ = ring_size_ = 0;
     publish();
   }
@@ -102,6 +90,17 @@ class TimerHeap {
       return token ? !task()->awaits_token(token)
                    : callback()->cancelled.load(std::memory_order_relaxed);
     }
+    void fire() {
+      if (TaskCore* sleeper = task()) {
+        sleeper->fire(token);  // ignored if the task was woken some other way
+      } else if (!callback()->cancelled.load(std::memory_order_relaxed)) {
+        try {
+          callback()->callback();
+        } catch (...) {
+          report_timer_exception(*callback(), std::current_exception());
+        }
+      }
+    }
     bool before(const Entry& other) const noexcept {
       return deadline_ns != other.deadline_ns ? deadline_ns < other.deadline_ns
                                               : sequence < other.sequence;
@@ -110,6 +109,38 @@ class TimerHeap {
   struct Later {
     bool operator()(const Entry& a, const Entry& b) const noexcept { return b.before(a); }
   };
+
+  std::size_t fire_due(std::int64_t now_ns, bool taking_over) {
+    std::size_t fired = 0;
+    for (;;) {
+      Entry entry;
+      {
+        std::unique_lock hold(lock_, std::defer_lock);
+        if (taking_over) {
+          if (!hold.try_lock()) break;
+        } else {
+          hold.lock();
+        }
+        Front f = front();
+        // Drop what can no longer do anything (a cancelled callback, a sleep whose task was
+        // already woken), so parking and virtual time see the real next deadline.
+        while (f != Front::none && at(f).stale()) {
+          Entry dropped = take(f);
+          publish();
+          hold.unlock();  // a dropped entry may hold the last reference to a task
+          dropped = Entry{};
+          hold.lock();
+          f = front();
+        }
+        if (f == Front::none || at(f).deadline_ns > now_ns) break;
+        entry = take(f);
+        publish();
+      }
+      entry.fire();
+      ++fired;
+    }
+    return fired;
+  }
 
   void add(Entry entry) {
     // The newest sequence number: the ring stays sorted if the deadline is not earlier than
@@ -162,14 +193,20 @@ class TimerHeap {
     ring_at(ring_size_++) = std::move(entry);
   }
 
-  void publish() noexcept { published_.store(next_deadline(), std::memory_order_relaxed); }
+  std::int64_t front_deadline() const noexcept {
+    Front f = front();
+    return f == Front::none ? none : at(f).deadline_ns;
+  }
+  void publish() noexcept { published_.store(front_deadline(), std::memory_order_relaxed); }
 
+  // Under lock_.
   std::vector<Entry> heap_;  // a binary min-heap by (deadline, sequence)
   std::vector<Entry> ring_;  // sorted by (deadline, sequence) from ring_head_, ring_size_ long
   std::size_t ring_head_ = 0;
   std::size_t ring_size_ = 0;
   std::uint64_t next_sequence_ = 0;
   std::atomic<std::int64_t> published_{none};
+  mutable SpinLock lock_;  // guards the containers and next_sequence_; see the top
 };
 
 }  // namespace weft::detail

@@ -24,6 +24,13 @@ struct RunOptions {
   // deterministically (for tests and examples).
   bool virtual_time = false;
   std::size_t to_thread_threads = 0;  // bound of the to_thread pool; 0 = min(32, cores + 4)
+  // A worker inside one step for longer than this many seconds (a blocking call in a task, a long
+  // computation) has its queued tasks and due timers run by the other workers until it returns,
+  // as Go's sysmon retakes a blocked thread's processor. 0 or inf: never (NaN or < 0: ValueError).
+  double blocked_worker_after = 0.01;
+  // asyncio's debug mode (PYTHONASYNCIODEBUG; here also WEFT_DEBUG=1): a blocked worker is
+  // reported with the task that blocked it.
+  bool debug = false;
 };
 
 namespace detail {

@@ -33,6 +33,8 @@ class Scheduler;
 class Runnable {
  public:
   virtual void run() = 0;
+  // What it is, as asyncio's repr of a task or a handle (debug reports; never on the hot path).
+  virtual std::string describe() const { return "<callback>"; }
   // Intrusive link for the injection queue (written by one producer, read by the consumer).
   std::atomic<Runnable*> next_in_queue{nullptr};
 
@@ -40,8 +42,8 @@ class Runnable {
   ~Runnable() = default;
 };
 
-// A callback timer (asyncio's TimerHandle): runs `callback` on the worker that set it, unless
-// cancelled first.
+// A callback timer (asyncio's TimerHandle): runs `callback` on the worker that set it (or on
+// another while that one is blocked inside a step), unless cancelled first.
 struct TimerCallback {
   std::function<void()> callback;
   std::int64_t when_ns = 0;
@@ -77,6 +79,7 @@ class TaskCore : public FutureCore, public Runnable {
   std::string get_name() const;
   void set_name(std::string name);
   std::string repr() const override;
+  std::string describe() const override { return repr(); }
   const char* kind_name() const noexcept override { return "Task"; }
   // Task.get_stack / print_stack (see task.hpp).
   std::vector<FrameSummary> get_stack(std::optional<int> limit) const;

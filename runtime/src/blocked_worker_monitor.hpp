@@ -1,0 +1,63 @@
+// Internal: the thread that notices a worker stuck inside one step -- a blocking call in a task,
+// a long computation -- and gets its queued tasks and due timers run by the other workers, as
+// Go's sysmon retakes the processor of a thread stuck in a system call.
+//
+// Every few milliseconds it reads each worker's progress counter (bumped, relaxed, each time the
+// worker looks for work). A worker that is not parked and whose counter has not moved for the
+// threshold is marked blocked: the other workers then take its LIFO slot, its queue and its due
+// timers each time they look for work (Worker::help_blocked_workers), and the monitor wakes a
+// parked worker whenever the blocked one holds something they could run. The mark goes when the
+// counter moves again. In debug mode it names the task that blocked the worker.
+//
+// An idle runtime costs it little: once every worker has stayed parked for a while, it dozes
+// (a long futex wait) until a worker leaving park() wakes it (best effort: a missed wake-up
+// only delays the next look to the end of the doze).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+namespace weft::detail {
+
+class Scheduler;
+
+class BlockedWorkerMonitor {
+ public:
+  BlockedWorkerMonitor(Scheduler& scheduler, std::int64_t threshold_ns, bool debug);
+  ~BlockedWorkerMonitor();
+  BlockedWorkerMonitor(const BlockedWorkerMonitor&) = delete;
+  BlockedWorkerMonitor& operator=(const BlockedWorkerMonitor&) = delete;
+
+  void start();
+  void stop();  // idempotent; joins the thread
+  // A worker has left park(): if the monitor dozes, it looks again now.
+  void worker_unparked() noexcept {
+    // Relaxed: a hint; the doze is bounded (see the top).
+    if (state_.load(std::memory_order_relaxed) == dozing) wake(awake);
+  }
+
+ private:
+  static constexpr std::uint32_t awake = 0, dozing = 1, stopped = 2;
+  struct Seen {
+    std::uint64_t progress = 0;
+    std::int64_t since_ns = 0;  // monotonic: when the counter last moved (or the worker parked)
+    bool reported = false;      // debug: this stall was reported
+  };
+
+  void main();
+  // One look at every worker; returns whether all of them were parked.
+  bool look(std::int64_t now_ns);
+  void wake(std::uint32_t to) noexcept;
+
+  Scheduler& scheduler_;
+  const std::int64_t threshold_ns_;
+  const bool debug_;
+  std::vector<Seen> seen_;  // monitor thread only
+  // awake / dozing / stopped; the futex the monitor sleeps on.
+  std::atomic<std::uint32_t> state_{awake};
+  std::thread thread_;
+};
+
+}  // namespace weft::detail
