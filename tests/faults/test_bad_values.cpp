@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "faults_test_support.hpp"
-#include "to_thread_pool.hpp"
+#include "loop/to_thread_pool.hpp"
 
 namespace {
 

@@ -7,10 +7,10 @@
 
 #include <array>
 
-#include "injection_queue.hpp"
 #include "model.hpp"
-#include "run_queue.hpp"
-#include "spawn_deque.hpp"
+#include "sched/injection_queue.hpp"
+#include "sched/run_queue.hpp"
+#include "sched/spawn_deque.hpp"
 
 namespace {
 

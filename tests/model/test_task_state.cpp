@@ -5,15 +5,15 @@
 #include <gtest/gtest.h>
 
 #include "model.hpp"
-#include "task_state.hpp"
+#include "task/task_state.hpp"
 
 namespace {
 
-using weft::detail::TaskRun;
+using weft::detail::TaskState;
 namespace task_state = weft::detail::task_state;
 namespace model = weft::model;
 
-using Word = model::Atomic<TaskRun>;
+using Word = model::Atomic<TaskState>;
 using Token = model::Atomic<std::uint64_t>;
 
 // The real transitions.
@@ -31,7 +31,7 @@ struct Real {
 // Broken: a wake-up that schedules the task whatever it is doing.
 struct BlindNotify : Real {
   static bool notify(Word& word) {
-    word.store(TaskRun::scheduled, std::memory_order_release);
+    word.store(TaskState::scheduled, std::memory_order_release);
     return true;
   }
 };
@@ -40,7 +40,7 @@ struct BlindNotify : Real {
 // during the step.
 struct BlindEndWait : Real {
   static bool end_step_wait(Word& word) {
-    word.store(TaskRun::idle, std::memory_order_release);
+    word.store(TaskState::idle, std::memory_order_release);
     return false;
   }
 };
@@ -48,8 +48,8 @@ struct BlindEndWait : Real {
 // Broken: a wake-up that only handles an idle task, as if a step could not be running.
 struct NotifyOnlyIdle : Real {
   static bool notify(Word& word) {
-    TaskRun expected = TaskRun::idle;
-    return word.compare_exchange_strong(expected, TaskRun::scheduled, std::memory_order_acq_rel,
+    TaskState expected = TaskState::idle;
+    return word.compare_exchange_strong(expected, TaskState::scheduled, std::memory_order_acq_rel,
                                         std::memory_order_acquire);
   }
 };
@@ -61,12 +61,12 @@ struct RelaxedHandOff : Real {
     armed.store(token, std::memory_order_relaxed);
   }
   static bool end_step_wait(Word& word) {
-    TaskRun expected = TaskRun::running;
-    if (word.compare_exchange_strong(expected, TaskRun::idle, std::memory_order_relaxed,
+    TaskState expected = TaskState::running;
+    if (word.compare_exchange_strong(expected, TaskState::idle, std::memory_order_relaxed,
                                      std::memory_order_relaxed)) {
       return false;
     }
-    word.store(TaskRun::scheduled, std::memory_order_relaxed);
+    word.store(TaskState::scheduled, std::memory_order_relaxed);
     return true;
   }
 };
@@ -86,7 +86,7 @@ struct SplitClaim : Real {
 template <class Tr>
 struct Task {
   model::Execution& ex;
-  Word state{TaskRun::scheduled};
+  Word state{TaskState::scheduled};
   Token armed{0};
   // The waiter's registration: how a future's wake-up learns the token (the future's lock in
   // the runtime; a release store and an acquire load here).
@@ -114,7 +114,7 @@ struct Task {
   }
   // What run() does before the step: the invariant "RUNNING only from SCHEDULED".
   void begin(int me) {
-    ex.check(state.load(std::memory_order_relaxed) == TaskRun::scheduled,
+    ex.check(state.load(std::memory_order_relaxed) == TaskState::scheduled,
              "a popped task is not scheduled");
     ex.check(runner == -1, "two threads run the task at once");
     runner = me;
@@ -179,10 +179,10 @@ model::Stats wait_vs_two_wakers(const char* name, model::Options options = {}) {
     ex.thread([&] { task.cancel_wakeup(); });
     ex.run();
     ex.check(task.claims == 1, "not exactly one wake-up won the token");
-    TaskRun final = task.state.load(std::memory_order_relaxed);
+    TaskState final = task.state.load(std::memory_order_relaxed);
     int queued = task.queued.load(std::memory_order_relaxed);
-    bool requeued = final == TaskRun::scheduled && queued == 1;
-    bool ran_again = final == TaskRun::done && queued == 0 && task.steps == 2;
+    bool requeued = final == TaskState::scheduled && queued == 1;
+    bool ran_again = final == TaskState::done && queued == 0 && task.steps == 2;
     ex.check(requeued || ran_again, "a wake-up was lost: the task is neither queued nor run");
   });
 }
@@ -209,7 +209,7 @@ model::Stats two_workers_one_waker(const char* name, model::Options options = {}
     ex.thread([&] { task.armed_wakeup(); });
     ex.run();
     ex.check(task.steps == 2, "the woken task did not run again");
-    ex.check(task.state.load(std::memory_order_relaxed) == TaskRun::done, "the task is not done");
+    ex.check(task.state.load(std::memory_order_relaxed) == TaskState::done, "the task is not done");
   });
 }
 
@@ -232,7 +232,7 @@ model::Stats stale_timer(const char* name, model::Options options = {}) {
     ex.thread([&] { task.fire(1); });  // the first wait's timer
     ex.run();
     ex.check(task.claims == 1, "token 1 was won twice, or never");
-    ex.check(task.state.load(std::memory_order_relaxed) == TaskRun::idle,
+    ex.check(task.state.load(std::memory_order_relaxed) == TaskState::idle,
              "a stale wake-up woke a later wait");
     ex.check(task.queued.load(std::memory_order_relaxed) == 0, "a stale wake-up queued the task");
   });
@@ -246,20 +246,20 @@ model::Options bounds() {
   return options;
 }
 
-TEST(TaskState, AWaitRacingTwoWakersIsQueuedExactlyOnce) {
-  auto stats = wait_vs_two_wakers<Real>("TaskState.wait_vs_two_wakers", bounds());
+TEST(TypedTask, AWaitRacingTwoWakersIsQueuedExactlyOnce) {
+  auto stats = wait_vs_two_wakers<Real>("TypedTask.wait_vs_two_wakers", bounds());
   report(stats);
   EXPECT_FALSE(stats.failed) << stats.failure;
 }
 
-TEST(TaskState, TheWokenTaskRunsOnOneWorkerAtATime) {
-  auto stats = two_workers_one_waker<Real>("TaskState.two_workers_one_waker", bounds());
+TEST(TypedTask, TheWokenTaskRunsOnOneWorkerAtATime) {
+  auto stats = two_workers_one_waker<Real>("TypedTask.two_workers_one_waker", bounds());
   report(stats);
   EXPECT_FALSE(stats.failed) << stats.failure;
 }
 
-TEST(TaskState, AStaleTokenWakesNothing) {
-  auto stats = stale_timer<Real>("TaskState.stale_timer", bounds());
+TEST(TypedTask, AStaleTokenWakesNothing) {
+  auto stats = stale_timer<Real>("TypedTask.stale_timer", bounds());
   report(stats);
   EXPECT_FALSE(stats.failed) << stats.failure;
 }

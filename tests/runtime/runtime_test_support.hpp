@@ -38,7 +38,7 @@ inline weft::RunOptions deterministic() {
 
 // The id of the thread running this code, re-read on every call. std::this_thread::get_id()
 // calls pthread_self(), which glibc declares const: an optimizer may reuse one call's answer
-// after an await, by which time the task may run on another worker (DESIGN.md, mechanism 6).
+// after an await, by which time the task may run on another worker (architecture.md §3).
 __attribute__((noinline)) inline std::thread::id this_thread_id() {
   asm volatile("" ::: "memory");
   return std::this_thread::get_id();

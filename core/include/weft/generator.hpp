@@ -13,7 +13,7 @@
 #include <variant>
 #include "weft/source_location.hpp"
 
-#include "weft/detail/result_frame.hpp"
+#include "weft/detail/generator_frame.hpp"
 #include "weft/locals.hpp"
 #include "weft/states.hpp"
 #include "weft/step.hpp"
@@ -23,20 +23,8 @@ namespace weft {
 template <class Y, class S = std::monostate, class R = void>
 class Generator {
  public:
-  // What the body calls to yield.
-  class Yield {
-   public:
-    std::optional<S> operator()(Y value) {
-      void* sent = frame_->suspend_from_body(&value);
-      if (!sent) return std::nullopt;
-      return std::move(*static_cast<S*>(sent));
-    }
-
-   private:
-    friend class Generator;
-    explicit Yield(detail::Frame* frame) : frame_(frame) {}
-    detail::Frame* frame_;
-  };
+  // What the body calls to yield: `yield_(v)` returns what send(s) sent (nullopt for next()).
+  using Yield = detail::GeneratorYield<Y, S, detail::FrameKind::generator>;
 
   // `body(yield_)` runs at the first send(); it returns R.
   template <class F>
@@ -98,21 +86,7 @@ class Generator {
 
  private:
   template <class F>
-  class BodyFrame final : public detail::ResultFrame<R> {
-   public:
-    BodyFrame(std::string name, SourceLocation where, F body)
-        : detail::ResultFrame<R>(detail::FrameKind::generator, std::move(name), where) {
-      body_.emplace(std::move(body));
-    }
-
-   private:
-    void run_body() override {
-      Yield yield_(this);
-      detail::ClearWhenBodyEnds<F> clear{body_};  // after the body, before yield_
-      this->store_result_of([&]() -> decltype(auto) { return (*body_)(yield_); });
-    }
-    std::optional<F> body_;
-  };
+  using BodyFrame = detail::GeneratorFrame<R, F, Yield, detail::FrameKind::generator>;
 
   // A moved-from handle has no frame: a clear error rather than a null dereference.
   detail::ResultFrame<R>& checked_frame() const {

@@ -25,8 +25,8 @@ auto run(C&& main, RunOptions options = {}) {
   using R = typename decltype(coroutine)::result_type;
   Runtime runtime(options);
   auto& scheduler = runtime.scheduler();
-  auto state = std::allocate_shared<detail::TaskState<R>>(
-      detail::BlockAllocator<detail::TaskState<R>>(), scheduler, std::move(coroutine),
+  auto state = std::allocate_shared<detail::TypedTask<R>>(
+      detail::BlockAllocator<detail::TypedTask<R>>(), scheduler, std::move(coroutine),
       std::string(), detail::current_context());
   Task<R> task(state);
   // asyncio.run stops the loop as soon as main is done and cancels what is left. Main's done

@@ -21,15 +21,17 @@
 namespace weft {
 
 namespace detail {
+// The object behind a Task<R>: the untyped TaskCore (state word, cancellation, future) and the
+// Coroutine<R> it steps, in one allocation.
 template <class R>
-class TaskState final : public TaskCore {
+class TypedTask final : public TaskCore {
  public:
-  TaskState(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, ContextPtr context)
+  TypedTask(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, ContextPtr context)
       : TaskCore(scheduler, coroutine.frame(), std::move(name), std::move(context)),
         coroutine_(std::move(coroutine)) {}
   // Reported here, not in ~TaskCore: repr() names the coroutine, whose frame dies with
   // coroutine_ before the base destructor runs.
-  ~TaskState() override { report_unretrieved_exception(); }
+  ~TypedTask() override { report_unretrieved_exception(); }
   Coroutine<R>& coroutine() noexcept { return coroutine_; }
   std::optional<Value<R>> value;  // set once, under the future's lock, before it is published
 
@@ -60,7 +62,7 @@ template <class R>
 class Task {
  public:
   Task() = default;
-  explicit Task(std::shared_ptr<detail::TaskState<R>> state) : state_(std::move(state)) {}
+  explicit Task(std::shared_ptr<detail::TypedTask<R>> state) : state_(std::move(state)) {}
 
   // Every member but operator bool, == and state() raises RuntimeError on an empty handle (one
   // default-constructed or moved from): it refers to no task.
@@ -85,7 +87,7 @@ class Task {
   // fn(task) runs soon after the task is done, on the runtime (asyncio's call_soon).
   template <class F>
   std::uint64_t add_done_callback(F fn) {
-    return core().add_done_callback([fn = std::move(fn), weak = std::weak_ptr<detail::TaskState<R>>(
+    return core().add_done_callback([fn = std::move(fn), weak = std::weak_ptr<detail::TypedTask<R>>(
                                                              state_)](detail::FutureCore&) mutable {
       Task self(weak.lock());
       fn(self);
@@ -124,14 +126,14 @@ class Task {
 
   explicit operator bool() const noexcept { return static_cast<bool>(state_); }
   friend bool operator==(const Task& a, const Task& b) noexcept { return a.state_ == b.state_; }
-  detail::TaskState<R>& core() const {
+  detail::TypedTask<R>& core() const {
     if (!state_) detail::throw_empty_handle("Task", "create_task()");
     return *state_;
   }
-  const std::shared_ptr<detail::TaskState<R>>& state() const noexcept { return state_; }
+  const std::shared_ptr<detail::TypedTask<R>>& state() const noexcept { return state_; }
 
  private:
-  std::shared_ptr<detail::TaskState<R>> state_;
+  std::shared_ptr<detail::TypedTask<R>> state_;
 };
 
 namespace detail {
@@ -147,7 +149,7 @@ template <class R>
 Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, bool external) {
   // The new task runs in a copy of its creator's context (contextvars.copy_context()).
   auto state =
-      std::allocate_shared<TaskState<R>>(BlockAllocator<TaskState<R>>(), scheduler,
+      std::allocate_shared<TypedTask<R>>(BlockAllocator<TypedTask<R>>(), scheduler,
                                          std::move(coroutine), std::move(name), current_context());
   submit_task(scheduler, state, external);
   return Task<R>(std::move(state));

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "weft/detail/blocking_wait.hpp"
+#include "weft/detail/concurrent_core.hpp"
 #include "weft/detail/time_ns.hpp"
 #include "weft/future.hpp"
 #include "weft/runtime.hpp"
@@ -111,7 +112,7 @@ class ConcurrentFuture {
   void wait(const std::optional<std::chrono::duration<Rep, Period>>& timeout) const {
     std::int64_t deadline = -1;  // none
     if (timeout) {
-      deadline = detail::deadline_after(detail::monotonic_clock_ns(),
+      deadline = detail::deadline_after(detail::monotonic_now_ns(),
                                         detail::duration_to_ns(*timeout, "result()"));
       if (deadline == detail::kNeverNs) deadline = -1;
     }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "weft/detail/spin_lock.hpp"
 #include "weft/exception_handler.hpp"
 
 namespace weft {
@@ -150,7 +151,7 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   void call_exception_handler(const ExceptionContext& context) const noexcept;
 
   std::atomic<FutureState> state_{FutureState::PENDING};
-  mutable std::atomic<bool> locked_{false};  // guards everything below
+  mutable SpinLock locked_;  // guards everything below
   // Relaxed: only a flag for the never-retrieved report; it orders no other data.
   std::atomic<bool> exception_retrieved_{false};
   std::exception_ptr exception_;
@@ -166,7 +167,8 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
 };
 
 // What a coroutine yields to its driver when it awaits a future that is not done: asyncio's
-// Task.__step sees the future and attaches its wake-up to it (after the switch, mechanism 3).
+// Task.__step sees the future and attaches its wake-up to it (after the switch: architecture.md
+// §9).
 struct AwaitFuture {
   FutureCore* future;
 };

@@ -1,6 +1,5 @@
-// Internal: what the runtime runs. A Runnable is anything a worker can run (a task step, a
-// scheduled callback); TaskCore is asyncio's Task minus its result type: the task state word,
-// the cancellation bookkeeping of Task.cancel, and the step that drives the coroutine.
+// Internal: TaskCore is asyncio's Task minus its result type: the task state word, the
+// cancellation bookkeeping of Task.cancel, and the step that drives the coroutine.
 #pragma once
 
 #include <atomic>
@@ -16,6 +15,8 @@
 #include "weft/detail/context_data.hpp"
 #include "weft/detail/frame.hpp"
 #include "weft/detail/future_core.hpp"
+#include "weft/detail/runnable.hpp"
+#include "weft/detail/spin_lock.hpp"
 
 namespace weft {
 // One frame of a task's stack (traceback.FrameSummary): where the task waits.
@@ -30,34 +31,13 @@ namespace weft::detail {
 
 class Scheduler;
 
-class Runnable {
- public:
-  virtual void run() = 0;
-  // What it is, as asyncio's repr of a task or a handle (debug reports; never on the hot path).
-  virtual std::string describe() const { return "<callback>"; }
-  // Intrusive link for the injection queue (written by one producer, read by the consumer).
-  std::atomic<Runnable*> next_in_queue{nullptr};
-
- protected:
-  ~Runnable() = default;
-};
-
-// A callback timer (asyncio's TimerHandle): runs `callback` on the worker that set it (or on
-// another while that one is blocked inside a step), unless cancelled first.
-struct TimerCallback {
-  std::function<void()> callback;
-  std::int64_t when_ns = 0;
-  // Relaxed is enough on its own; callers that need cancel-vs-run exclusion add their own lock.
-  std::atomic<bool> cancelled{false};
-};
-
 // What a coroutine yields to sleep: the task's worker arms a timer (asyncio's call_later).
 struct SleepUntil {
   std::int64_t deadline_ns;
 };
 
-// The task state word (DESIGN.md, mechanism 2).
-enum class TaskRun : std::uint32_t {
+// The task state word (architecture.md §7).
+enum class TaskState : std::uint32_t {
   idle,       // suspended, waiting for a wake-up; in no queue
   scheduled,  // in exactly one run queue
   running,    // a worker is stepping it
@@ -101,7 +81,7 @@ class TaskCore : public FutureCore, public Runnable {
   const ContextPtr& context() const noexcept { return context_; }
   void set_context(ContextPtr context) noexcept { context_ = std::move(context); }
   std::uint64_t context_id() const noexcept { return context_id_; }
-  TaskRun run_state() const noexcept { return run_state_.load(std::memory_order_acquire); }
+  TaskState run_state() const noexcept { return run_state_.load(std::memory_order_acquire); }
 
   // Registry links (guarded by the registry shard's lock).
   TaskCore* registry_prev = nullptr;
@@ -143,18 +123,22 @@ class TaskCore : public FutureCore, public Runnable {
 
   Scheduler& scheduler_;
   Frame& frame_;
-  std::atomic<TaskRun> run_state_{TaskRun::scheduled};
+  std::atomic<TaskState> run_state_{TaskState::scheduled};
   // The wake-up the task waits for; 0 = none. Each wake source (a future's waiter, a timer,
   // cancel) CASes it back to 0, so exactly one of them schedules the task.
   std::atomic<std::uint64_t> armed_token_{0};
   std::uint64_t last_token_ = 0;  // worker-only
-  FutureWaiter waiter_;
-  std::shared_ptr<FutureCore> waiting_on_;  // worker-only: the future waiter_ is registered with
-  std::exception_ptr pending_exception_;    // worker-only: to throw in at the next step
-  std::shared_ptr<TaskCore> self_;          // keeps the task alive until it is done
+  // Two references to the future an await waits on, for two jobs: wakeup_waiter_ is registered
+  // with it, and waiter_registered_with_ (worker-only) is where the next step takes the waiter
+  // back from; fut_waiter_ below (asyncio's Task._fut_waiter, under lock_) is what cancel()
+  // cancels.
+  FutureWaiter wakeup_waiter_;
+  std::shared_ptr<FutureCore> waiter_registered_with_;
+  std::exception_ptr pending_exception_;  // worker-only: to throw in at the next step
+  std::shared_ptr<TaskCore> self_;        // keeps the task alive until it is done
 
   // Guarded by lock_: Task.cancel's state, shared between cancel() and the stepping worker.
-  mutable std::atomic<bool> lock_{false};
+  mutable SpinLock lock_;
   bool must_cancel_ = false;
   // A mirror of must_cancel_ for the step's lock-free check; written with it, under lock_.
   std::atomic<bool> cancel_pending_{false};
@@ -173,14 +157,14 @@ class TaskCore : public FutureCore, public Runnable {
   mutable bool in_flight_count_observed_ = false;
   bool settle_in_flight_cancel() noexcept;  // under lock_: one in-flight call is decided
   bool teardown_cancelled_ = false;
-  std::shared_ptr<FutureCore> fut_waiter_;
-  std::string name_;      // guarded by lock_; used when number_ is 0
+  std::shared_ptr<FutureCore> fut_waiter_;  // asyncio's _fut_waiter: see wakeup_waiter_
+  std::string name_;                        // guarded by lock_; used when number_ is 0
   std::uint64_t number_;  // guarded by lock_: a default name's number, or 0 once named
   ContextPtr context_;
   const std::uint64_t context_id_ = next_context_id();  // the task's own Context
 };
 
-// The task stepping on this thread, or null (a non-inlined read; see DESIGN.md mechanism 6).
+// The task stepping on this thread, or null (a fiber-safe read: architecture.md §3).
 TaskCore* current_task_core() noexcept;
 
 }  // namespace weft::detail

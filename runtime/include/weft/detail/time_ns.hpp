@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <limits>
 
+#include <time.h>
+
 namespace weft::detail {
 
 // "Never": no timer is set (a sleep lasts until cancelled, a timeout does not fire).
@@ -14,6 +16,14 @@ inline constexpr std::int64_t kNeverNs = std::numeric_limits<std::int64_t>::max(
 // Deadlines at or beyond this (~146 years) are never, so that adding the monotonic clock's
 // origin to any deadline the runtime keeps cannot overflow.
 inline constexpr std::int64_t kFarNs = kNeverNs / 2;
+
+// CLOCK_MONOTONIC now, in nanoseconds: the clock of every real-time deadline in weft (the
+// runtime's clock is this minus its start; blocking waits and futex deadlines use it as is).
+inline std::int64_t monotonic_now_ns() noexcept {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
 
 // Seconds to nanoseconds: <= 0 (and -inf) gives 0, at once; +inf or kFarNs and beyond gives
 // kNeverNs; NaN is a ValueError naming `api` ("Invalid delay: NaN (not a number)", as asyncio).

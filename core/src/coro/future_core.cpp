@@ -1,0 +1,265 @@
+#include "weft/detail/future_core.hpp"
+
+#include <cstdio>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include "weft/errors.hpp"
+#include "weft/warnings.hpp"
+
+namespace weft::detail {
+namespace {
+
+// Set by each runtime worker for the thread's life; no fiber migrates between runtimes, so a
+// stale read after a migration still names the same runtime.
+thread_local std::shared_ptr<CallbackScheduler> tls_callback_scheduler;
+
+const char* state_name(FutureState state) {
+  switch (state) {
+    case FutureState::PENDING:
+      return "PENDING";
+    case FutureState::CANCELLED:
+      return "CANCELLED";
+    case FutureState::FINISHED:
+      return "FINISHED";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::shared_ptr<CallbackScheduler> thread_callback_scheduler() noexcept {
+  return tls_callback_scheduler;
+}
+void set_thread_callback_scheduler(std::shared_ptr<CallbackScheduler> scheduler) noexcept {
+  tls_callback_scheduler = std::move(scheduler);
+}
+
+FutureCore::FutureCore() : scheduler_(tls_callback_scheduler) {}
+FutureCore::FutureCore(std::shared_ptr<CallbackScheduler> scheduler)
+    : scheduler_(std::move(scheduler)) {}
+
+FutureCore::~FutureCore() {
+  report_unretrieved_exception();
+}
+
+void FutureCore::report_unretrieved_exception() noexcept {
+  if (!exception_ || exception_retrieved_.exchange(true, std::memory_order_relaxed)) return;
+  try {
+    // asyncio's Future.__del__: {'message', 'exception', 'future'} to the loop's handler.
+    ExceptionContext context;
+    context.message = std::string(kind_name()) + " exception was never retrieved";
+    context.exception = exception_;
+    context.future = repr();
+    call_exception_handler(context);
+  } catch (...) {
+    // Reporting is best effort (building the context may fail for want of memory); a
+    // destructor must not throw.
+  }
+}
+
+void FutureCore::call_exception_handler(const ExceptionContext& context) const noexcept {
+  if (scheduler_) {
+    scheduler_->call_exception_handler(context);
+  } else {
+    log_exception_context_noexcept(context);
+  }
+}
+
+void FutureCore::lock() const noexcept {
+  locked_.lock();
+}
+void FutureCore::unlock() const noexcept {
+  locked_.unlock();
+}
+
+std::string FutureCore::repr() const {
+  switch (state()) {
+    case FutureState::PENDING:
+      return std::string("<") + kind_name() + " pending>";
+    case FutureState::CANCELLED:
+      return std::string("<") + kind_name() + " cancelled>";
+    case FutureState::FINISHED:
+      if (exception_) {
+        return std::string("<") + kind_name() +
+               " finished exception=" + describe_exception(exception_) + ">";
+      }
+      return std::string("<") + kind_name() + " finished>";
+  }
+  return "<Future>";
+}
+
+FutureCore::CancelPlan FutureCore::begin_cancel(const std::string& message) {
+  return CancelPlan::answer(cancel_future(message));
+}
+
+bool FutureCore::end_cancel(bool passed_on, const std::string&) {
+  return passed_on;  // only reached by a subclass that passes on without overriding this
+}
+
+bool FutureCore::cancel_in_cycle(const std::string&) {
+  return false;
+}
+
+bool FutureCore::cancel_future(std::string message) {
+  lock();
+  if (state_.load(std::memory_order_relaxed) != FutureState::PENDING) {
+    unlock();
+    return false;
+  }
+  cancel_message_ = std::move(message);
+  complete_locked_and_run(FutureState::CANCELLED);
+  return true;
+}
+
+void FutureCore::finish(const std::function<void()>& store, const char* operation) {
+  lock();
+  FutureState s = state_.load(std::memory_order_relaxed);
+  if (s != FutureState::PENDING) {
+    unlock();
+    throw InvalidStateError(std::string(operation) + ": invalid state " + state_name(s) + ": " +
+                            repr());
+  }
+  try {
+    store();
+  } catch (...) {
+    unlock();
+    throw;
+  }
+  complete_locked_and_run(FutureState::FINISHED);
+}
+
+void FutureCore::set_exception(std::exception_ptr error) {
+  if (!error) throw TypeError("set_exception() needs an exception");
+  // A CancelledError is accepted, as asyncio does: the future finishes (it is not cancelled) and
+  // result() raises it. gather() reports a cancelled child this way.
+  finish([&] { exception_ = std::move(error); }, "set_exception");
+}
+
+void FutureCore::complete_locked_and_run(FutureState final_state) {
+  // Release: the value/exception/message written under the lock are visible to any thread that
+  // acquires the state and sees it done, without taking the lock.
+  state_.store(final_state, std::memory_order_release);
+  std::vector<Entry> callbacks = std::move(callbacks_);
+  callbacks_.clear();
+  // Waiters are woken under the lock, so remove_waiter() returning false means the wake-up has
+  // been delivered, not merely begun: the owner may then reuse or free its Waiter. Each waiter
+  // may be destroyed once woken, so read the link first. The list is pushed at the front;
+  // reverse it so the waiters wake in the order they began waiting, as asyncio's callbacks do
+  // (on one worker, tasks awaiting one future then resume first come, first served).
+  Waiter* in_order = nullptr;
+  for (Waiter* waiter = std::exchange(waiters_, nullptr); waiter;) {
+    Waiter* next = waiter->next_;
+    waiter->next_ = in_order;
+    in_order = waiter;
+    waiter = next;
+  }
+  for (Waiter* waiter = in_order; waiter;) {
+    Waiter* next = waiter->next_;
+    waiter->on_future_done(*this);
+    waiter = next;
+  }
+  unlock();
+  on_completed();
+  for (Entry& entry : callbacks) run_callback(entry.callback);
+}
+
+void FutureCore::run_callback(Callback& callback) {
+  if (scheduler_) {
+    std::function<void()> call = [self = shared_from_this(), cb = std::move(callback)]() mutable {
+      self->invoke_callback(cb);
+    };
+    if (scheduler_->call_soon(call)) return;
+    call();
+    return;
+  }
+  invoke_callback(callback);
+}
+
+void FutureCore::invoke_callback(Callback& callback) noexcept {
+  try {
+    callback(*this);
+  } catch (...) {
+    // asyncio's Handle._run: the loop's exception handler hears of it and the loop goes on. The
+    // callback may have run on a worker, on a to_thread thread or on whichever foreign thread
+    // completed the future: in none of them may it end the process.
+    std::exception_ptr error = std::current_exception();
+    try {
+      ExceptionContext context;
+      context.exception = error;
+      std::string subject = repr();
+      // asyncio names the callback and its argument, the future; C++ callables have no name.
+      std::string callback_text = "added by add_done_callback to " + subject;
+      context.message = "Exception in callback " + callback_text;
+      context.handle = "<Handle " + callback_text + ">";
+      (std::string_view(kind_name()) == "Task" ? context.task : context.future) = subject;
+      call_exception_handler(context);
+    } catch (...) {
+      std::fputs("ERROR: Exception in callback (no memory to describe it)\n", stderr);
+    }
+  }
+}
+
+std::exception_ptr FutureCore::exception() {
+  FutureState s = state();
+  if (s == FutureState::PENDING) throw InvalidStateError("Exception is not set.");
+  if (s == FutureState::CANCELLED) throw CancelledError(cancel_message_);
+  exception_retrieved_.store(true, std::memory_order_relaxed);
+  return exception_;
+}
+
+void FutureCore::check_result() {
+  FutureState s = state();
+  if (s == FutureState::PENDING) throw InvalidStateError("Result is not set.");
+  if (s == FutureState::CANCELLED) throw CancelledError(cancel_message_);
+  exception_retrieved_.store(true, std::memory_order_relaxed);
+  if (exception_) std::rethrow_exception(exception_);
+}
+
+std::uint64_t FutureCore::add_done_callback(Callback callback) {
+  lock();
+  std::uint64_t id = next_callback_id_++;
+  if (state_.load(std::memory_order_relaxed) == FutureState::PENDING) {
+    callbacks_.push_back({id, std::move(callback)});
+    unlock();
+    return id;
+  }
+  unlock();
+  run_callback(callback);  // already done: asyncio schedules it at once
+  return id;
+}
+
+std::size_t FutureCore::remove_done_callback(std::uint64_t id) {
+  lock();
+  std::size_t removed = std::erase_if(callbacks_, [id](const Entry& e) { return e.id == id; });
+  unlock();
+  return removed;
+}
+
+bool FutureCore::add_waiter(Waiter& waiter) {
+  lock();
+  if (state_.load(std::memory_order_relaxed) != FutureState::PENDING) {
+    unlock();
+    return false;
+  }
+  waiter.next_ = waiters_;
+  waiters_ = &waiter;
+  unlock();
+  return true;
+}
+
+bool FutureCore::remove_waiter(Waiter& waiter) {
+  lock();
+  for (Waiter** link = &waiters_; *link; link = &(*link)->next_) {
+    if (*link == &waiter) {
+      *link = waiter.next_;
+      unlock();
+      return true;
+    }
+  }
+  unlock();
+  return false;
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,106 @@
+#include "sched/blocked_worker_monitor.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "sched/futex.hpp"
+#include "sched/scheduler.hpp"
+#include "weft/warnings.hpp"
+
+namespace weft::detail {
+namespace {
+
+// How long an idle runtime's monitor sleeps between looks when no worker wakes it.
+constexpr std::int64_t doze_ns = 250'000'000;
+// Looks in a row with every worker parked before the monitor dozes.
+constexpr int idle_looks_before_doze = 4;
+
+std::string milliseconds(std::int64_t ns) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f ms", static_cast<double>(ns) / 1e6);
+  return text;
+}
+
+}  // namespace
+
+BlockedWorkerMonitor::BlockedWorkerMonitor(Scheduler& scheduler, std::int64_t threshold_ns,
+                                           bool debug)
+    : scheduler_(scheduler), threshold_ns_(threshold_ns), debug_(debug) {}
+
+BlockedWorkerMonitor::~BlockedWorkerMonitor() {
+  stop();
+}
+
+void BlockedWorkerMonitor::start() {
+  seen_.assign(scheduler_.worker_count(), Seen{});
+  thread_ = std::thread([this] { main(); });
+}
+
+void BlockedWorkerMonitor::stop() {
+  wake(stopped);
+  if (thread_.joinable()) thread_.join();
+}
+
+void BlockedWorkerMonitor::wake(std::uint32_t to) noexcept {
+  std::uint32_t state = state_.load(std::memory_order_relaxed);
+  // Relaxed: the word carries no data, only whether to sleep; `stopped` is final.
+  while (state != stopped && state != to &&
+         !state_.compare_exchange_weak(state, to, std::memory_order_relaxed)) {
+  }
+  futex_wake_all(state_);
+}
+
+void BlockedWorkerMonitor::main() {
+  // Look twice per threshold, so a stall is seen between 1 and 1.5 thresholds after it began.
+  const std::int64_t period_ns = std::max<std::int64_t>(threshold_ns_ / 2, 1'000'000);
+  int idle_looks = 0;
+  for (;;) {
+    std::uint32_t state = state_.load(std::memory_order_relaxed);
+    if (state == stopped) return;
+    const std::int64_t sleep_ns = state == dozing ? doze_ns : period_ns;
+    futex_wait(state_, state, monotonic_now_ns() + sleep_ns);
+    state = state_.load(std::memory_order_relaxed);
+    if (state == stopped) return;
+    if (look(monotonic_now_ns())) {
+      if (++idle_looks >= idle_looks_before_doze) {
+        std::uint32_t expected = awake;
+        state_.compare_exchange_strong(expected, dozing, std::memory_order_relaxed);
+      }
+    } else {
+      idle_looks = 0;
+      if (state == dozing) wake(awake);
+    }
+  }
+}
+
+bool BlockedWorkerMonitor::look(std::int64_t now_ns) {
+  bool all_parked = true;
+  for (unsigned i = 0; i < seen_.size(); ++i) {
+    Worker& worker = scheduler_.worker(i);
+    Seen& seen = seen_[i];
+    const std::uint64_t progress = worker.progress();
+    if (worker.is_parked() || progress != seen.progress) {
+      seen = Seen{progress, now_ns, false};
+      scheduler_.unmark_blocked(worker);
+      continue;
+    }
+    all_parked = false;
+    const std::int64_t stalled_ns = now_ns - seen.since_ns;
+    if (stalled_ns < threshold_ns_) continue;
+    scheduler_.mark_blocked(worker);
+    if (debug_ && !seen.reported) {
+      seen.reported = true;
+      warn({"WARNING",
+            "weft: worker " + std::to_string(i) + " has been inside one step for " +
+                milliseconds(stalled_ns) + ", running " + worker.running_description() +
+                "; its queued tasks and due timers go to the other workers meanwhile. A "
+                "blocking call in a task holds up its worker: run it with weft::to_thread",
+            "", 0});
+    }
+    if (worker.holds_work_for_others(scheduler_.now_ns())) scheduler_.wake_worker_to_help();
+  }
+  return all_parked;
+}
+
+}  // namespace weft::detail

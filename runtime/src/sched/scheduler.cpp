@@ -1,0 +1,681 @@
+// The scheduler. Invariants, each kept in one place:
+// - A runnable is in at most one queue (the task state word decides who enqueues; see
+//   task_core.cpp).
+// - A worker with nothing to do parks only after registering as parked, fencing, and
+//   re-checking every queue; a submitter fences after its push and wakes a parked worker only
+//   when nobody is searching. One of the two always sees the other (Go's protocol in
+//   runtime/proc.go), so no work is stranded while a worker sleeps.
+// - A submitter that sees a searcher leaves its push to it. The last searcher to stop (having
+//   found work) fences and re-checks the queues, and wakes a parked worker if work is still
+//   there (see stop_searching_and_maybe_wake); a searcher that gives up parks by the protocol
+//   above. Either way a push left to the searchers is seen by one of them.
+// - At most half of the busy workers search (steal) at once; a searcher that found work and
+//   still sees more wakes another, so work spreads without a thundering herd.
+#include "sched/scheduler.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include <sched.h>
+
+#include "sched/futex.hpp"
+#include "weft/detail/block_pool.hpp"
+#include "weft/detail/blocking_wait.hpp"
+#include "weft/detail/fiber_thread_local.hpp"
+#include "weft/detail/stack_pool.hpp"
+#include "weft/detail/time_ns.hpp"
+#include "weft/errors.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define WEFT_CPU_RELAX() _mm_pause()
+#else
+#define WEFT_CPU_RELAX() std::this_thread::yield()
+#endif
+
+namespace weft::detail {
+namespace {
+
+thread_local Worker* tls_worker = nullptr;
+thread_local Scheduler* tls_scheduler = nullptr;
+
+// A task's fiber may read these before and after it migrated to another worker thread
+// (architecture.md §3).
+WEFT_FIBER_SAFE_TLS_LOAD(load_tls_worker, Worker*, tls_worker)
+
+constexpr unsigned lifo_cap = 3;             // LIFO-slot runs in a row before the queue gets a turn
+constexpr unsigned injection_interval = 61;  // check the injection queue this often (fairness)
+constexpr unsigned fifo_interval = 31;       // the FIFO queue before the spawn deque this often
+// How long a worker out of work searches before it parks: a few times what waking a parked
+// thread costs, so that a worker that would be woken again soon stays awake, and no longer
+// (docs/performance.md has the measurements). Between its passes over the queues it first spins
+// briefly (32, then 64 pauses), then calls sched_yield: when the machine has no spare core, the
+// yield hands the CPU to whoever waits for it -- often the very thread about to make the next
+// task -- where pausing would burn it until the searcher parks and must be woken with a futex.
+// On an idle core the yield returns at once and the search goes on.
+constexpr int search_pause_rounds = 2;
+constexpr std::int64_t search_budget_ns = 10'000;
+// From this pass on, thieves also take the LIFO slots (see steal()): a few microseconds in.
+constexpr int search_lifo_round = 3;
+
+// One scheduled callback (asyncio's call_soon handle). From the block pool: gather and every
+// done callback schedule one per completion.
+struct CallbackItem final : Runnable, PooledObject {
+  explicit CallbackItem(std::function<void()> fn) : callback(std::move(fn)) {}
+  void run() override {
+    std::unique_ptr<CallbackItem> self(this);
+    try {
+      callback();
+    } catch (...) {
+      // Reported, and the worker goes on (asyncio's Handle._run). Done callbacks catch their
+      // own (future_core.cpp), so what lands here came from Runtime::call_soon.
+      if (Scheduler* scheduler = thread_scheduler()) {
+        report_callback_exception(*scheduler, "scheduled by call_soon",
+                                  "<Handle scheduled by call_soon>", std::current_exception());
+      }
+    }
+  }
+  std::string describe() const override { return "<Handle scheduled by call_soon>"; }
+  std::function<void()> callback;
+};
+
+}  // namespace
+
+WEFT_FIBER_SAFE_TLS_LOAD(thread_scheduler, Scheduler*, tls_scheduler)
+
+// ---------------------------------------------------------------------------------- Scheduler
+
+namespace {
+
+// asyncio's rule for PYTHONASYNCIODEBUG: any non-empty value turns debug mode on.
+bool debug_from_environment() {
+  const char* value = std::getenv("WEFT_DEBUG");
+  return value && *value;
+}
+
+std::int64_t blocked_worker_threshold_ns(double seconds) {
+  if (std::isnan(seconds) || seconds < 0) {
+    throw ValueError(
+        "RunOptions::blocked_worker_after must be >= 0 seconds (0 turns the "
+        "takeover of blocked workers off), not " +
+        std::to_string(seconds));
+  }
+  return seconds == 0 ? kNeverNs : seconds_to_ns(seconds, "RunOptions::blocked_worker_after");
+}
+
+}  // namespace
+
+Scheduler::Scheduler(const RunOptions& options)
+    : options_(options),
+      debug_(options.debug || debug_from_environment()),
+      to_thread_(options.to_thread_threads
+                     ? options.to_thread_threads
+                     : std::min<std::size_t>(32, std::thread::hardware_concurrency() + 4),
+                 [this] { on_to_thread_idle(); }),
+      start_ns_(monotonic_now_ns()) {
+  unsigned n =
+      options.workers ? options.workers : std::max(1u, std::thread::hardware_concurrency());
+  options_.workers = n;
+  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+  // With one worker nobody could take over; the monitor then only reports, in debug mode.
+  const std::int64_t threshold = blocked_worker_threshold_ns(options.blocked_worker_after);
+  if (threshold != kNeverNs && (n > 1 || debug_)) {
+    monitor_ = std::make_unique<BlockedWorkerMonitor>(*this, threshold, debug_);
+  }
+}
+
+Scheduler::~Scheduler() = default;
+
+void Scheduler::start() {
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    w->thread_ = std::thread([w] { w->main(); });
+  }
+  if (monitor_) monitor_->start();
+}
+
+void Scheduler::mark_blocked(Worker& worker) noexcept {
+  // Relaxed, like every use of the mark (see Worker::blocked_); the exchange keeps the count
+  // exact when the monitor and the worker clear it at once.
+  if (!worker.blocked_.exchange(true, std::memory_order_relaxed)) {
+    blocked_workers_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Scheduler::unmark_blocked(Worker& worker) noexcept {
+  // Relaxed load first: the common case (not marked) writes nothing.
+  if (worker.blocked_.load(std::memory_order_relaxed) &&
+      worker.blocked_.exchange(false, std::memory_order_relaxed)) {
+    blocked_workers_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void Scheduler::wake_worker_to_help() noexcept {
+  handshake();  // as a submitter does: the blocked worker's queue holds work nobody was told of
+  wake_one_if_nobody_searches();
+}
+
+Worker* Scheduler::local_worker() const noexcept {
+  Worker* w = load_tls_worker();
+  return w && &w->scheduler_ == this ? w : nullptr;
+}
+
+std::int64_t Scheduler::now_ns() const noexcept {
+  if (options_.virtual_time) return virtual_now_ns_.load(std::memory_order_acquire);
+  return monotonic_now_ns() - start_ns_;
+}
+
+void Scheduler::submit(Runnable* item) {
+  if (Worker* w = local_worker()) {
+    w->push_local(item, false);
+    return;
+  }
+  injection_.push(item);
+  notify_work_available();
+}
+
+void Scheduler::wake_task(Runnable* item) {
+  if (Worker* w = local_worker()) {
+    // With one worker the LIFO slot would reorder asyncio's FIFO; keep it for many workers.
+    w->push_local(item, workers_.size() > 1);
+    return;
+  }
+  injection_.push(item);
+  notify_work_available();
+}
+
+void Scheduler::requeue_yielded(Runnable* item) {
+  Worker* w = local_worker();
+  assert(w && "a task step always ends on a worker");
+  w->push_local(item, false);
+}
+
+template <class Push>
+bool Scheduler::submit_from_outside(const std::atomic<bool>& closed, Push push) {
+  // seq_cst, against shutdown()'s seq_cst store of the flag and load of this count (Dekker):
+  // either we see the flag, or shutdown() sees us here and waits until our push is done. A
+  // plain check-then-push let a callback accepted here land after the workers had exited.
+  external_submissions_.fetch_add(1, std::memory_order_seq_cst);
+  if (closed.load(std::memory_order_seq_cst)) {
+    // Relaxed: we published nothing.
+    external_submissions_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  push();
+  // Release: shutdown(), reading zero with acquire, sees what we queued or registered.
+  external_submissions_.fetch_sub(1, std::memory_order_release);
+  return true;
+}
+
+void Scheduler::wait_for_external_submissions() const {
+  // seq_cst for the handshake in submit_from_outside; a zero also acquires what they queued.
+  while (external_submissions_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+}
+
+bool Scheduler::call_soon(std::function<void()>& callback) {
+  if (local_worker()) {
+    // A worker runs what it queues before it exits, whatever the stage of shutdown.
+    submit(new CallbackItem(std::move(callback)));
+    return true;
+  }
+  return submit_from_outside(callbacks_closed_,
+                             [&] { submit(new CallbackItem(std::move(callback))); });
+}
+
+bool Scheduler::call_soon_threadsafe(std::function<void()>& callback) {
+  if (local_worker()) {
+    submit(new CallbackItem(std::move(callback)));
+    return true;
+  }
+  return submit_from_outside(closed_, [&] { submit(new CallbackItem(std::move(callback))); });
+}
+
+void Scheduler::add_task(std::shared_ptr<TaskCore> task) {
+  Worker* w = local_worker();
+  unsigned shard =
+      w ? w->index()
+        : static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  registry_.add(*task, shard);
+  TaskCore* raw = task.get();
+  raw->start();  // the task now owns a reference to itself until it is done
+  // With several workers a new task goes to the creator's spawn deque: run here newest first,
+  // a fan-out such as skynet goes depth first, with few tasks suspended at once and their
+  // stacks reused warm, while thieves take the oldest spawns. With one worker, asyncio's FIFO
+  // order is the contract.
+  if (w && workers_.size() > 1) {
+    w->push_spawn(raw);
+    return;
+  }
+  submit(raw);
+}
+
+bool Scheduler::try_add_external_task(std::shared_ptr<TaskCore> task) {
+  // Registered before shutdown() looks for tasks to cancel, or refused.
+  return submit_from_outside(closed_, [&] { add_task(std::move(task)); });
+}
+
+void Scheduler::add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task,
+                          std::uint64_t token) {
+  Worker* w = local_worker();
+  assert(w && "timers are set by the worker stepping the task");
+  w->add_timer(deadline_ns, std::move(task), token);
+}
+
+void Scheduler::call_at(std::shared_ptr<TimerCallback> callback) {
+  Worker* w = local_worker();
+  if (!w) {
+    throw RuntimeError("call_at/call_later must be called from inside the runtime (a task)");
+  }
+  if (callback->when_ns == kNeverNs) return;  // never due: kept out of the heap
+  w->add_timer(std::move(callback));
+}
+
+void Scheduler::notify_work_available() {
+  if (workers_.size() == 1 && local_worker()) return;  // the only worker is awake: it is us
+  // Orders our push before the loads below, against the parking worker's handshake between its
+  // registration and its re-check (see the invariants at the top).
+  handshake();
+  wake_one_if_nobody_searches();
+}
+
+void Scheduler::wake_one_if_nobody_searches() {
+  // Relaxed loads, after the caller's handshake: the fences order them (see the invariants).
+  // The parked count first: it changes seldom, so its line stays cached in a submitter's core,
+  // while the searching count changes each time a worker runs dry.
+  if (parked_count_.load(std::memory_order_relaxed) == 0) return;
+  if (searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find it
+  Worker* w;
+  {
+    std::lock_guard lock(idle_mutex_);
+    w = take_parked_locked(nullptr);
+  }
+  if (w) unpark(*w);
+}
+
+Worker* Scheduler::take_parked_locked(Worker* which) {
+  auto it = which ? std::find(parked_workers_.begin(), parked_workers_.end(), which)
+                  : parked_workers_.end() - (parked_workers_.empty() ? 0 : 1);
+  if (it == parked_workers_.end()) return nullptr;
+  Worker* w = *it;
+  parked_workers_.erase(it);
+  // Relaxed: the count is re-read under the mutex or after a handshake fence.
+  parked_count_.fetch_sub(1, std::memory_order_relaxed);
+  // seq_cst, part of the submit/park handshake: the woken worker starts as a searcher, so other
+  // submitters do not wake more (Go's wakep).
+  searching_.fetch_add(1, std::memory_order_seq_cst);
+  return w;
+}
+
+void Scheduler::on_to_thread_idle() {
+  if (!options_.virtual_time) return;  // real time: parked workers keep their own deadlines
+  // A worker that found a job in flight parked with no deadline, and the job's completion woke
+  // the task but not the clock: wake one parked worker to redo park()'s check. It registered
+  // as parked before it read the pool's count, so it is on the list by now -- or it has yet to
+  // read the count and will see zero.
+  Worker* w;
+  {
+    std::lock_guard lock(idle_mutex_);
+    w = take_parked_locked(nullptr);
+  }
+  if (w) unpark(*w);
+}
+
+void Scheduler::unpark(Worker& worker) {
+  // Release: the worker, acquiring the word, sees that it was taken off the parked list.
+  worker.park_state_.store(Worker::woken, std::memory_order_release);
+  futex_wake_one(worker.park_state_);
+}
+
+void Scheduler::cancel_all_tasks() {
+  for (auto& task : registry_.snapshot()) task->cancel_for_teardown();
+}
+
+bool Scheduler::called_from_inside() const noexcept {
+  return local_worker() || thread_scheduler() == this || to_thread_.on_pool_thread();
+}
+
+void Scheduler::shutdown() {
+  if (called_from_inside()) {
+    throw RuntimeError(
+        "a runtime cannot be shut down from one of its own workers, tasks or to_thread jobs (it "
+        "would wait for itself); shut it down from the thread that owns it");
+  }
+  // A second caller waits here until the first has finished, then returns.
+  std::lock_guard shutting_down(shutdown_mutex_);
+  if (shut_down_) return;
+  // 1. No new tasks or call_soon from outside; let those already past the check land.
+  closed_.store(true, std::memory_order_seq_cst);  // seq_cst: see submit_from_outside
+  wait_for_external_submissions();
+  // 2. Cancel what is left and wait for it (asyncio.run's _cancel_all_tasks); tasks may create
+  // more while they unwind, so repeat until none is left. Each task is cancelled once, even if
+  // run()'s main-done callback got to it first.
+  for (;;) {
+    auto tasks = registry_.snapshot();
+    if (tasks.empty()) break;
+    for (auto& task : tasks) task->cancel_for_teardown();
+    for (auto& task : tasks) wait_until_done(*task, -1);
+  }
+  // 3. The blocking jobs end; then no thread outside the workers may queue anything more.
+  to_thread_.shutdown();
+  callbacks_closed_.store(true, std::memory_order_seq_cst);  // seq_cst: see submit_from_outside
+  wait_for_external_submissions();
+  // 4. The workers run what is queued and exit (see Worker::main). A worker that has left its
+  // loop stands still: the monitor goes first.
+  if (monitor_) monitor_->stop();
+  stopping_.store(true, std::memory_order_release);
+  {
+    std::lock_guard lock(idle_mutex_);
+    while (Worker* w = take_parked_locked(nullptr)) unpark(*w);
+  }
+  for (auto& worker : workers_) {
+    if (worker->thread_.joinable()) worker->thread_.join();
+  }
+  shut_down_ = true;
+}
+
+// ---------------------------------------------------------------------------------- Worker
+
+void Worker::main() {
+  tls_worker = this;
+  tls_scheduler = &scheduler_;
+  set_thread_callback_scheduler(scheduler_.shared_from_this());
+  steal_seed_ = index_ * 2654435761u + 1;
+  for (;;) {
+    Runnable* item = find_work();
+    if (item) {
+      if (searching_) stop_searching_and_maybe_wake();
+      run_step(item);
+      continue;
+    }
+    // Exit only with nothing queued anywhere: find_work() also comes back empty-handed when
+    // another worker holds the injection queue's consumer lock, and a worker that left then
+    // stranded what the others could not reach in time (callbacks accepted before shutdown()
+    // were lost that way). Nothing new arrives from outside once stopping_ is set.
+    if (scheduler_.stopping_.load(std::memory_order_acquire) && !work_visible_anywhere()) break;
+    park();
+  }
+  if (searching_) {
+    searching_ = false;
+    scheduler_.searching_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  timers_.clear();
+  set_thread_callback_scheduler(nullptr);
+  tls_scheduler = nullptr;
+  tls_worker = nullptr;
+}
+
+void Worker::run_step(Runnable* item) {
+  if (scheduler_.debug_) {
+    std::string description = item->describe();
+    std::lock_guard hold(running_lock_);
+    running_.swap(description);
+  }
+  item->run();
+  scheduler_.unmark_blocked(*this);  // back: the others stop taking over at once
+}
+
+std::string Worker::running_description() const {
+  std::lock_guard hold(running_lock_);
+  return running_.empty() ? std::string("an unknown task (debug mode was off)") : running_;
+}
+
+bool Worker::holds_work_for_others(std::int64_t now_ns) const noexcept {
+  return !queue_.empty() || !spawns_.empty() || lifo_slot_.load(std::memory_order_relaxed) ||
+         timers_.published_next_deadline() <= now_ns;
+}
+
+void Worker::help_blocked_workers() {
+  for (auto& other : scheduler_.workers_) {
+    Worker& victim = *other;
+    if (&victim == this || !victim.blocked_.load(std::memory_order_relaxed)) continue;
+    victim.timers_.take_over_due(scheduler_.now_ns());  // what they wake comes to us
+    Runnable* item = victim.lifo_slot_.load(std::memory_order_relaxed);
+    // Acquire: pairs with the exchange that put it there, as in steal().
+    if (item && victim.lifo_slot_.compare_exchange_strong(item, nullptr, std::memory_order_acquire,
+                                                          std::memory_order_relaxed)) {
+      push_local(item, false);
+    }
+    if (Runnable* spawned = victim.spawns_.steal()) push_local(spawned, false);
+    if (Runnable* queued = victim.queue_.steal_half_into(queue_)) push_local(queued, false);
+  }
+}
+
+void Worker::push_local(Runnable* item, bool woken) {
+  if (woken) {
+    // acq_rel: we publish `item` to thieves of the slot and take over the previous occupant.
+    item = lifo_slot_.exchange(item, std::memory_order_acq_rel);
+    // An empty slot wakes nobody: this worker runs the task as soon as its step ends (Tokio's
+    // rule). A woken worker would steal it from under us, and a ping-ponging pair would bounce
+    // between two threads with a park and an unpark per message.
+    if (!item) return;
+  }
+  while (!queue_.push(item)) {
+    Runnable* first;
+    Runnable* last;
+    if (std::uint32_t n = queue_.take_half_for_spill(item, first, last)) {
+      scheduler_.injection_.push_batch(first, last, n);
+      break;
+    }
+  }
+  scheduler_.notify_work_available();
+}
+
+void Worker::push_spawn(Runnable* item) {
+  if (!spawns_.push(item)) {
+    push_local(item, false);  // full: the FIFO queue (which spills to the injection queue)
+    return;
+  }
+  // A spawn may be the start of parallel work: make sure someone can take it if we keep
+  // running (Go's newproc calls wakep).
+  scheduler_.notify_work_available();
+}
+
+Runnable* Worker::pop_local() {
+  if (lifo_streak_ < lifo_cap) {
+    Runnable* item = lifo_slot_.load(std::memory_order_relaxed);
+    // Acquire: pairs with the exchange that put it there; we may run it.
+    if (item && lifo_slot_.compare_exchange_strong(item, nullptr, std::memory_order_acquire,
+                                                   std::memory_order_relaxed)) {
+      ++lifo_streak_;
+      return item;
+    }
+  } else if (Runnable* item = lifo_slot_.exchange(nullptr, std::memory_order_acquire)) {
+    // A ping-ponging pair used its streak: send it to the back so the queue is not starved.
+    push_local(item, false);
+  }
+  lifo_streak_ = 0;
+  // Spawns newest first, except every fifo_interval-th time: a task that keeps spawning must
+  // not starve the woken and yielding tasks in the FIFO queue.
+  if (ticks_ % fifo_interval != 0) {
+    if (Runnable* item = spawns_.pop()) return item;
+  }
+  if (Runnable* item = queue_.pop()) return item;
+  return spawns_.pop();
+}
+
+Runnable* Worker::steal(bool lifo_slots) {
+  auto& workers = scheduler_.workers_;
+  const unsigned n = static_cast<unsigned>(workers.size());
+  steal_seed_ = steal_seed_ * 1664525u + 1013904223u;
+  const unsigned start = steal_seed_ % n;
+  for (unsigned i = 0; i < n; ++i) {
+    Worker& victim = *workers[(start + i) % n];
+    if (&victim == this) continue;
+    // The oldest spawn first: in a fan-out it is the biggest subtree nobody has started.
+    if (Runnable* item = victim.spawns_.steal()) return item;
+    if (Runnable* item = victim.queue_.steal_half_into(queue_)) return item;
+  }
+  // Last pass: the LIFO slots (the task a busy worker just woke may wait long behind it). Only
+  // a few microseconds into a search (search_lifo_round): its owner is about to run it, usually
+  // within microseconds.
+  if (!lifo_slots) return nullptr;
+  for (unsigned i = 0; i < n; ++i) {
+    Worker& victim = *workers[(start + i) % n];
+    if (&victim == this) continue;
+    Runnable* item = victim.lifo_slot_.load(std::memory_order_relaxed);
+    if (item && victim.lifo_slot_.compare_exchange_strong(item, nullptr, std::memory_order_acquire,
+                                                          std::memory_order_relaxed)) {
+      return item;
+    }
+  }
+  return nullptr;
+}
+
+Runnable* Worker::find_work() {
+  ++ticks_;
+  progress_.store(ticks_, std::memory_order_relaxed);  // see progress()
+  if (!timers_.empty()) timers_.fire_due(scheduler_.now_ns());
+  if (scheduler_.blocked_workers_.load(std::memory_order_relaxed) != 0) help_blocked_workers();
+  if (ticks_ % injection_interval == 0) {
+    if (Runnable* item = scheduler_.injection_.try_pop()) return item;
+  }
+  if (Runnable* item = pop_local()) return item;
+  if (Runnable* item = scheduler_.injection_.try_pop()) return item;
+  // A lone worker searches too -- only the injection queue, where foreign threads submit: while
+  // it counts as searching, a stream of submissions finds it awake and wakes nobody.
+  if (!try_become_searching()) return nullptr;
+  const bool alone = scheduler_.workers_.size() == 1;
+  const std::int64_t start = monotonic_now_ns();
+  for (int round = 0;; ++round) {
+    if (!alone) {
+      if (Runnable* item = steal(round >= search_lifo_round)) return item;
+    }
+    if (Runnable* item = scheduler_.injection_.try_pop()) return item;
+    if (round >= search_lifo_round && monotonic_now_ns() - start >= search_budget_ns) break;
+    if (round < search_pause_rounds) {
+      for (int spin = 0; spin < 32 << round; ++spin) WEFT_CPU_RELAX();
+    } else {
+      sched_yield();
+    }
+  }
+  return nullptr;
+}
+
+bool Worker::try_become_searching() {
+  if (searching_) return true;
+  const std::uint32_t workers = static_cast<std::uint32_t>(scheduler_.workers_.size());
+  // Relaxed: a heuristic bound ("at most half the busy workers search"), not a correctness rule.
+  std::uint32_t busy = workers - scheduler_.parked_count_.load(std::memory_order_relaxed);
+  if (2 * scheduler_.searching_.load(std::memory_order_relaxed) >= busy) return false;
+  scheduler_.searching_.fetch_add(1, std::memory_order_seq_cst);
+  searching_ = true;
+  return true;
+}
+
+void Worker::stop_searching_and_maybe_wake() {
+  searching_ = false;
+  // seq_cst: part of the submit/park handshake. A submitter that saw searchers did not wake
+  // anyone: the last searcher to leave inherits its push. After our decrement and a fence, we see
+  // every push whose submitter read the count before the decrement (both fences are then ordered),
+  // so if none is visible, none was left to us -- the one we found may well have been it. If some
+  // is, wake a parked worker (unless someone searches again), as Go's resetspinning does. Waking
+  // only then saves a stream of submissions, each found by the one searcher, a futex wake apiece.
+  if (scheduler_.searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+    scheduler_.handshake();
+    if (work_visible_anywhere()) scheduler_.wake_one_if_nobody_searches();
+  }
+}
+
+bool Worker::work_visible_anywhere() const {
+  if (!scheduler_.injection_.empty()) return true;
+  for (auto& w : scheduler_.workers_) {
+    if (!w->queue_.empty() || !w->spawns_.empty() ||
+        w->lifo_slot_.load(std::memory_order_acquire)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Scheduler::jump_virtual_clock(Worker& self) {
+  std::lock_guard lock(idle_mutex_);
+  if (parked_count_.load(std::memory_order_relaxed) != workers_.size()) return;  // not idle now
+  Worker* earliest = nullptr;
+  std::int64_t when = TimerQueue::none;
+  for (auto& w : workers_) {
+    std::int64_t d = w->timers_.published_next_deadline();
+    if (d < when) {
+      when = d;
+      earliest = w.get();
+    }
+  }
+  if (!earliest) return;
+  // Release: a worker that reads the new time sees that the jump happened.
+  if (when > virtual_now_ns_.load(std::memory_order_relaxed)) {
+    virtual_now_ns_.store(when, std::memory_order_release);
+  }
+  if (earliest != &self) {
+    if (Worker* w = take_parked_locked(earliest)) unpark(*w);
+  }
+}
+
+void Worker::park() {
+  Scheduler& s = scheduler_;
+  park_state_.store(parked, std::memory_order_relaxed);
+  bool all_idle;
+  {
+    std::lock_guard lock(s.idle_mutex_);
+    s.parked_workers_.push_back(this);
+    std::uint32_t parked = s.parked_count_.fetch_add(1, std::memory_order_seq_cst) + 1;
+    all_idle = parked == s.workers_.size();
+  }
+  if (searching_) {
+    searching_ = false;
+    s.searching_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  // Pairs with the submitter's handshake (see the invariants at the top).
+  s.handshake();
+
+  auto unregister = [&] {
+    std::lock_guard lock(s.idle_mutex_);
+    auto it = std::find(s.parked_workers_.begin(), s.parked_workers_.end(), this);
+    if (it != s.parked_workers_.end()) {
+      s.parked_workers_.erase(it);
+      s.parked_count_.fetch_sub(1, std::memory_order_relaxed);
+      park_state_.store(awake, std::memory_order_relaxed);
+      return;
+    }
+    // An unparker took us off the list and counted us as searching; wait for its store.
+    while (park_state_.load(std::memory_order_acquire) != woken) WEFT_CPU_RELAX();
+    park_state_.store(awake, std::memory_order_relaxed);
+    searching_ = true;
+  };
+
+  if (work_visible_anywhere() || s.stopping_.load(std::memory_order_acquire)) {
+    unregister();
+    return;
+  }
+
+  std::int64_t deadline = -1;  // absolute CLOCK_MONOTONIC, -1 = none
+  if (s.options_.virtual_time) {
+    if (all_idle && s.to_thread_.in_flight() == 0) s.jump_virtual_clock(*this);
+    // Our own timers are due now if we were the earliest: do not sleep.
+    if (!timers_.empty() && timers_.next_deadline() <= s.now_ns()) {
+      unregister();
+      return;
+    }
+  } else if (!timers_.empty()) {
+    deadline = s.start_ns_ + timers_.next_deadline();
+  }
+
+  // Going to sleep: a good moment to give the pages of surplus warm stacks back to the kernel
+  // (cheap when there are none), so a runtime that ran a burst of tasks does not keep its RSS.
+  trim_stack_pools();
+  if (all_idle) trim_block_pool();  // the burst is over: its task memory goes back to malloc
+  while (park_state_.load(std::memory_order_acquire) == parked) {
+    futex_wait(park_state_, parked, deadline);
+    if (deadline >= 0 && monotonic_now_ns() >= deadline) break;
+  }
+  if (park_state_.load(std::memory_order_acquire) == woken) {
+    park_state_.store(awake, std::memory_order_relaxed);
+    searching_ = true;  // counted by whoever woke us
+  } else {
+    unregister();  // our deadline came: take ourselves off the list
+  }
+  if (s.monitor_) s.monitor_->worker_unparked();
+}
+
+}  // namespace weft::detail

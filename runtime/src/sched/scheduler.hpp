@@ -1,0 +1,238 @@
+// Internal: the engine behind weft::Runtime -- the workers, their queues, parking, timers and
+// the virtual clock. See docs/architecture.md for the picture.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "loop/to_thread_pool.hpp"
+#include "sched/blocked_worker_monitor.hpp"
+#include "sched/injection_queue.hpp"
+#include "sched/run_queue.hpp"
+#include "sched/spawn_deque.hpp"
+#include "sched/timer_queue.hpp"
+#include "task/task_registry.hpp"
+#include "weft/detail/spin_lock.hpp"
+#include "weft/detail/task_core.hpp"
+#include "weft/runtime.hpp"
+
+namespace weft::detail {
+
+class Scheduler;
+
+class Worker {
+ public:
+  Worker(Scheduler& scheduler, unsigned index) : scheduler_(scheduler), index_(index) {}
+  void main();  // the worker thread's loop
+
+  // Owner only: make `item` runnable here. `woken` items go to the LIFO slot (multi-worker).
+  void push_local(Runnable* item, bool woken);
+  // Owner only, multi-worker: a task just created here (see spawn_deque.hpp).
+  void push_spawn(Runnable* item);
+  void add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token) {
+    timers_.add(deadline_ns, std::move(task), token);
+  }
+  void add_timer(std::shared_ptr<TimerCallback> callback) { timers_.add(std::move(callback)); }
+  unsigned index() const noexcept { return index_; }
+
+  // ---- read by the blocked-worker monitor (any thread)
+  // Bumped each time this worker looks for work: it stands still only inside one step (or
+  // parked). Relaxed: a sample, compared with the previous one.
+  std::uint64_t progress() const noexcept { return progress_.load(std::memory_order_relaxed); }
+  bool is_parked() const noexcept { return park_state_.load(std::memory_order_relaxed) != awake; }
+  // Something the other workers could run: a queued task, or a timer due at `now_ns`.
+  bool holds_work_for_others(std::int64_t now_ns) const noexcept;
+  // Debug mode: the repr of what this worker runs now ("" otherwise).
+  std::string running_description() const;
+
+ private:
+  friend class Scheduler;
+  Runnable* find_work();
+  Runnable* pop_local();
+  Runnable* steal(bool lifo_slots);
+  void help_blocked_workers();
+  void run_step(Runnable* item);
+  bool try_become_searching();
+  void stop_searching_and_maybe_wake();
+  void park();
+  bool work_visible_anywhere() const;
+
+  Scheduler& scheduler_;
+  unsigned index_;
+  RunQueue queue_;
+  SpawnDeque spawns_;  // new tasks, run newest first here and stolen oldest first
+  // The LIFO slot: the task this worker just woke, run next while its caches are warm.
+  alignas(64) std::atomic<Runnable*> lifo_slot_{nullptr};
+  unsigned lifo_streak_ = 0;  // owner only: LIFO runs in a row (capped)
+  std::uint64_t ticks_ = 0;   // owner only
+  bool searching_ = false;    // owner only
+  std::uint32_t steal_seed_ = 0;
+  TimerQueue timers_;  // fired by us, or by the others while we are blocked (see timer_queue.hpp)
+  // Written by us, read by the monitor; blocked_ set and cleared by the monitor (and cleared by
+  // us), read by the others. Relaxed throughout: hints about who could use help, never a
+  // guarantee -- what is taken from a blocked worker is taken through its queues' and timers'
+  // own synchronisation.
+  alignas(64) std::atomic<std::uint64_t> progress_{0};
+  std::atomic<bool> blocked_{false};
+  // Debug mode only: what this worker runs now, for the monitor's report.
+  mutable SpinLock running_lock_;
+  std::string running_;  // guarded by running_lock_
+  // The park word, our futex: `parked` while we park (or are about to); whoever takes us off
+  // the parked list stores `woken` and wakes the futex; we store `awake` on the way out.
+  enum : std::uint32_t { awake = 0, parked = 1, woken = 2 };
+  alignas(64) std::atomic<std::uint32_t> park_state_{awake};
+  std::thread thread_;
+};
+
+class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<Scheduler> {
+ public:
+  explicit Scheduler(const RunOptions& options);
+  ~Scheduler() override;
+
+  void start();
+  // Graceful end: refuse new work, cancel every task and wait for them, stop the to_thread
+  // pool, run what is queued, stop and join the workers. Idempotent: a concurrent caller waits
+  // for the first and returns. RuntimeError on one of the runtime's own threads, which it would
+  // have to join (see called_from_inside).
+  void shutdown();
+  // Whether this thread is one of the runtime's own: a worker (so any of its tasks) or a
+  // to_thread pool thread.
+  bool called_from_inside() const noexcept;
+  bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+  // Cancels every task not yet done, once each (the first half of shutdown()'s teardown).
+  void cancel_all_tasks();
+
+  // ---- submission (any thread)
+  void submit(Runnable* item);           // from a worker: local queue; otherwise injection
+  void wake_task(Runnable* item);        // a woken task: like submit, LIFO slot on a worker
+  void requeue_yielded(Runnable* item);  // sleep(0)/bare yield: tail of the local queue
+  // A future's done callbacks (CallbackScheduler): from a worker always; from another thread
+  // until the workers stop taking work (false: the future runs it inline instead).
+  bool call_soon(std::function<void()>& callback) override;
+  // Runtime::call_soon (asyncio's call_soon_threadsafe): from another thread, refused (false)
+  // once shutdown() has begun. Either it runs exactly once or it is refused.
+  bool call_soon_threadsafe(std::function<void()>& callback);
+  void add_task(std::shared_ptr<TaskCore> task);  // registers and starts a new task
+  // add_task for a submission from outside the runtime; false (nothing added) once shutdown()
+  // has begun. A submission that gets in is registered before shutdown() looks for tasks.
+  bool try_add_external_task(std::shared_ptr<TaskCore> task);
+
+  // ---- time
+  std::int64_t now_ns() const noexcept;
+  double time() const noexcept { return static_cast<double>(now_ns()) * 1e-9; }
+  bool virtual_time() const noexcept { return options_.virtual_time; }
+  void add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token);
+  // call_at: from a task or a worker thread; the timer lives with this thread's worker.
+  void call_at(std::shared_ptr<TimerCallback> callback);
+
+  TaskRegistry& registry() noexcept { return registry_; }
+  ToThreadPool& to_thread_pool() noexcept { return to_thread_; }
+  unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  Worker& worker(unsigned index) noexcept { return *workers_[index]; }
+  bool debug() const noexcept { return debug_; }
+
+  // ---- blocked workers (the monitor's side; see blocked_worker_monitor.hpp)
+  void mark_blocked(Worker& worker) noexcept;
+  void unmark_blocked(Worker& worker) noexcept;
+  // Wakes a parked worker to take work from a blocked one, unless someone searches already.
+  void wake_worker_to_help() noexcept;
+  // The public handle, for get_running_loop(); null once a Runtime destroyed from inside itself
+  // has let go. Acquire/release: a reader sees the Runtime it points to fully built.
+  std::atomic<Runtime*> owner{nullptr};
+
+  // The worker running on this thread if it belongs to this scheduler.
+  Worker* local_worker() const noexcept;
+
+  // ---- the loop's exception handler (exception_handler.cpp)
+  void call_exception_handler(const ExceptionContext& context) noexcept override;
+  void set_exception_handler(std::shared_ptr<const ExceptionHandler> handler);
+  std::shared_ptr<const ExceptionHandler> exception_handler() const;
+  // The Runtime is going away: reports from futures that outlive it go to the default log.
+  void detach_owner() noexcept;
+
+ private:
+  friend class Worker;
+  void notify_work_available();
+  // A submission from a thread that is not a worker: refused (false) once `closed` is set;
+  // otherwise queued before shutdown() gets past wait_for_external_submissions().
+  template <class Push>
+  bool submit_from_outside(const std::atomic<bool>& closed, Push push);
+  void wait_for_external_submissions() const;
+  // Wakes a parked worker, as a searcher, unless one searches already. After a handshake().
+  void wake_one_if_nobody_searches();
+  // The Dekker handshake between a submitter (push, then look for parked workers) and a parking
+  // worker (register, then look for work): a seq_cst fence on each side means one of them
+  // always sees the other's write. ThreadSanitizer does not model fences, so under TSan both
+  // sides instead make an acq_rel read-modify-write of one shared word: the later RMW reads from
+  // the earlier one, which gives the same guarantee in a form TSan can check.
+  void handshake() noexcept {
+#if defined(__SANITIZE_THREAD__)
+    handshake_word_.fetch_add(1, std::memory_order_acq_rel);
+#else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+  }
+  // With idle_mutex_ held: takes `which` (or, if null, the last worker to park) off the parked
+  // list and counts it as searching; null if it is not there. The caller then unparks it.
+  Worker* take_parked_locked(Worker* which);
+  // Stores `woken` in a worker taken off the list and wakes its futex.
+  void unpark(Worker& worker);
+  // Virtual time, from a worker about to park (`self`, registered as parked): if every worker is
+  // parked, only timers can make progress -- move the clock to the earliest deadline of any
+  // worker and wake that worker (not `self`, which checks its own timers next).
+  void jump_virtual_clock(Worker& self);
+  // The to_thread pool ran dry: in virtual time, a parked worker re-checks whether the clock
+  // may jump now (it parked without a deadline while a job was in flight).
+  void on_to_thread_idle();
+
+  RunOptions options_;
+  bool debug_;  // RunOptions::debug or WEFT_DEBUG
+  std::vector<std::unique_ptr<Worker>> workers_;
+  InjectionQueue injection_;
+  TaskRegistry registry_;
+  ToThreadPool to_thread_;
+
+  // Parking (Go's protocol): workers looking for work, and the parked ones.
+  alignas(64) std::atomic<std::uint32_t> searching_{0};
+  alignas(64) std::atomic<std::uint32_t> handshake_word_{0};  // see handshake()
+  alignas(64) std::atomic<std::uint32_t> parked_count_{0};
+  // Workers marked blocked. Read on every look for work; relaxed: a hint (see Worker::blocked_).
+  alignas(64) std::atomic<std::uint32_t> blocked_workers_{0};
+  std::mutex idle_mutex_;
+  std::vector<Worker*> parked_workers_;  // guarded by idle_mutex_
+
+  // A line of their own: a foreign thread reads closed_ and writes external_submissions_ for
+  // every task or callback it submits; parking workers write the line above, idle ones read
+  // stopping_. shutdown() sets the three flags in this order, each after the last.
+  alignas(64) std::atomic<bool> closed_{false};  // no new tasks or call_soon from outside
+  std::atomic<bool> callbacks_closed_{false};    // no done callbacks from outside either
+  // External submissions between their check of one of the flags above and their push.
+  std::atomic<std::uint32_t> external_submissions_{0};
+  alignas(64) std::atomic<bool> stopping_{false};  // workers exit when idle and nothing is queued
+  std::mutex shutdown_mutex_;  // held by the one shutdown() at work; others wait on it
+  bool shut_down_ = false;     // guarded by shutdown_mutex_
+  std::int64_t start_ns_;
+  std::atomic<std::int64_t> virtual_now_ns_{0};
+  std::unique_ptr<BlockedWorkerMonitor> monitor_;  // null when disabled
+
+  // Guards handler_, and `owner` against detach_owner() for the reports that read it.
+  mutable std::mutex handler_mutex_;
+  std::shared_ptr<const ExceptionHandler> handler_;  // null: the default handler
+};
+
+// A callback run by the runtime threw `error`: reports it to `scheduler`'s exception handler as
+// asyncio's Handle._run does ("Exception in callback <what>", the handle's repr). Never throws.
+void report_callback_exception(Scheduler& scheduler, const char* what, std::string handle,
+                               std::exception_ptr error) noexcept;
+
+// The scheduler whose worker runs on this thread, or null. A fiber-safe read (architecture.md §3).
+Scheduler* thread_scheduler() noexcept;
+
+}  // namespace weft::detail

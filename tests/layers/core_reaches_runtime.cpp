@@ -1,0 +1,2 @@
+// Must not compile: core/ is the lowest layer and cannot see the runtime's headers.
+#include "weft/task.hpp"
