@@ -3,4 +3,6 @@
 #include "weft/detail/runtime_access.hpp"
 #include "weft/task.hpp"
 
-int layer_control() { return 0; }
+int layer_control() {
+  return 0;
+}
