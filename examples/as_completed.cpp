@@ -1,4 +1,5 @@
-// as_completed: three tasks sleeping 3, 1 and 2 s; their results arrive earliest first.
+// asyncio-task.rst, as_completed: three tasks sleeping 3, 1 and 2 s; their results arrive
+// earliest first.
 #include <iostream>
 #include <vector>
 

@@ -1,5 +1,5 @@
-// shield: the caller awaiting shield(slow()) is cancelled after 1 s; slow keeps running and
-// finishes at 2 s.
+// asyncio-task.rst, "Shielding From Cancellation": the caller awaiting shield(inner), inner a
+// task running slow(), is cancelled after 1 s; inner keeps running and finishes at 2 s.
 #include <iostream>
 
 #include <weft/weft.hpp>

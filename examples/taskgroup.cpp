@@ -1,5 +1,6 @@
-// TaskGroup: child 1 fails after 1 s, so the group cancels child 2 (sleeping 10 s) and raises
-// both children's failures together.
+// TaskGroup (Python 3.11; asyncio-task.rst predates it and has no example of it): child 1 fails
+// after 1 s, so the group cancels child 2 (sleeping 10 s) and raises child 1's error in an
+// ExceptionGroup (child 2's cancellation is not a failure, so it is not in the group).
 #include <iostream>
 #include <stdexcept>
 

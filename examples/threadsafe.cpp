@@ -34,8 +34,8 @@ int main(int, char**) {
                                              }),
                                              runtime);
   try {
-    slow.result(100ms);
-    std::cout << "The coroutine returned" << std::endl;
+    slow.result(100ms);  // the coroutine returns nothing: Python's None
+    std::cout << "The coroutine returned: None" << std::endl;
   } catch (const weft::TimeoutError&) {
     std::cout << "The coroutine took too long, cancelling the task..." << std::endl;
     slow.cancel();

@@ -246,20 +246,20 @@ model::Options bounds() {
   return options;
 }
 
-TEST(TypedTask, AWaitRacingTwoWakersIsQueuedExactlyOnce) {
-  auto stats = wait_vs_two_wakers<Real>("TypedTask.wait_vs_two_wakers", bounds());
+TEST(TaskStateWord, AWaitRacingTwoWakersIsQueuedExactlyOnce) {
+  auto stats = wait_vs_two_wakers<Real>("TaskStateWord.wait_vs_two_wakers", bounds());
   report(stats);
   EXPECT_FALSE(stats.failed) << stats.failure;
 }
 
-TEST(TypedTask, TheWokenTaskRunsOnOneWorkerAtATime) {
-  auto stats = two_workers_one_waker<Real>("TypedTask.two_workers_one_waker", bounds());
+TEST(TaskStateWord, TheWokenTaskRunsOnOneWorkerAtATime) {
+  auto stats = two_workers_one_waker<Real>("TaskStateWord.two_workers_one_waker", bounds());
   report(stats);
   EXPECT_FALSE(stats.failed) << stats.failure;
 }
 
-TEST(TypedTask, AStaleTokenWakesNothing) {
-  auto stats = stale_timer<Real>("TypedTask.stale_timer", bounds());
+TEST(TaskStateWord, AStaleTokenWakesNothing) {
+  auto stats = stale_timer<Real>("TaskStateWord.stale_timer", bounds());
   report(stats);
   EXPECT_FALSE(stats.failed) << stats.failure;
 }

@@ -5,6 +5,8 @@
 //   std::vector<int> all = weft::gather(tasks);                   // a range gives a vector
 //   auto outcomes = weft::gather(weft::return_exceptions, t1, t2); // Outcome<T>: value or error
 //
+// gather_future(...) (below) is the same gather as a Future, as asyncio.gather returns it.
+//
 // The first exception propagates (the others keep running); with return_exceptions errors are
 // results. A cancelled child counts as CancelledError and does not cancel the gather. Cancelling
 // the task that awaits the gather cancels the children that are not done, and then the gather
@@ -13,6 +15,9 @@
 
 #include <atomic>
 #include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <variant>
@@ -47,24 +52,105 @@ inline constexpr ReturnExceptions return_exceptions{};
 
 namespace detail {
 
-// asyncio's _GatheringFuture: finished by its children's done callbacks; cancelling it cancels
-// the children.
-class GatheringFuture final : public FutureCore {
+// The type-independent half of asyncio's _GatheringFuture (gather.cpp): the children, how many
+// ended, whether the gather was cancelled, and what one child's end means for the gather.
+class GatherProgress {
  public:
-  GatheringFuture(std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions);
-  // Attaches the done callbacks (needs shared_from_this, so not in the constructor).
-  void start();
-  CancelPlan begin_cancel(const std::string& message) override;
-  bool end_cancel(bool passed_on, const std::string& message) override;
+  GatherProgress(std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions);
+  struct Verdict {
+    enum Kind { keep_waiting, fail, succeed } kind = keep_waiting;
+    std::exception_ptr error;  // for fail
+  };
+  // Called once per child, from its done callback; `outer` is the gather.
+  Verdict on_child_done(const FutureCore& outer, FutureCore& child);
+  // The gather's cancel(): it cancelled the children; `any` if one of them accepted.
+  void note_cancel(bool any) noexcept;
+  const std::vector<std::shared_ptr<FutureCore>>& children() const noexcept { return children_; }
 
  private:
-  void on_child_done(FutureCore& child);
   std::vector<std::shared_ptr<FutureCore>> children_;
   bool return_exceptions_;
   // Relaxed counters: the future's own lock orders its completion; these only count.
   std::atomic<std::size_t> finished_{0};
   std::atomic<bool> cancel_requested_{false};
 };
+
+// asyncio's _GatheringFuture: a Future of the results (Results: a tuple or a vector; void when
+// the caller takes them from the children itself), finished by its children's done callbacks;
+// cancelling it cancels the children.
+template <class Results>
+class GatheringFuture final : public ValueFuture<Results> {
+ public:
+  using Collect = std::function<Value<Results>()>;  // builds the results from the children
+  GatheringFuture(std::shared_ptr<CallbackScheduler> scheduler,
+                  std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions,
+                  Collect collect)
+      : ValueFuture<Results>(std::move(scheduler)),
+        progress_(std::move(children), return_exceptions),
+        collect_(std::move(collect)) {}
+
+  // Attaches the done callbacks (needs shared_from_this, so not in the constructor).
+  void start() {
+    if (progress_.children().empty()) {  // gather() of nothing: done at once
+      succeed();
+      return;
+    }
+    auto self = std::static_pointer_cast<GatheringFuture>(this->shared_from_this());
+    for (auto& child : progress_.children()) {
+      child->add_done_callback([self](FutureCore& done) { self->on_child_done(done); });
+    }
+  }
+
+ protected:
+  FutureCore::CancelPlan begin_cancel(const std::string&) override {
+    if (this->done()) return FutureCore::CancelPlan::answer(false);
+    return FutureCore::CancelPlan::pass_on_to_each(progress_.children());  // then end_cancel
+  }
+  bool end_cancel(bool any_child_cancelled, const std::string&) override {
+    progress_.note_cancel(any_child_cancelled);
+    return any_child_cancelled;
+  }
+
+ private:
+  void on_child_done(FutureCore& child) {
+    GatherProgress::Verdict verdict = progress_.on_child_done(*this, child);
+    try {
+      if (verdict.kind == GatherProgress::Verdict::fail) {
+        this->set_exception(std::move(verdict.error));
+      } else if (verdict.kind == GatherProgress::Verdict::succeed) {
+        succeed();
+      }
+    } catch (const InvalidStateError&) {
+      // Another child's callback, on another worker, settled the gather first.
+    }
+  }
+  void succeed() {
+    if constexpr (std::is_void_v<Results>) {
+      this->finish([&] { this->value.emplace(); }, "set_result");
+    } else {
+      // Collected before the lock: a child's result() takes the child's lock, never ours.
+      Value<Results> results = collect_();
+      this->finish([&] { this->value.emplace(std::move(results)); }, "set_result");
+    }
+  }
+
+  GatherProgress progress_;
+  Collect collect_;
+};
+
+// The running runtime's callback scheduler (gather's outer future is bound to it).
+std::shared_ptr<CallbackScheduler> gather_callback_scheduler();
+
+template <class Results>
+Future<Results> start_gathering(std::vector<std::shared_ptr<FutureCore>> children,
+                                bool return_exceptions,
+                                typename GatheringFuture<Results>::Collect collect) {
+  auto outer = std::allocate_shared<GatheringFuture<Results>>(
+      BlockAllocator<GatheringFuture<Results>>(), gather_callback_scheduler(), std::move(children),
+      return_exceptions, std::move(collect));
+  outer->start();
+  return Future<Results>(std::move(outer));
+}
 
 // Waits for all children under gather's rules. Throws what the gather raises.
 void await_gathering(std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions);
@@ -137,6 +223,88 @@ auto gather(ReturnExceptions, Range&& awaitables) {
   results.reserve(futures.size());
   for (auto& f : futures) results.push_back(detail::take_outcome(f));
   return results;
+}
+
+// ---- gather as a future (what asyncio.gather returns): hold it, pass it on, await it later,
+// cancel it, inspect it. A Future of a tuple (in argument order) or of a vector (a range).
+//
+//   auto g = weft::gather_future(weft::coro(f, 1), task_b);   // Future<std::tuple<int, B>>
+//   if (!g.done()) g.cancel("enough");                         // cancels the children
+//   auto [a, b] = weft::await(g);
+//
+// As asyncio's: a child that fails (or is cancelled) finishes the gather with that exception
+// -- done() and not cancelled(), even for CancelledError -- and so does cancelling the gather
+// once its children end; shield(gather_future(...)) and gather_future(shield(...), ...) compose.
+template <class... A>
+requires(sizeof...(A) > 0 && (!std::is_same_v<std::decay_t<A>, ReturnExceptions> &&
+                              ...)) auto gather_future(A&&... awaitables) {
+  std::tuple futures{detail::ensure_future(std::forward<A>(awaitables))...};
+  auto collect = [futures] {
+    return std::apply([](auto&... f) { return std::make_tuple(detail::take_result(f)...); },
+                      futures);
+  };
+  using Results = decltype(collect());
+  return std::apply(
+      [&](auto&... f) {
+        return detail::start_gathering<Results>({detail::core_ptr(f)...}, false,
+                                                std::move(collect));
+      },
+      futures);
+}
+
+template <class... A>
+requires(sizeof...(A) > 0) auto gather_future(ReturnExceptions, A&&... awaitables) {
+  std::tuple futures{detail::ensure_future(std::forward<A>(awaitables))...};
+  auto collect = [futures] {
+    return std::apply([](auto&... f) { return std::make_tuple(detail::take_outcome(f)...); },
+                      futures);
+  };
+  using Results = decltype(collect());
+  return std::apply(
+      [&](auto&... f) {
+        return detail::start_gathering<Results>({detail::core_ptr(f)...}, true, std::move(collect));
+      },
+      futures);
+}
+
+template <class Range>
+requires requires(Range& r) {
+  std::begin(r);
+  std::end(r);
+}
+auto gather_future(Range&& awaitables) {
+  using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
+  std::vector<F> futures;
+  std::vector<std::shared_ptr<detail::FutureCore>> cores;
+  for (auto&& a : awaitables) {
+    futures.push_back(detail::ensure_future(std::move(a)));
+    cores.push_back(detail::core_ptr(futures.back()));
+  }
+  using Results = std::vector<Value<typename detail::result_of<F>::type>>;
+  return detail::start_gathering<Results>(std::move(cores), false, [futures] {
+    Results results;
+    results.reserve(futures.size());
+    for (auto& f : futures) results.push_back(detail::take_result(f));
+    return results;
+  });
+}
+
+template <class Range>
+auto gather_future(ReturnExceptions, Range&& awaitables) {
+  using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
+  std::vector<F> futures;
+  std::vector<std::shared_ptr<detail::FutureCore>> cores;
+  for (auto&& a : awaitables) {
+    futures.push_back(detail::ensure_future(std::move(a)));
+    cores.push_back(detail::core_ptr(futures.back()));
+  }
+  using Results = std::vector<Outcome<typename detail::result_of<F>::type>>;
+  return detail::start_gathering<Results>(std::move(cores), true, [futures] {
+    Results results;
+    results.reserve(futures.size());
+    for (auto& f : futures) results.push_back(detail::take_outcome(f));
+    return results;
+  });
 }
 
 }  // namespace weft

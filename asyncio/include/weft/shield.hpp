@@ -3,7 +3,8 @@
 //   int v = weft::await(weft::shield(task));
 //
 // If the task awaiting the shield is cancelled, its await raises CancelledError but the inner
-// task keeps running. If the inner one is cancelled (from elsewhere), the shield is too.
+// task keeps running. If the inner one is cancelled (from elsewhere), the shield is too. An
+// awaitable already done is returned as it is (a Task seen as the Future it is).
 #pragma once
 
 #include <type_traits>
@@ -16,6 +17,7 @@ template <class A>
 auto shield(A&& awaitable) {
   auto inner = detail::ensure_future(std::forward<A>(awaitable));
   using R = typename detail::result_of<decltype(inner)>::type;
+  if (inner.done()) return Future<R>(inner);  // asyncio: the awaitable itself, nothing to shield
   Future<R> outer;  // bound to the running runtime, like loop.create_future()
   auto copy_state = [outer](auto& done) mutable {
     try {
@@ -34,10 +36,6 @@ auto shield(A&& awaitable) {
       // The outer future was cancelled on another worker meanwhile; it keeps that outcome.
     }
   };
-  if (inner.done()) {
-    copy_state(inner);
-    return outer;
-  }
   auto id = inner.add_done_callback(copy_state);
   outer.add_done_callback([inner, id](Future<R>& self) mutable {
     if (!inner.done()) inner.remove_done_callback(id);

@@ -7,6 +7,7 @@
 //   });  // both done here, or ExceptionGroup with every failure
 #pragma once
 
+#include <concepts>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -44,11 +45,22 @@ class TaskGroup {
   TaskGroup(const TaskGroup&) = delete;
   TaskGroup& operator=(const TaskGroup&) = delete;
 
-  // Creates a task in the group. RuntimeError once the group is finished or shutting down.
+  // Creates a task in the group, with weft::create_task's name or options (asyncio 3.14 passes
+  // eager_start on too; an eager child may be done on return, and still belongs to the group).
+  // RuntimeError once the group is finished or shutting down.
   template <class C>
-  auto create_task(C&& coroutine_or_callable, std::string name = {}) {
+  auto create_task(C&& coroutine_or_callable) {
+    return create_task(std::forward<C>(coroutine_or_callable), TaskOptions{});
+  }
+  template <class C, std::convertible_to<std::string> Name>
+  auto create_task(C&& coroutine_or_callable, Name&& name) {
+    return create_task(std::forward<C>(coroutine_or_callable),
+                       TaskOptions{.name = std::string(std::forward<Name>(name))});
+  }
+  template <class C>
+  auto create_task(C&& coroutine_or_callable, TaskOptions options) {
     check_accepting();
-    auto task = weft::create_task(std::forward<C>(coroutine_or_callable), std::move(name));
+    auto task = weft::create_task(std::forward<C>(coroutine_or_callable), std::move(options));
     adopt(task.core());
     return task;
   }

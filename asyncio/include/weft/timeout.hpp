@@ -63,7 +63,8 @@ decltype(auto) run_in_timeout(std::optional<double> when, F&& body) {
       return result;
     }
   } catch (const CancelledError&) {
-    if (exit_timeout(*state, true)) throw TimeoutError();
+    // asyncio: raise TimeoutError from exc_val (TimeoutError::cause() is the CancelledError).
+    if (exit_timeout(*state, true)) std::throw_with_nested(TimeoutError());
     throw;
   } catch (...) {
     exit_timeout(*state, false);

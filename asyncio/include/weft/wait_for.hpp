@@ -20,8 +20,9 @@ auto wait_for(A&& awaitable, std::optional<D> timeout_delay,
   using Out = decltype(await(std::forward<A>(awaitable)));
   if (timeout_delay && detail::seconds_of(*timeout_delay) <= 0) {
     detail::Frame::record_await_site(where);
-    auto future = detail::ensure_future(std::forward<A>(awaitable));
-    if (!future.done()) detail::cancel_and_wait(future.core());
+    // asyncio 3.12+: a done future's result as is; otherwise cancelled at once and waited for.
+    auto future = detail::ensure_future_cancelled(std::forward<A>(awaitable));
+    detail::wait_until_done(future.core());
     try {
       if constexpr (std::is_void_v<Out>) {
         future.result();
@@ -30,7 +31,7 @@ auto wait_for(A&& awaitable, std::optional<D> timeout_delay,
         return Out(detail::take_awaited(future));
       }
     } catch (const CancelledError&) {
-      throw TimeoutError();
+      std::throw_with_nested(TimeoutError());  // asyncio: raise TimeoutError from exc
     }
   }
   return timeout(timeout_delay, [&]() -> Out { return await(std::forward<A>(awaitable), where); });

@@ -1,76 +1,50 @@
+// asyncio.gather's rules for one child's end, shared by every GatheringFuture<Results>.
 #include "weft/gather.hpp"
 
 #include "weft/detail/runtime_access.hpp"
 
 namespace weft::detail {
 
-GatheringFuture::GatheringFuture(std::vector<std::shared_ptr<FutureCore>> children,
-                                 bool return_exceptions)
-    : FutureCore(as_callback_scheduler(running_scheduler("gather"))),
-      children_(std::move(children)),
-      return_exceptions_(return_exceptions) {}
-
-void GatheringFuture::start() {
-  auto self = std::static_pointer_cast<GatheringFuture>(shared_from_this());
-  for (auto& child : children_) {
-    child->add_done_callback([self](FutureCore& done) { self->on_child_done(done); });
-  }
+std::shared_ptr<CallbackScheduler> gather_callback_scheduler() {
+  return as_callback_scheduler(running_scheduler("gather"));
 }
 
-FutureCore::CancelPlan GatheringFuture::begin_cancel(const std::string&) {
-  if (done()) return CancelPlan::answer(false);
-  return CancelPlan::pass_on_to_each(children_);  // each child, then end_cancel
-}
+GatherProgress::GatherProgress(std::vector<std::shared_ptr<FutureCore>> children,
+                               bool return_exceptions)
+    : children_(std::move(children)), return_exceptions_(return_exceptions) {}
 
-bool GatheringFuture::end_cancel(bool any_child_cancelled, const std::string&) {
+void GatherProgress::note_cancel(bool any) noexcept {
   // Relaxed: read by the last child's callback, which the children's completions order after.
-  if (any_child_cancelled) cancel_requested_.store(true, std::memory_order_relaxed);
-  return any_child_cancelled;
+  if (any) cancel_requested_.store(true, std::memory_order_relaxed);
 }
 
-void GatheringFuture::on_child_done(FutureCore& child) {
+GatherProgress::Verdict GatherProgress::on_child_done(const FutureCore& outer, FutureCore& child) {
   std::size_t finished = finished_.fetch_add(1, std::memory_order_acq_rel) + 1;
-  auto settle = [this](std::exception_ptr error) {
-    try {
-      if (error) {
-        set_exception(std::move(error));
-      } else {
-        finish([] {}, "set_result");
-      }
-    } catch (const InvalidStateError&) {
-      // Another child's callback, on another worker, settled the gather first.
-    }
-  };
-  if (done()) {
+  if (outer.done()) {
     if (!child.cancelled()) child.exception();  // mark it retrieved, as asyncio does
-    return;
+    return {};
   }
   if (!return_exceptions_) {
+    // A cancelled child finishes the gather with its CancelledError (the gather is done, not
+    // cancelled), as asyncio's _done_callback does; so does the first exception.
     if (child.cancelled()) {
-      settle(std::make_exception_ptr(CancelledError(child.cancel_message())));
-      return;
+      return {Verdict::fail, std::make_exception_ptr(CancelledError(child.cancel_message()))};
     }
-    if (auto error = child.exception()) {
-      settle(error);
-      return;
-    }
+    if (auto error = child.exception()) return {Verdict::fail, std::move(error)};
   }
-  if (finished == children_.size()) {
-    if (cancel_requested_.load(std::memory_order_relaxed)) {
-      // The gather itself was cancelled: that wins over return_exceptions.
-      settle(std::make_exception_ptr(CancelledError(child.cancel_message())));
-    } else {
-      settle(nullptr);
-    }
+  if (finished != children_.size()) return {};
+  if (cancel_requested_.load(std::memory_order_relaxed)) {
+    // The gather itself was cancelled: that wins over return_exceptions.
+    return {Verdict::fail, std::make_exception_ptr(CancelledError(child.cancel_message()))};
   }
+  return {Verdict::succeed, nullptr};
 }
 
 void await_gathering(std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions) {
   if (children.empty()) return;
-  auto outer = std::allocate_shared<GatheringFuture>(BlockAllocator<GatheringFuture>(),
-                                                     std::move(children), return_exceptions);
-  outer->start();
-  await_core(*outer);
+  // Results void: the caller takes each child's result itself once the gather is done.
+  Future<void> outer = start_gathering<void>(std::move(children), return_exceptions, nullptr);
+  await_core(outer.core());
 }
 
 }  // namespace weft::detail

@@ -11,6 +11,7 @@
 #include <any>
 #include <concepts>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include "weft/source_location.hpp"
@@ -46,8 +47,14 @@ class Coroutine {
     return throw_(std::make_exception_ptr(std::forward<E>(error)));
   }
   // Raises GeneratorExit at the suspension point so its cleanup runs; silent if not started or
-  // already closed. RuntimeError if the coroutine suspends again instead of ending.
-  void close() { frame().close(); }
+  // already closed. RuntimeError if the coroutine suspends again instead of ending. As Python
+  // 3.13's close(): the value the coroutine returned from its GeneratorExit handler, or nullopt
+  // (it let GeneratorExit end it, or it had not started, or was closed already).
+  std::optional<Value<R>> close() {
+    detail::StepReceiver<std::any, R> outcome(frame());
+    frame_->close(outcome.receiver());
+    return std::move(outcome.returned());
+  }
 
   const std::string& name() const { return frame().name(); }
   void set_name(std::string name) { frame().set_name(std::move(name)); }

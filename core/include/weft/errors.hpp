@@ -6,6 +6,7 @@
 // weft::BaseException: a handler for std::exception lets them pass, as asyncio intends.
 #pragma once
 
+#include <exception>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -64,10 +65,18 @@ class InvalidStateError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
-// asyncio.TimeoutError (an alias of the builtin TimeoutError since 3.11).
+// asyncio.TimeoutError (an alias of the builtin TimeoutError since 3.11). As asyncio's, the one
+// a timeout raises has no message, and has the CancelledError it replaced as its cause.
 class TimeoutError : public std::runtime_error {
  public:
-  explicit TimeoutError(const std::string& message = "timed out") : std::runtime_error(message) {}
+  TimeoutError() : std::runtime_error("") {}
+  explicit TimeoutError(const std::string& message) : std::runtime_error(message) {}
+  // Python's __cause__: the exception this one was raised from (thrown with
+  // std::throw_with_nested), or null.
+  std::exception_ptr cause() const noexcept {
+    auto* nested = dynamic_cast<const std::nested_exception*>(this);
+    return nested ? nested->nested_ptr() : nullptr;
+  }
 };
 
 // Python's MemoryError: the system refused memory (e.g. the address space or the mappings for a
@@ -80,6 +89,22 @@ class MemoryError : public std::bad_alloc {
  private:
   std::runtime_error message_;  // its string is reference-counted: copying cannot throw
 };
+
+namespace concurrent {
+// concurrent.futures.Error: the base of the errors of run_coroutine_threadsafe's ConcurrentFuture.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// concurrent.futures.CancelledError: the ConcurrentFuture was cancelled. A class of its own, apart
+// from weft::CancelledError, as Python keeps it apart from asyncio.CancelledError; and, as in
+// Python (where it is an Exception, not a BaseException), a std::exception.
+class CancelledError : public Error {
+ public:
+  CancelledError() : Error("") {}
+};
+}  // namespace concurrent
 
 // Describes an exception for messages and logs: "TypeName: message".
 std::string describe_exception(const std::exception_ptr& error);

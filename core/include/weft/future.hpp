@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "weft/coroutine.hpp"
+#include "weft/detail/done_callback.hpp"
 #include "weft/detail/future_core.hpp"
 #include "weft/errors.hpp"
 #include "weft/step.hpp"
@@ -21,6 +22,8 @@ namespace detail {
 template <class T>
 class ValueFuture : public FutureCore {
  public:
+  ValueFuture() = default;
+  using FutureCore::FutureCore;
   std::optional<Value<T>> value;  // set once, under the future's lock, before it is published
 };
 }  // namespace detail
@@ -30,7 +33,7 @@ class Future {
  public:
   // From the block pool: the sync primitives make one per wait.
   Future()
-      : core_(std::allocate_shared<detail::ValueFuture<T>>(
+      : Future(std::allocate_shared<detail::ValueFuture<T>>(
             detail::BlockAllocator<detail::ValueFuture<T>>())) {}
 
   FutureState state() const noexcept { return core_->state(); }
@@ -44,18 +47,18 @@ class Future {
     if constexpr (std::is_void_v<T>)
       return;
     else
-      return static_cast<const T&>(*core_->value);
+      return static_cast<const T&>(**value_);
   }
   // The exception (null if it finished with a value); CancelledError / InvalidStateError as above.
   std::exception_ptr exception() const { return core_->exception(); }
 
   void set_result() requires std::is_void_v<T> {
-    core_->finish([this] { core_->value.emplace(); }, "set_result");
+    core_->finish([this] { value_->emplace(); }, "set_result");
   }
   template <class V>
   requires(!std::is_void_v<T> &&
            std::is_constructible_v<Value<T>, V&&>) void set_result(V&& value) {
-    core_->finish([&] { core_->value.emplace(std::forward<V>(value)); }, "set_result");
+    core_->finish([&] { value_->emplace(std::forward<V>(value)); }, "set_result");
   }
   void set_exception(std::exception_ptr error) { core_->set_exception(std::move(error)); }
   template <class E>
@@ -66,17 +69,19 @@ class Future {
   // Cancels if pending (callbacks scheduled); false if already done.
   bool cancel(std::string message = {}) { return core_->cancel(std::move(message)); }
 
-  // fn(future) runs (soon) when the future is done -- at once if it already is. Returns an id
-  // for remove_done_callback, which returns how many callbacks it removed.
+  // fn(future) runs (soon) when the future is done -- scheduled at once if it already is -- in
+  // the order callbacks and awaiting tasks were added. Returns an id for remove_done_callback.
   template <class F>
   std::uint64_t add_done_callback(F fn) {
-    return core_->add_done_callback([fn = std::move(fn), core = std::weak_ptr<detail::FutureCore>(
-                                                             core_)](detail::FutureCore&) mutable {
-      Future self(std::static_pointer_cast<detail::ValueFuture<T>>(core.lock()));
-      fn(self);
-    });
+    return core_->add_done_callback(Callback<F>{std::move(fn), core_, value_});
   }
+  // Removes the callback `id` names; or, asyncio's form, every registration of `fn` (a function
+  // pointer, or a callable with ==). Returns how many it removed.
   std::size_t remove_done_callback(std::uint64_t id) { return core_->remove_done_callback(id); }
+  template <detail::ComparableCallback F>
+  std::size_t remove_done_callback(F fn) {
+    return detail::remove_done_callbacks_equal_to<Callback<F>>(*core_, fn);
+  }
 
   std::string repr() const { return core_->repr(); }
   friend bool operator==(const Future& a, const Future& b) { return a.core_ == b.core_; }
@@ -92,17 +97,33 @@ class Future {
     if constexpr (std::is_void_v<T>)
       return {};
     else if constexpr (std::is_copy_constructible_v<T>)
-      return *core_->value;
+      return **value_;
     else
-      return std::move(*core_->value);
+      return std::move(**value_);
   }
 
-  // Internal.
-  explicit Future(std::shared_ptr<detail::ValueFuture<T>> core) : core_(std::move(core)) {}
+  // Internal: a future, or a view of another object that is one (a Task: `value` is where it
+  // keeps its result, inside `core`).
+  explicit Future(std::shared_ptr<detail::ValueFuture<T>> core)
+      : core_(core), value_(&core->value) {}
+  Future(std::shared_ptr<detail::FutureCore> core, std::optional<Value<T>>* value)
+      : core_(std::move(core)), value_(value) {}
   detail::FutureCore& core() const noexcept { return *core_; }
 
  private:
-  std::shared_ptr<detail::ValueFuture<T>> core_;
+  template <class F>
+  struct Callback {
+    F fn;
+    std::weak_ptr<detail::FutureCore> core;  // weak: the future owns its callbacks
+    std::optional<Value<T>>* value;
+    void operator()(detail::FutureCore&) {
+      Future self(core.lock(), value);
+      fn(self);
+    }
+  };
+
+  std::shared_ptr<detail::FutureCore> core_;
+  std::optional<Value<T>>* value_;  // inside *core_
 };
 
 }  // namespace weft

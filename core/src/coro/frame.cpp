@@ -95,8 +95,8 @@ bool Frame::throw_in(std::exception_ptr error, const Receiver& receiver) {
   return step(Mode::throw_in, nullptr, std::move(error), receiver);
 }
 
-void Frame::close() {
-  step(Mode::close, nullptr, nullptr, Receiver{});
+void Frame::close(const Receiver& receiver) {
+  step(Mode::close, nullptr, nullptr, receiver);
 }
 
 bool Frame::step(Mode mode, void* value, std::exception_ptr error, const Receiver& receiver) {

@@ -118,8 +118,10 @@ void FutureCore::finish(const std::function<void()>& store, const char* operatio
   FutureState s = state_.load(std::memory_order_relaxed);
   if (s != FutureState::PENDING) {
     unlock();
-    throw InvalidStateError(std::string(operation) + ": invalid state " + state_name(s) + ": " +
-                            repr());
+    // asyncio's message first, then which call and which future.
+    throw InvalidStateError("invalid state: " + std::string(operation) + "() on a future that is " +
+                            state_name(s) + " already (" + repr() +
+                            "); a future completes once: check done() first");
   }
   try {
     store();
@@ -141,28 +143,100 @@ void FutureCore::complete_locked_and_run(FutureState final_state) {
   // Release: the value/exception/message written under the lock are visible to any thread that
   // acquires the state and sees it done, without taking the lock.
   state_.store(final_state, std::memory_order_release);
+  if (callbacks_.empty()) {
+    wake_waiters_before(UINT64_MAX);
+    unlock();
+    on_completed();
+    return;
+  }
+  // asyncio schedules an awaiting task's wake-up as one more done callback, so callbacks and
+  // awaiters run in the order they were added (architecture.md §6). The waiters added before the
+  // first callback wake now; the callbacks run from scheduled jobs, each waking the waiters added
+  // before it first.
   std::vector<Entry> callbacks = std::move(callbacks_);
   callbacks_.clear();
-  // Waiters are woken under the lock, so remove_waiter() returning false means the wake-up has
-  // been delivered, not merely begun: the owner may then reuse or free its Waiter. Each waiter
-  // may be destroyed once woken, so read the link first. The list is pushed at the front;
-  // reverse it so the waiters wake in the order they began waiting, as asyncio's callbacks do
-  // (on one worker, tasks awaiting one future then resume first come, first served).
+  wake_waiters_before(callbacks.front().id);
+  // Until the last job ends, a task that awaits now still registers (add_waiter), behind them
+  // all, as asyncio's wake-up added to a done future is scheduled behind its pending callbacks.
+  delivering_ = true;
+  unlock();
+  on_completed();
+  std::shared_ptr<std::vector<Entry>> shared;
+  try {
+    shared = std::make_shared<std::vector<Entry>>(std::move(callbacks));
+  } catch (...) {
+    // No memory to schedule them: run them here, in order still. (Allocation comes before the
+    // move, so `callbacks` is intact.)
+    for (Entry& entry : callbacks) {
+      lock();
+      wake_waiters_before(entry.id);
+      unlock();
+      invoke_callback(entry.callback);
+    }
+    end_delivery();
+    return;
+  }
+  if (!schedule_callbacks_from(shared, 0)) run_callbacks_from(std::move(shared), 0);
+}
+
+bool FutureCore::wake_waiters_before(std::uint64_t limit) noexcept {
+  // The list is pushed at the front, so its order_ falls along it: the waiters to wake are its
+  // tail. Reversed, they wake in the order they began waiting (on one worker, tasks awaiting
+  // one future resume first come, first served). Waiters are woken under the lock, so
+  // remove_waiter() returning false means the wake-up has been delivered, not merely begun: the
+  // owner may then reuse or free its Waiter; and each may be destroyed once woken, so the link
+  // is read first.
+  Waiter** cut = &waiters_;
+  while (*cut && (*cut)->order_ >= limit) cut = &(*cut)->next_;
   Waiter* in_order = nullptr;
-  for (Waiter* waiter = std::exchange(waiters_, nullptr); waiter;) {
+  for (Waiter* waiter = std::exchange(*cut, nullptr); waiter;) {
     Waiter* next = waiter->next_;
     waiter->next_ = in_order;
     in_order = waiter;
     waiter = next;
   }
+  bool woke = in_order != nullptr;
   for (Waiter* waiter = in_order; waiter;) {
     Waiter* next = waiter->next_;
     waiter->on_future_done(*this);
     waiter = next;
   }
+  return woke;
+}
+
+bool FutureCore::schedule_callbacks_from(const std::shared_ptr<std::vector<Entry>>& callbacks,
+                                         std::size_t next) noexcept {
+  if (!scheduler_) return false;
+  try {
+    std::function<void()> job = [self = shared_from_this(), callbacks, next]() mutable {
+      self->run_callbacks_from(std::move(callbacks), next);
+    };
+    return scheduler_->call_soon(job);
+  } catch (...) {
+    return false;  // no memory for the job: the caller runs them at once
+  }
+}
+
+void FutureCore::run_callbacks_from(std::shared_ptr<std::vector<Entry>> callbacks,
+                                    std::size_t next) noexcept {
+  for (; next < callbacks->size(); ++next) {
+    Entry& entry = (*callbacks)[next];
+    lock();
+    bool woke = wake_waiters_before(entry.id);
+    unlock();
+    // The tasks just woken come before this callback: on one worker they are queued now, and
+    // the rest of the callbacks in a job behind them, as asyncio's ready queue orders them.
+    if (woke && schedule_callbacks_from(callbacks, next)) return;
+    invoke_callback(entry.callback);
+  }
+  end_delivery();
+}
+
+void FutureCore::end_delivery() noexcept {
+  lock();
+  wake_waiters_before(UINT64_MAX);
+  delivering_ = false;
   unlock();
-  on_completed();
-  for (Entry& entry : callbacks) run_callback(entry.callback);
 }
 
 void FutureCore::run_callback(Callback& callback) {
@@ -203,7 +277,10 @@ void FutureCore::invoke_callback(Callback& callback) noexcept {
 
 std::exception_ptr FutureCore::exception() {
   FutureState s = state();
-  if (s == FutureState::PENDING) throw InvalidStateError("Exception is not set.");
+  if (s == FutureState::PENDING) {
+    throw InvalidStateError(
+        "Exception is not set. The future is still pending: await it, or check done(), first");
+  }
   if (s == FutureState::CANCELLED) throw CancelledError(cancel_message_);
   exception_retrieved_.store(true, std::memory_order_relaxed);
   return exception_;
@@ -211,7 +288,10 @@ std::exception_ptr FutureCore::exception() {
 
 void FutureCore::check_result() {
   FutureState s = state();
-  if (s == FutureState::PENDING) throw InvalidStateError("Result is not set.");
+  if (s == FutureState::PENDING) {
+    throw InvalidStateError(
+        "Result is not set. The future is still pending: await it, or check done(), first");
+  }
   if (s == FutureState::CANCELLED) throw CancelledError(cancel_message_);
   exception_retrieved_.store(true, std::memory_order_relaxed);
   if (exception_) std::rethrow_exception(exception_);
@@ -237,12 +317,31 @@ std::size_t FutureCore::remove_done_callback(std::uint64_t id) {
   return removed;
 }
 
+std::size_t FutureCore::remove_done_callbacks_if(bool (*matches)(const Callback&, const void*),
+                                                 const void* match) {
+  lock();
+  // Decide first, then erase: an operator== that throws leaves every callback in place.
+  std::vector<bool> remove;
+  try {
+    remove.reserve(callbacks_.size());
+    for (const Entry& e : callbacks_) remove.push_back(matches(e.callback, match));
+  } catch (...) {
+    unlock();
+    throw;
+  }
+  std::size_t at = 0;
+  std::size_t removed = std::erase_if(callbacks_, [&](const Entry&) { return remove[at++]; });
+  unlock();
+  return removed;
+}
+
 bool FutureCore::add_waiter(Waiter& waiter) {
   lock();
-  if (state_.load(std::memory_order_relaxed) != FutureState::PENDING) {
+  if (state_.load(std::memory_order_relaxed) != FutureState::PENDING && !delivering_) {
     unlock();
     return false;
   }
+  waiter.order_ = next_callback_id_++;
   waiter.next_ = waiters_;
   waiters_ = &waiter;
   unlock();

@@ -6,6 +6,7 @@
 //   t.cancel("no longer needed");                        // from any thread
 #pragma once
 
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "weft/detail/runtime_access.hpp"
 #include "weft/detail/task_core.hpp"
 #include "weft/errors.hpp"
+#include "weft/future.hpp"
 
 namespace weft {
 
@@ -87,13 +89,13 @@ class Task {
   // fn(task) runs soon after the task is done, on the runtime (asyncio's call_soon).
   template <class F>
   std::uint64_t add_done_callback(F fn) {
-    return core().add_done_callback([fn = std::move(fn), weak = std::weak_ptr<detail::TypedTask<R>>(
-                                                             state_)](detail::FutureCore&) mutable {
-      Task self(weak.lock());
-      fn(self);
-    });
+    return core().add_done_callback(Callback<F>{std::move(fn), state_});
   }
   std::size_t remove_done_callback(std::uint64_t id) { return core().remove_done_callback(id); }
+  template <detail::ComparableCallback F>
+  std::size_t remove_done_callback(F fn) {
+    return detail::remove_done_callbacks_equal_to<Callback<F>>(core(), fn);
+  }
 
   // Where the task waits: one frame (file, line, function of its await) while it is suspended;
   // for a task that failed, the await it last left before raising (C++ exceptions carry no
@@ -132,7 +134,24 @@ class Task {
   }
   const std::shared_ptr<detail::TypedTask<R>>& state() const noexcept { return state_; }
 
+  // asyncio's Task is a Future: the same task, seen as a Future<R> (shield(t) of a done t gives
+  // this view, for one).
+  operator Future<R>() const {
+    if (!state_) detail::throw_empty_handle("Task", "create_task()");
+    return Future<R>(state_, &state_->value);
+  }
+
  private:
+  template <class F>
+  struct Callback {
+    F fn;
+    std::weak_ptr<detail::TypedTask<R>> task;  // weak: the task owns its callbacks
+    void operator()(detail::FutureCore&) {
+      Task self(task.lock());
+      fn(self);
+    }
+  };
+
   std::shared_ptr<detail::TypedTask<R>> state_;
 };
 
@@ -145,13 +164,21 @@ void Task<R>::print_stack(std::optional<int> limit, std::ostream* out) const {
 }
 
 namespace detail {
+// `cancelled`: Task.cancel() before any worker can see the task, so its body never runs (its
+// first step throws CancelledError into the unstarted coroutine), on any number of workers.
 template <class R>
-Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, bool external) {
+Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, bool external,
+                  bool cancelled = false, bool eager_start = false) {
   // The new task runs in a copy of its creator's context (contextvars.copy_context()).
   auto state =
       std::allocate_shared<TypedTask<R>>(BlockAllocator<TypedTask<R>>(), scheduler,
                                          std::move(coroutine), std::move(name), current_context());
-  submit_task(scheduler, state, external);
+  if (cancelled) state->cancel("");
+  if (eager_start) {
+    submit_task_eagerly(scheduler, state);
+  } else {
+    submit_task(scheduler, state, external);
+  }
   return Task<R>(std::move(state));
 }
 }  // namespace detail
@@ -159,10 +186,36 @@ Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name
 // Wraps a coroutine (or a callable, made into one) in a task scheduled on the running runtime.
 // RuntimeError outside a runtime. Default (empty) name: Task-1, Task-2, ... in creation order.
 template <class C>
-auto create_task(C&& coroutine_or_callable, std::string name = {}) {
+auto create_task(C&& coroutine_or_callable) {
   auto coroutine = detail::as_coroutine(std::forward<C>(coroutine_or_callable));
   auto& scheduler = detail::running_scheduler("create_task");
-  return detail::make_task(scheduler, std::move(coroutine), std::move(name), false);
+  return detail::make_task(scheduler, std::move(coroutine), {}, false);
+}
+// (A template on the name's type, so that a braced {.name = ...} goes to the TaskOptions form.)
+template <class C, std::convertible_to<std::string> Name>
+auto create_task(C&& coroutine_or_callable, Name&& name) {
+  auto coroutine = detail::as_coroutine(std::forward<C>(coroutine_or_callable));
+  auto& scheduler = detail::running_scheduler("create_task");
+  return detail::make_task(scheduler, std::move(coroutine), std::string(std::forward<Name>(name)),
+                           false);
+}
+
+// create_task's keyword arguments (asyncio.create_task(coro, *, name=None, eager_start=None)).
+struct TaskOptions {
+  std::string name = {};  // empty: Task-1, Task-2, ...
+  // asyncio 3.14: the coroutine runs at once, inside create_task, until it first suspends (a
+  // coroutine that ends without suspending leaves the task done on return), and only then is
+  // the task scheduled; the creator goes on after that first step.
+  bool eager_start = false;
+};
+
+//   auto t = weft::create_task(weft::coro(lookup, key), {.name = "lookup", .eager_start = true});
+template <class C>
+auto create_task(C&& coroutine_or_callable, TaskOptions options) {
+  auto coroutine = detail::as_coroutine(std::forward<C>(coroutine_or_callable));
+  auto& scheduler = detail::running_scheduler("create_task");
+  return detail::make_task(scheduler, std::move(coroutine), std::move(options.name), false, false,
+                           options.eager_start);
 }
 
 // A type-erased view of any task, for current_task() and all_tasks().

@@ -51,7 +51,7 @@ class ConcurrentFuture {
       : state_(std::move(state)) {}
 
   // Blocks until done (or `timeout` passes: TimeoutError). The value (a reference that lives as
-  // long as the future), the exception rethrown, or CancelledError.
+  // long as the future), the exception rethrown, or concurrent::CancelledError.
   template <class Rep = double, class Period = std::ratio<1>>
   decltype(auto) result(
       std::optional<std::chrono::duration<Rep, Period>> timeout = std::nullopt) const {
@@ -75,8 +75,8 @@ class ConcurrentFuture {
     return exception(std::optional<std::chrono::duration<Rep, Period>>(timeout));
   }
 
-  // Marks this future cancelled (threads blocked on it wake with CancelledError), cancels the
-  // task inside the runtime, then runs the done callbacks here. False if already done.
+  // Marks this future cancelled (threads blocked on it wake with concurrent::CancelledError),
+  // cancels the task inside the runtime, then runs the done callbacks here. False if already done.
   bool cancel() {
     if (!state_->mark_cancelled()) return false;
     state_->task.cancel();
@@ -118,9 +118,9 @@ class ConcurrentFuture {
     }
     if (!state_->wait(deadline)) throw TimeoutError();
   }
-  // concurrent.futures' CancelledError carries no message, whoever cancelled.
+  // concurrent.futures.CancelledError, which carries no message, whoever cancelled.
   void throw_if_cancelled() const {
-    if (cancelled()) throw CancelledError();
+    if (cancelled()) throw concurrent::CancelledError();
   }
 
   static void run_callbacks(const std::shared_ptr<detail::ConcurrentState<R>>& state) {

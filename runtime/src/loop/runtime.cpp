@@ -73,6 +73,10 @@ void submit_task(Scheduler& scheduler, std::shared_ptr<TaskCore> task, bool exte
   }
 }
 
+void submit_task_eagerly(Scheduler& scheduler, std::shared_ptr<TaskCore> task) {
+  scheduler.add_task_eagerly(std::move(task));
+}
+
 std::uint64_t next_task_number() noexcept {
   // Relaxed: only uniqueness matters (asyncio's itertools.count).
   return task_counter.fetch_add(1, std::memory_order_relaxed) + 1;

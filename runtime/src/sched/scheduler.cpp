@@ -1,6 +1,6 @@
 // The scheduler. Invariants, each kept in one place:
 // - A runnable is in at most one queue (the task state word decides who enqueues; see
-//   task_core.cpp).
+//   task/task_state.hpp).
 // - A worker with nothing to do parks only after registering as parked, fencing, and
 //   re-checking every queue; a submitter fences after its push and wakes a parked worker only
 //   when nobody is searching. One of the two always sees the other (Go's protocol in
@@ -250,6 +250,19 @@ void Scheduler::add_task(std::shared_ptr<TaskCore> task) {
     return;
   }
   submit(raw);
+}
+
+void Scheduler::add_task_eagerly(std::shared_ptr<TaskCore> task) {
+  Worker* w = local_worker();
+  if (!w) {  // not on a worker (a callback run inline off the runtime): no step can run here
+    add_task(std::move(task));
+    return;
+  }
+  registry_.add(*task, w->index());
+  task->start();
+  // The task is in no queue yet (scheduled, popped by nobody): this thread takes it as a worker
+  // takes a popped task, and its step ends as any step does -- re-queued, waiting, or done.
+  task->run_eagerly();
 }
 
 bool Scheduler::try_add_external_task(std::shared_ptr<TaskCore> task) {

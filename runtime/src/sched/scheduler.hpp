@@ -120,6 +120,8 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // once shutdown() has begun. Either it runs exactly once or it is refused.
   bool call_soon_threadsafe(std::function<void()>& callback);
   void add_task(std::shared_ptr<TaskCore> task);  // registers and starts a new task
+  // add_task, but its first step runs at once on this worker's thread (eager_start).
+  void add_task_eagerly(std::shared_ptr<TaskCore> task);
   // add_task for a submission from outside the runtime; false (nothing added) once shutdown()
   // has begun. A submission that gets in is registered before shutdown() looks for tasks.
   bool try_add_external_task(std::shared_ptr<TaskCore> task);

@@ -59,6 +59,7 @@ using Lines = std::vector<std::string>;
 // "TimeoutError", "ValueError: boom", "RuntimeError: ..." (weft::RuntimeError and a plain
 // std::runtime_error alike), "ExceptionGroup: [a, b]".
 inline std::string name_of(std::exception_ptr error) {
+  if (!error) return "None";
   try {
     std::rethrow_exception(error);
   } catch (const weft::CancelledError&) {

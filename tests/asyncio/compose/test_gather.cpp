@@ -345,4 +345,197 @@ TEST(Gather, CancellingTheAwaiterAfterEveryChildEndedRaisesCancelledErrorAndLose
                    "a ValueError: boom, w CancelledError", "reports: 0"}));
 }
 
+// ---- gather_future: gather as a future (cpython/gather_future_scenarios.py, .out beside it)
+
+weft::Coroutine<std::string> after_s(double delay, std::string value) {
+  return weft::coro([delay, value] {
+    weft::sleep(delay);
+    return value;
+  });
+}
+
+std::string py_bool(bool b) {
+  return b ? "True" : "False";
+}
+
+TEST(GatherFuture, HeldAndAwaitedLater) {
+  Log log;
+  weft::run(
+      [&] {
+        auto g = weft::gather_future(after_s(1, "a"), after_s(2, "b"));
+        log.add("pending: " + py_bool(g.done()) + " " + py_bool(g.cancelled()));
+        weft::sleep(3);
+        auto [a, b] = g.result();
+        log.add("done before the await: " + py_bool(g.done()) + " " + py_bool(g.cancelled()) + " " +
+                (g.exception() ? "exception" : "None") + " ['" + a + "', '" + b + "']");
+        auto [a2, b2] = weft::await(g);
+        log.add(at("awaited: ['" + a2 + "', '" + b2 + "']"));
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(),
+            (Lines{"pending: False False", "done before the await: True False None ['a', 'b']",
+                   "awaited: ['a', 'b'] at 3"}));
+}
+
+TEST(GatherFuture, CancelWhileChildrenRunCancelsThemAndFinishesWithCancelledError) {
+  Log log;
+  weft::run(
+      [&] {
+        auto a = weft::create_task(after_s(1, "a"));
+        auto b = weft::create_task(after_s(2, "b"));
+        auto g = weft::gather_future(a, b);
+        weft::sleep(0);
+        log.add("cancel: " + py_bool(g.cancel("stop")));
+        try {
+          weft::await(g);
+        } catch (const weft::CancelledError& e) {
+          log.add(at("await raised CancelledError('" + e.message() + "',)"));
+        }
+        log.add("children cancelled: " + py_bool(a.cancelled()) + " " + py_bool(b.cancelled()));
+        log.add("gather done: " + py_bool(g.done()) + " cancelled: " + py_bool(g.cancelled()) +
+                " exception: " + name_of(g.exception()));
+        log.add("cancel once done: " + py_bool(g.cancel()));
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Lines{"cancel: True", "await raised CancelledError('stop',) at 0",
+                                  "children cancelled: True True",
+                                  "gather done: True cancelled: False exception: CancelledError",
+                                  "cancel once done: False"}));
+}
+
+TEST(GatherFuture, ACancelledChildFinishesTheGatherWithItsCancelledError) {
+  Log log;
+  weft::run(
+      [&] {
+        auto a = weft::create_task(after_s(1, "a"));
+        auto b = weft::create_task(after_s(2, "b"));
+        auto g = weft::gather_future(a, b);
+        weft::sleep(0);
+        a.cancel("child");
+        weft::sleep(0);
+        weft::sleep(0);
+        std::string message;
+        try {
+          std::rethrow_exception(g.exception());
+        } catch (const weft::CancelledError& e) {
+          message = e.message();
+        }
+        log.add("done: " + py_bool(g.done()) + " cancelled: " + py_bool(g.cancelled()) +
+                " exception: CancelledError('" + message + "')");
+        log.add("b still running: " + py_bool(!b.done()));
+        log.add(at("b: " + weft::await(b)));
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Lines{"done: True cancelled: False exception: CancelledError('child')",
+                                  "b still running: True", "b: b at 2"}));
+}
+
+TEST(GatherFuture, ReturnExceptionsGivesOutcomes) {
+  Log log;
+  weft::run(
+      [&] {
+        auto fail = weft::coro([]() -> std::string {
+          weft::sleep(1);
+          throw weft::ValueError("boom");
+        });
+        auto g = weft::gather_future(weft::return_exceptions, after_s(2, "a"), std::move(fail));
+        weft::await(g);
+        auto& [a, f] = g.result();
+        log.add(at("result: ['" + a.value() + "', " + name_of(f.exception()) + "]"));
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Lines{"result: ['a', ValueError: boom] at 2"}));
+}
+
+TEST(GatherFuture, AShieldedGatherOutlivesTheCancelledWaiter) {
+  Log log;
+  weft::run(
+      [&] {
+        auto g = weft::gather_future(after_s(1, "a"), after_s(2, "b"));
+        auto w = weft::create_task([g] { return weft::await(weft::shield(g)); });
+        weft::sleep(0);
+        w.cancel();
+        try {
+          weft::await(w);
+        } catch (const weft::CancelledError&) {
+          log.add(at("waiter cancelled"));
+        }
+        bool running = !g.done();
+        auto [a, b] = weft::await(g);
+        log.add(
+            at("gather still runs: " + py_bool(running) + "; gathered ['" + a + "', '" + b + "']"));
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(),
+            (Lines{"waiter cancelled at 0", "gather still runs: True; gathered ['a', 'b'] at 2"}));
+}
+
+TEST(GatherFuture, AGatherOfShieldsLeavesTheChildrenRunning) {
+  Log log;
+  weft::run(
+      [&] {
+        auto a = weft::create_task(after_s(1, "a"));
+        auto b = weft::create_task(after_s(2, "b"));
+        auto g = weft::gather_future(weft::shield(a), weft::shield(b));
+        weft::sleep(0);
+        log.add("cancel: " + py_bool(g.cancel()));
+        try {
+          weft::await(g);
+        } catch (const weft::CancelledError&) {
+          log.add(at("gather raised CancelledError"));
+        }
+        std::string ra = weft::await(a);
+        std::string rb = weft::await(b);
+        log.add(at("the shielded children run on: " + ra + ", " + rb));
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Lines{"cancel: True", "gather raised CancelledError at 0",
+                                  "the shielded children run on: a, b at 2"}));
+}
+
+TEST(GatherFuture, ARangeGivesAFutureOfAVectorAndAnEmptyRangeIsDoneAtOnce) {
+  weft::run(
+      [] {
+        std::vector<weft::Coroutine<std::string>> work;
+        work.push_back(after_s(2, "x"));
+        work.push_back(after_s(1, "y"));
+        auto g = weft::gather_future(work);
+        static_assert(std::is_same_v<decltype(g), weft::Future<std::vector<std::string>>>);
+        EXPECT_EQ(weft::await(g), (std::vector<std::string>{"x", "y"}));
+        std::vector<weft::Task<int>> none;
+        auto empty = weft::gather_future(none);
+        EXPECT_TRUE(empty.done());
+        EXPECT_TRUE(empty.result().empty());
+      },
+      deterministic());
+}
+
+// On several workers: cancel() of the gather while its children run on other workers; it ends
+// done with CancelledError every time, and every child ends (cancelled, or done first).
+TEST(GatherFuture, CancelRacingChildrenOnOtherWorkersStress) {
+  for (long round = 0; round < weft_compose_test::scaled(300); ++round) {
+    weft::run(
+        [] {
+          std::vector<weft::Task<int>> children;
+          for (int i = 0; i < 4; ++i) {
+            children.push_back(weft::create_task([i] {
+              for (int k = 0; k < i; ++k) weft::sleep(0);
+              return i;
+            }));
+          }
+          auto g = weft::gather_future(children);
+          bool accepted = g.cancel();
+          try {
+            weft::await(g);
+            EXPECT_FALSE(accepted) << "a cancel the gather accepted must raise CancelledError";
+          } catch (const weft::CancelledError&) {
+            EXPECT_TRUE(accepted);
+            EXPECT_FALSE(g.cancelled()) << "asyncio: the gather finishes with the error";
+          }
+          for (auto& c : children) EXPECT_TRUE(c.done());
+        },
+        weft::RunOptions{.workers = 4});
+  }
+}
+
 }  // namespace

@@ -167,4 +167,24 @@ TEST(Shield, ACallerThatSuppressesTheCancellationCarriesOn) {
                                   "inner finished at 2", "inner 42 at 2"}));
 }
 
+// asyncio.shield(f) of a done f is f itself (cpython/shield_wait_for_scenarios.py, .out beside
+// it); a pending one gets a new outer future.
+TEST(Shield, AShieldOfADoneFutureIsThatFuture) {
+  weft::run(
+      [] {
+        weft::Future<int> done;
+        done.set_result(5);
+        EXPECT_TRUE(weft::shield(done) == done);
+        weft::Future<int> pending;
+        EXPECT_FALSE(weft::shield(pending) == pending);
+        pending.cancel();
+        auto t = weft::create_task([] { return 7; });
+        weft::await(t);
+        weft::Future<int> seen = weft::shield(t);
+        EXPECT_TRUE(seen == weft::Future<int>(t)) << "the task itself, seen as a Future";
+        EXPECT_EQ(seen.result(), 7);
+      },
+      deterministic());
+}
+
 }  // namespace

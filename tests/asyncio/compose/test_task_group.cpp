@@ -359,4 +359,25 @@ TEST(TaskGroup, TasksAddedWhileTheScopeEndsAreAwaitedToo) {
             (Lines{"body end at 0", "spawned at 1", "late done at 2", "scope ok at 2"}));
 }
 
+// asyncio 3.14: TaskGroup.create_task passes eager_start on. A child that fails in its first,
+// eager, step is done before create_task returns and still fails the group, which cancels the
+// rest (here before c's first step, so its body never runs). cpython/task_group_eager_scenarios.py
+TEST(TaskGroup, AnEagerChildThatFailsAtOnceStillFailsTheGroup) {
+  Log log;
+  weft::run(
+      [&] {
+        guarded(log, [&] {
+          weft::task_group([&](weft::TaskGroup& tg) {
+            tg.create_task(child(log, "c", 10.0));
+            auto eager = tg.create_task([]() -> int { throw std::runtime_error("eager"); },
+                                        {.eager_start = true});
+            log.add(std::string("eager done on return: ") + (eager.done() ? "True" : "False"));
+          });
+        });
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Lines{"eager done on return: True",
+                                  "caught ExceptionGroup: [RuntimeError: eager] at 0"}));
+}
+
 }  // namespace

@@ -399,4 +399,26 @@ TEST(Timeout, AScopeEnteredWithACancellationPendingStillTimesOut) {
             (Lines{"cancelled, cancelling 1 at 1", "TimeoutError, cancelling 1 at 2"}));
 }
 
+// asyncio's Timeout.__aexit__: raise TimeoutError from exc_val -- no message, and the
+// CancelledError it replaces as its cause (cpython/shield_wait_for_scenarios.py).
+TEST(Timeout, TheTimeoutErrorHasNoMessageAndIsRaisedFromTheCancelledError) {
+  Log log;
+  weft::run(
+      [&] {
+        try {
+          weft::timeout(0.5, [] { weft::sleep(1.0); });
+        } catch (const weft::TimeoutError& e) {
+          log.add(std::string("args=(") + e.what() + ") cause: " + name_of(e.cause()));
+          try {
+            std::rethrow_if_nested(e);
+          } catch (const weft::CancelledError&) {
+            log.add("std::rethrow_if_nested gives the CancelledError");
+          }
+        }
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Lines{"args=() cause: CancelledError",
+                                  "std::rethrow_if_nested gives the CancelledError"}));
+}
+
 }  // namespace

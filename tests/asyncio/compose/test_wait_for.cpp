@@ -6,6 +6,7 @@
 // Each scenario logs what tests/asyncio/compose/cpython/wait_for_scenarios.py prints.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -224,6 +225,59 @@ TEST(WaitFor, AVoidTaskFutureOrCoroutineGivesNothingBack) {
       deterministic());
   EXPECT_EQ(log.entries(), (Lines{"task: None at 1", "done task, timeout 0: None at 1",
                                   "future: None at 2", "coroutine: None at 3"}));
+}
+
+// asyncio 3.12+ (cpython/shield_wait_for_scenarios.py, .out beside it): a timeout <= 0 on a
+// coroutine cancels its task before its first step, so the body never runs -- on any number of
+// workers, where another worker could otherwise steal the new task and start it first. The
+// TimeoutError has no message and the CancelledError as its cause.
+TEST(WaitFor, ANonPositiveTimeoutNeverStartsTheCoroutineOnAnyNumberOfWorkers) {
+  std::atomic<int> bodies_run{0};
+  std::atomic<int> timeouts{0};
+  for (long round = 0; round < weft_compose_test::scaled(400); ++round) {
+    weft::run(
+        [&] {
+          for (double timeout : {0.0, -1.0}) {
+            try {
+              weft::wait_for(weft::coro([&] {
+                               bodies_run.fetch_add(1);
+                               return 1;
+                             }),
+                             timeout);
+            } catch (const weft::TimeoutError& e) {
+              EXPECT_STREQ(e.what(), "");
+              if (!e.cause()) {
+                ADD_FAILURE() << "TimeoutError without a cause";
+                continue;
+              }
+              try {
+                std::rethrow_exception(e.cause());
+              } catch (const weft::CancelledError&) {
+                timeouts.fetch_add(1);
+              } catch (...) {
+                ADD_FAILURE() << "the cause is not CancelledError";
+              }
+            }
+          }
+        },
+        weft::RunOptions{.workers = 4});
+  }
+  EXPECT_EQ(bodies_run.load(), 0);
+  EXPECT_EQ(timeouts.load(), 2 * weft_compose_test::scaled(400));
+}
+
+TEST(WaitFor, TheTimeoutErrorHasNoMessageAndIsRaisedFromTheCancelledError) {
+  Log log;
+  weft::run(
+      [&] {
+        try {
+          weft::wait_for(weft::coro([] { weft::sleep(1.0); }), 0.5);
+        } catch (const weft::TimeoutError& e) {
+          log.add(std::string("args=(") + e.what() + ") cause: " + name_of(e.cause()));
+        }
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Lines{"args=() cause: CancelledError"}));
 }
 
 }  // namespace

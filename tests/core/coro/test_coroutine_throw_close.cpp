@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <any>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -245,6 +246,33 @@ TEST(CoroutineClose, BodyThatCatchesGeneratorExitAndReturnsClosesSilently) {
   c.send();
   EXPECT_NO_THROW(c.close());
   EXPECT_EQ(weft::getcoroutinestate(c), weft::CORO_CLOSED);
+}
+
+// Python 3.13 (gh-104770, test_generators' test_close_return_value): close() returns what the
+// body returned from its GeneratorExit handler; None when GeneratorExit ended it, or when it had
+// not started or was closed already. tests/core/coro/cpython/close_return_value.py.
+TEST(CoroutineClose, CloseReturnValue) {
+  auto returns = weft::coro([] {
+    try {
+      weft::suspend();
+    } catch (const weft::GeneratorExit&) {
+      return 1;
+    }
+    return 0;
+  });
+  returns.send();
+  EXPECT_EQ(returns.close(), std::optional<int>(1));
+  EXPECT_EQ(returns.close(), std::nullopt) << "closed already";
+
+  auto propagates = weft::coro([] {
+    weft::suspend();
+    return 0;
+  });
+  propagates.send();
+  EXPECT_EQ(propagates.close(), std::nullopt);
+
+  auto unstarted = weft::coro([] { return 2; });
+  EXPECT_EQ(unstarted.close(), std::nullopt);
 }
 
 TEST(CoroutineClose, SuspendingAgainAfterGeneratorExitThrowsIgnoredGeneratorExit) {

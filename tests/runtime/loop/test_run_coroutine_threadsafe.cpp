@@ -4,6 +4,8 @@
 // state between copies, and asyncio's rules for the task's unretrieved exception.
 #include <gtest/gtest.h>
 
+#include <type_traits>
+
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
@@ -86,8 +88,8 @@ TEST(RunCoroutineThreadsafe, CancelCancelsTheTaskAndTheCoroutineSeesCancelledErr
   EXPECT_TRUE(future.cancel());
   EXPECT_TRUE(future.cancelled());
   EXPECT_TRUE(future.done());
-  EXPECT_THROW(future.result(), weft::CancelledError);
-  EXPECT_THROW(future.exception(), weft::CancelledError);
+  EXPECT_THROW(future.result(), weft::concurrent::CancelledError);
+  EXPECT_THROW(future.exception(), weft::concurrent::CancelledError);
   ASSERT_TRUE(eventually([&] { return future.task().done(); }));
   EXPECT_TRUE(saw_cancel.load());
   EXPECT_TRUE(future.task().cancelled());
@@ -115,7 +117,7 @@ TEST(RunCoroutineThreadsafe, ATaskCancelledInsideTheRuntimeCancelsTheFuture) {
   ASSERT_TRUE(eventually([&] { return waiting.load(); }));
   weft::Task<void> task = future.task();
   task.cancel();
-  EXPECT_THROW(future.result(std::chrono::seconds(30)), weft::CancelledError);
+  EXPECT_THROW(future.result(std::chrono::seconds(30)), weft::concurrent::CancelledError);
   EXPECT_TRUE(future.cancelled());
 }
 
@@ -218,7 +220,7 @@ TEST(RunCoroutineThreadsafe, CancelWakesAThreadBlockedInResultWhileTheTaskStillR
     try {
       future.result();
       outcome = 2;
-    } catch (const weft::CancelledError&) {
+    } catch (const weft::concurrent::CancelledError&) {
       outcome = 1;
     } catch (...) {
       outcome = 2;
@@ -231,13 +233,13 @@ TEST(RunCoroutineThreadsafe, CancelWakesAThreadBlockedInResultWhileTheTaskStillR
   EXPECT_EQ(outcome.load(), 1);
   EXPECT_TRUE(future.cancelled());
   EXPECT_FALSE(future.task().done());  // the task itself is not finished
-  EXPECT_THROW(future.exception(std::chrono::seconds(0)), weft::CancelledError);
+  EXPECT_THROW(future.exception(std::chrono::seconds(0)), weft::concurrent::CancelledError);
   gate.set_result();
   ASSERT_TRUE(eventually([&] { return future.task().done(); }));
   EXPECT_EQ(future.task().result(), 1);
   // The task's result does not replace the cancellation.
   EXPECT_TRUE(future.cancelled());
-  EXPECT_THROW(future.result(), weft::CancelledError);
+  EXPECT_THROW(future.result(), weft::concurrent::CancelledError);
 }
 
 TEST(RunCoroutineThreadsafe, CancelRunsTheDoneCallbacksOnceInTheCancellingThread) {
@@ -328,6 +330,43 @@ TEST(RunCoroutineThreadsafe, AFailureAfterTheFutureWasCancelledIsReportedForTheT
   auto errors = warnings.of("ERROR");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].message.find("after cancel"), std::string::npos) << errors[0].message;
+}
+
+// concurrent.futures.CancelledError is not asyncio.CancelledError: the submission's future
+// raises the former, the coroutine inside saw the latter; and, as in Python (an Exception there),
+// the former is a std::exception (tests/runtime/task/cpython/message_scenarios.py, .out beside).
+TEST(RunCoroutineThreadsafe, ConcurrentCancelledErrorIsItsOwnClass) {
+  static_assert(std::is_base_of_v<std::exception, weft::concurrent::CancelledError>);
+  static_assert(!std::is_base_of_v<weft::CancelledError, weft::concurrent::CancelledError>);
+  static_assert(!std::is_base_of_v<std::exception, weft::CancelledError>);
+  weft::Runtime rt({.workers = 2});
+  std::atomic<bool> waiting{false};
+  std::atomic<bool> coroutine_saw_asyncio_error{false};
+  auto future = weft::run_coroutine_threadsafe(
+      [&] {
+        waiting = true;
+        try {
+          weft::sleep(3600.0);
+        } catch (const weft::CancelledError&) {
+          coroutine_saw_asyncio_error = true;
+          throw;
+        }
+      },
+      rt);
+  ASSERT_TRUE(eventually([&] { return waiting.load(); }));
+  future.cancel();
+  std::string caught;
+  try {
+    future.result();
+  } catch (const weft::CancelledError&) {
+    caught = "asyncio CancelledError";
+  } catch (const std::exception& e) {  // Python's `except Exception` catches it
+    caught = dynamic_cast<const weft::concurrent::CancelledError*>(&e) ? "concurrent CancelledError"
+                                                                       : "other";
+  }
+  EXPECT_EQ(caught, "concurrent CancelledError");
+  ASSERT_TRUE(eventually([&] { return future.task().done(); }));
+  EXPECT_TRUE(coroutine_saw_asyncio_error.load());
 }
 
 }  // namespace

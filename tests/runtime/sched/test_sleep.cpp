@@ -28,7 +28,7 @@ TEST(Sleep, OutsideATaskThrowsRuntimeError) {
     weft::sleep(0.0);
     FAIL() << "sleep outside a task returned";
   } catch (const weft::RuntimeError& e) {
-    EXPECT_NE(std::string(e.what()).find("no running event loop"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("no running event loop", 0), 0u) << e.what();
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -420,6 +421,86 @@ TEST(TaskCancel, ACancelledAwaitInsideATryAwaitsAgainCleanly) {
         EXPECT_TRUE(first.cancelled());
       },
       deterministic());
+}
+
+// Two cancel() calls on a waiting task: its coroutine sees the first message, whether it waits
+// on a sleep or on a future (asyncio 3.11+: the first cancels what it waits on, the second
+// cannot). cpython/cancel_message_scenarios.py, .out beside it.
+void two_cancels(Log& log, const std::string& what, std::function<void()> wait) {
+  auto t = weft::create_task([&log, wait] {
+    try {
+      wait();
+    } catch (const weft::CancelledError& e) {
+      log.add("coroutine saw: " + e.message());
+      throw;
+    }
+  });
+  weft::sleep(0.0);  // t waits now
+  bool first = t.cancel("first");
+  bool second = t.cancel("second");
+  log.add(what + " cancel first: " + (first ? "True" : "False") +
+          " cancel second: " + (second ? "True" : "False"));
+  try {
+    weft::await(t);
+  } catch (const weft::CancelledError& e) {
+    log.add(what + " awaiting the task raised: " + e.message() +
+            " cancelling: " + std::to_string(t.cancelling()));
+  }
+}
+
+TEST(TaskCancel, FirstCancelMessageWinsWhileTheTaskWaits) {
+  Log log;
+  weft::run(
+      [&] {
+        two_cancels(log, "sleep", [] { weft::sleep(10.0); });
+        weft::Future<> fut;
+        two_cancels(log, "future", [fut] { weft::await(fut); });
+        log.add(std::string("the awaited future: ") + (fut.cancelled() ? "True" : "False"));
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(),
+            (Entries{"sleep cancel first: True cancel second: True", "coroutine saw: first",
+                     "sleep awaiting the task raised: first cancelling: 2",
+                     "future cancel first: True cancel second: True", "coroutine saw: first",
+                     "future awaiting the task raised: first cancelling: 2",
+                     "the awaited future: True"}));
+}
+
+// The same on several workers, where the woken task may already run (and re-raise) between the
+// two requests: the coroutine sees "first" every time.
+TEST(TaskCancel, FirstCancelMessageWinsOnManyWorkersStress) {
+  std::atomic<int> wrong{0};
+  const long rounds = weft_rt_test::scaled(20000);
+  weft::run(
+      [&] {
+        for (long round = 0; round < rounds; ++round) {
+          weft::Future<> fut;
+          bool on_sleep = round % 2 == 0;
+          auto t = weft::create_task([&wrong, fut, on_sleep] {
+            try {
+              if (on_sleep) {
+                weft::sleep(10.0);
+              } else {
+                weft::await(fut);
+              }
+            } catch (const weft::CancelledError& e) {
+              if (e.message() != "first") wrong.fetch_add(1);
+              throw;
+            }
+          });
+          // Idle: t's step has ended and it waits (a cancel during the step is a running
+          // task's, where asyncio too keeps the last message).
+          while (t.core().run_state() != weft::detail::TaskState::idle) weft::sleep(0.0);
+          t.cancel("first");
+          t.cancel("second");
+          try {
+            weft::await(t);
+          } catch (const weft::CancelledError&) {
+          }
+        }
+      },
+      weft::RunOptions{.workers = 4});
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace

@@ -208,4 +208,100 @@ TEST(DoneCallbacks, EachCallbackRunsExactlyOnceUnderConcurrentCompletion) {
   EXPECT_EQ(calls.load(), n);
 }
 
+// asyncio wakes an awaiting task through a done callback like any other, so callbacks and
+// awaiters run in the order they were added (cpython/done_callback_scenarios.py, .out beside it).
+TEST(DoneCallbacks, CallbacksAndAwaitersRunInRegistrationOrder) {
+  Log log;
+  weft::run(
+      [&] {
+        weft::Future<> fut;
+        auto awaiter = [&](std::string name) {
+          return weft::coro([&log, fut, name] {
+            weft::await(fut);
+            log.add(name + " resumed");
+          });
+        };
+        fut.add_done_callback([&](weft::Future<>&) { log.add("callback 1"); });
+        auto a = weft::create_task(awaiter("task A"));
+        weft::sleep(0.0);  // A awaits now
+        fut.add_done_callback([&](weft::Future<>&) { log.add("callback 2"); });
+        auto b = weft::create_task(awaiter("task B"));
+        weft::sleep(0.0);
+        fut.add_done_callback([&](weft::Future<>&) { log.add("callback 3"); });
+        fut.set_result();
+        weft::gather(a, b);
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Entries{"callback 1", "task A resumed", "callback 2", "task B resumed",
+                                    "callback 3"}));
+}
+
+std::vector<std::string>* removal_log = nullptr;
+void log_cb(weft::Future<int>&) {
+  removal_log->push_back("cb");
+}
+void log_other(weft::Future<int>&) {
+  removal_log->push_back("other");
+}
+struct Tagged {  // an equality-comparable functor: equal tags are the same callback
+  int tag;
+  void operator()(weft::Task<int>&) const { removal_log->push_back("tag " + std::to_string(tag)); }
+  friend bool operator==(const Tagged&, const Tagged&) = default;
+};
+
+TEST(DoneCallbacks, RemoveDoneCallbackByCallableRemovesEveryRegistration) {
+  std::vector<std::string> ran;
+  removal_log = &ran;
+  weft::run(
+      [&] {
+        weft::Future<int> fut;
+        fut.add_done_callback(log_cb);
+        fut.add_done_callback(log_other);
+        fut.add_done_callback(log_cb);
+        EXPECT_EQ(fut.remove_done_callback(log_cb), 2u);
+        EXPECT_EQ(fut.remove_done_callback(log_cb), 0u);
+        fut.set_result(1);
+        weft::sleep(0.0);
+
+        auto t = weft::create_task([] { return 1; });
+        t.add_done_callback(Tagged{1});
+        t.add_done_callback(Tagged{2});
+        t.add_done_callback(Tagged{1});
+        EXPECT_EQ(t.remove_done_callback(Tagged{1}), 2u);
+        EXPECT_EQ(t.remove_done_callback(Tagged{3}), 0u);
+        weft::await(t);
+        weft::sleep(0.0);
+      },
+      deterministic());
+  removal_log = nullptr;
+  EXPECT_EQ(ran, (Entries{"other", "tag 2"}));
+}
+
+// On several workers: a callback added before a task awaits the future has always run by the
+// time that task resumes (its wake-up comes after the callback), whichever worker completes the
+// future.
+TEST(DoneCallbacks, ACallbackAddedBeforeTheAwaitHasRunWhenTheAwaiterResumesStress) {
+  std::atomic<int> early{0};
+  constexpr int kRounds = weft_rt_test::kSanitized ? 300 : 3000;
+  weft::run(
+      [&] {
+        for (int round = 0; round < kRounds; ++round) {
+          weft::Future<> fut;
+          auto ran = std::make_shared<std::atomic<bool>>(false);
+          fut.add_done_callback([ran](weft::Future<>&) { ran->store(true); });
+          auto awaiter = weft::create_task([fut, ran, &early] {
+            weft::await(fut);  // suspends: fut is completed only once this task waits
+            if (!ran->load()) early.fetch_add(1);
+          });
+          // Idle: its step has ended with its wake-up registered on fut.
+          while (awaiter.core().run_state() != weft::detail::TaskState::idle) weft::sleep(0.0);
+          auto completer = weft::create_task([fut]() mutable { fut.set_result(); });
+          weft::await(awaiter);
+          weft::await(completer);
+        }
+      },
+      weft::RunOptions{.workers = 2});
+  EXPECT_EQ(early.load(), 0);
+}
+
 }  // namespace

@@ -39,6 +39,23 @@ auto ensure_future(A&& awaitable) {
   }
 }
 
+// ensure_future, then Future.cancel() (wait_for with a timeout <= 0): a coroutine's new task is
+// cancelled before any worker can start it, so its body never runs, as on asyncio's one thread.
+template <class A>
+auto ensure_future_cancelled(A&& awaitable) {
+  using D = std::decay_t<A>;
+  if constexpr (is_task<D>::value || is_future<D>::value) {
+    D future(awaitable);
+    future.cancel();  // false, and nothing else, if it is done
+    return future;
+  } else {
+    static_assert(CoroutineObject<D>, "expected a Task, a Future or a Coroutine");
+    return make_task(running_scheduler("create_task"),
+                     Coroutine<typename D::result_type>(std::forward<A>(awaitable)), {}, false,
+                     true);
+  }
+}
+
 // The result type R of a Task<R> / Future<R>.
 template <class F>
 struct result_of;
@@ -77,9 +94,11 @@ auto take_awaited(const F& f) {
   }
 }
 
-// asyncio's _cancel_and_wait: cancels `future` and waits until it is done, through a separate
-// waiter so that a cancellation of the waiting task itself still raises CancelledError here.
-inline void cancel_and_wait(FutureCore& future) {
+// Waits until `future` is done, through a separate waiter so that a cancellation of the waiting
+// task itself raises CancelledError here and leaves `future` alone (the await of asyncio's
+// _cancel_and_wait).
+inline void wait_until_done(FutureCore& future) {
+  if (future.done()) return;
   Future<void> waiter;
   auto id = future.add_done_callback([waiter](FutureCore&) mutable {
     try {
@@ -88,7 +107,6 @@ inline void cancel_and_wait(FutureCore& future) {
       // Already released (the waiting task was cancelled).
     }
   });
-  future.cancel("");
   try {
     waiter.await();
   } catch (...) {

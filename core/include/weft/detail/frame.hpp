@@ -51,7 +51,7 @@ class Frame : public PooledObject {
   using Receiver = FrameReceiver;
   bool send(void* value, const Receiver& receiver = {});
   bool throw_in(std::exception_ptr error, const Receiver& receiver = {});
-  void close();
+  void close(const Receiver& receiver = {});
 
   void* yielded() const noexcept { return yielded_; }
   FrameState state() const noexcept;  // DELEGATED resolved to the host's state

@@ -54,6 +54,7 @@ class Waiter {
  private:
   friend class FutureCore;
   Waiter* next_ = nullptr;
+  std::uint64_t order_ = 0;  // its place among the future's callbacks (their id sequence)
 };
 
 class FutureCore : public std::enable_shared_from_this<FutureCore> {
@@ -94,10 +95,24 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
     return done() ? exception_ : std::exception_ptr();
   }
 
+  // Done callbacks and waiters run in the order they were added, as asyncio's callbacks do (an
+  // awaiting task is one of them there): see complete_locked_and_run.
   std::uint64_t add_done_callback(Callback callback);
   std::size_t remove_done_callback(std::uint64_t id);
+  // Removes every callback `matches` accepts; returns how many (remove_done_callback(fn)).
+  template <class Match>
+  std::size_t remove_done_callbacks_if(const Match& matches) {
+    return remove_done_callbacks_if(
+        [](const Callback& callback, const void* match) {
+          return (*static_cast<const Match*>(match))(callback);
+        },
+        &matches);
+  }
+  std::size_t remove_done_callbacks_if(bool (*matches)(const Callback&, const void*),
+                                       const void* match);
 
-  // Registers a waiter; false (and nothing registered) if the future is already done.
+  // Registers a waiter; false (and nothing registered) if the future is done and its callbacks
+  // have run (while they run, a new waiter wakes after them).
   bool add_waiter(Waiter& waiter);
   // Unregisters a waiter that has not been woken; false if it was already woken (or never added).
   bool remove_waiter(Waiter& waiter);
@@ -144,6 +159,20 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   void lock() const noexcept;
   void unlock() const noexcept;
   void complete_locked_and_run(FutureState final_state);
+  // Under the lock: wakes, in the order they began waiting, the waiters added before the
+  // callback with id `limit`; true if it woke any.
+  bool wake_waiters_before(std::uint64_t limit) noexcept;
+  struct Entry {
+    std::uint64_t id;  // also the callback's place in the order (shared with waiters' order_)
+    Callback callback;
+  };
+  // The callbacks of a completion from index `next` on, each after the waiters added before it:
+  // in a job on the runtime (false: none could be scheduled), or here.
+  bool schedule_callbacks_from(const std::shared_ptr<std::vector<Entry>>& callbacks,
+                               std::size_t next) noexcept;
+  void run_callbacks_from(std::shared_ptr<std::vector<Entry>> callbacks, std::size_t next) noexcept;
+  // After the last callback: the waiters left wake, and add_waiter refuses from now on.
+  void end_delivery() noexcept;
   void run_callback(Callback& callback);
   // Runs a done callback; what it throws goes to the exception handler, never further.
   void invoke_callback(Callback& callback) noexcept;
@@ -156,13 +185,10 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   std::atomic<bool> exception_retrieved_{false};
   std::exception_ptr exception_;
   std::string cancel_message_;
-  struct Entry {
-    std::uint64_t id;
-    Callback callback;
-  };
   std::vector<Entry> callbacks_;
   std::uint64_t next_callback_id_ = 1;
   Waiter* waiters_ = nullptr;
+  bool delivering_ = false;  // done, and its callbacks' job has not ended yet
   std::shared_ptr<CallbackScheduler> scheduler_;
 };
 

@@ -53,6 +53,8 @@ class StepReceiver {
   }
 
   std::optional<Y>& yielded() noexcept { return yielded_; }
+  // What the body returned, if the step ended it by a return.
+  std::optional<Value<R>>& returned() noexcept { return result_; }
 
  private:
   static void on_yield(void* self, void* yielded) {

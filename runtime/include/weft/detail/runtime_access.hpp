@@ -21,6 +21,9 @@ Scheduler* running_scheduler_or_null() noexcept;
 // Registers and schedules a new task. `external` submissions (from outside the runtime) are
 // refused once shutdown has begun.
 void submit_task(Scheduler& scheduler, std::shared_ptr<TaskCore> task, bool external);
+// Registers a new task and runs its first step at once, here (create_task's eager_start); then it
+// is scheduled as any task. Scheduled as usual when called outside a worker.
+void submit_task_eagerly(Scheduler& scheduler, std::shared_ptr<TaskCore> task);
 // The number of the next task without a name of its own (its default name is "Task-<number>").
 std::uint64_t next_task_number() noexcept;
 std::int64_t scheduler_now_ns(Scheduler& scheduler) noexcept;

@@ -1,5 +1,7 @@
-// Internal: TaskCore is asyncio's Task minus its result type: the task state word, the
-// cancellation bookkeeping of Task.cancel, and the step that drives the coroutine.
+// Internal: TaskCore is asyncio's Task minus its result type, built from three parts: the task
+// state word and its wake-up token (task_state.hpp; the step in task_step.cpp), the bookkeeping of
+// Task.cancel (cancel_requests.hpp; its rules in task_cancel.cpp), and a FutureCore that holds the
+// outcome. task_core.cpp holds what is left: the name and repr of asyncio's Task.
 #pragma once
 
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "weft/detail/cancel_requests.hpp"
 #include "weft/detail/context_data.hpp"
 #include "weft/detail/frame.hpp"
 #include "weft/detail/future_core.hpp"
@@ -67,6 +70,9 @@ class TaskCore : public FutureCore, public Runnable {
 
   // ---- runtime plumbing
   void run() override;  // one step (asyncio's Task.__step); only a worker calls it
+  // The first step of a task no worker has seen, run inside create_task (eager_start), maybe
+  // from within the creating task's own step: the creator is its current task again after.
+  void run_eagerly();
   // Wakes the task if it is still waiting for the wake-up identified by `token`.
   void fire(std::uint64_t token) noexcept;
   // Whether the wake-up `token` is still awaited (false once anything woke the task).
@@ -103,9 +109,13 @@ class TaskCore : public FutureCore, public Runnable {
   After step();
   After after_suspension();
   std::uint64_t arm() noexcept;
+  // fire() in two halves, for a caller that must decide under the lock whether it woke the task.
+  bool claim_wake_up(std::uint64_t token) noexcept;
+  void schedule_claimed() noexcept;
   void release_previous_wait();
-  void lock() const noexcept;
-  void unlock() const noexcept;
+  // Held for a few instructions, never across a call out.
+  void lock() const noexcept { lock_.lock(); }
+  void unlock() const noexcept { lock_.unlock(); }
 
   struct FutureWaiter final : Waiter {
     TaskCore* task = nullptr;
@@ -139,24 +149,8 @@ class TaskCore : public FutureCore, public Runnable {
 
   // Guarded by lock_: Task.cancel's state, shared between cancel() and the stepping worker.
   mutable SpinLock lock_;
-  bool must_cancel_ = false;
-  // A mirror of must_cancel_ for the step's lock-free check; written with it, under lock_.
-  std::atomic<bool> cancel_pending_{false};
-  void set_must_cancel(bool value) noexcept {
-    must_cancel_ = value;
-    // Release: a step that reads true with acquire sees the message written before.
-    cancel_pending_.store(value, std::memory_order_release);
-  }
+  CancelRequests cancel_requests_;
   bool returned_ = false;  // the coroutine returned and the task finishes with its result
-  std::string task_cancel_message_;
-  int cancels_requested_ = 0;
-  // cancel() calls that counted a request and are passing it on to the awaited future, outside
-  // the lock; and whether cancelling()/uncancel() read the count while one was (a refusal must
-  // not take back a request somebody has already acted on).
-  int cancels_in_flight_ = 0;
-  mutable bool in_flight_count_observed_ = false;
-  bool settle_in_flight_cancel() noexcept;  // under lock_: one in-flight call is decided
-  bool teardown_cancelled_ = false;
   std::shared_ptr<FutureCore> fut_waiter_;  // asyncio's _fut_waiter: see wakeup_waiter_
   std::string name_;                        // guarded by lock_; used when number_ is 0
   std::uint64_t number_;  // guarded by lock_: a default name's number, or 0 once named
