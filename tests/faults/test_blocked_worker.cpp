@@ -184,8 +184,13 @@ TEST(BlockedWorker, DebugReportNamesTheTaskAndTheWayOut) {
         weft::await(blocker);
       },
       weft::RunOptions{.workers = 2, .debug = true});
-  auto reports = warnings.of("WARNING");
-  ASSERT_EQ(reports.size(), 1u);  // one report per stall
+  // One report per stall. Only the blocker's counts: under a loaded sanitizer build another
+  // step may really stall past the threshold too, and is rightly reported.
+  std::vector<weft::Warning> reports;
+  for (auto& report : warnings.of("WARNING")) {
+    if (report.message.find("name='the-blocker'") != std::string::npos) reports.push_back(report);
+  }
+  ASSERT_EQ(reports.size(), 1u);
   EXPECT_NE(reports[0].message.find("<Task pending name='the-blocker'"), std::string::npos)
       << reports[0].message;
   EXPECT_NE(reports[0].message.find("weft::to_thread"), std::string::npos) << reports[0].message;

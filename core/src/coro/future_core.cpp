@@ -221,22 +221,29 @@ void FutureCore::run_callbacks_from(std::shared_ptr<std::vector<Entry>> callback
                                     std::size_t next) noexcept {
   for (; next < callbacks->size(); ++next) {
     Entry& entry = (*callbacks)[next];
+    // The tasks that began waiting before this callback step first, here (asyncio's ready queue
+    // holds their wake-ups and the callbacks side by side, in this order).
+    bool inline_wakes = scheduler_ && scheduler_->begin_inline_wakes();
     lock();
     bool woke = wake_waiters_before(entry.id);
     unlock();
-    // The tasks just woken come before this callback: on one worker they are queued now, and
-    // the rest of the callbacks in a job behind them, as asyncio's ready queue orders them.
-    if (woke && schedule_callbacks_from(callbacks, next)) return;
+    if (inline_wakes) {
+      scheduler_->run_inline_wakes();
+    } else if (woke && schedule_callbacks_from(callbacks, next)) {
+      return;  // queued behind the tasks just woken, as close to that order as a queue gets
+    }
     invoke_callback(entry.callback);
   }
   end_delivery();
 }
 
 void FutureCore::end_delivery() noexcept {
+  bool inline_wakes = scheduler_ && scheduler_->begin_inline_wakes();
   lock();
   wake_waiters_before(UINT64_MAX);
   delivering_ = false;
   unlock();
+  if (inline_wakes) scheduler_->run_inline_wakes();
 }
 
 void FutureCore::run_callback(Callback& callback) {

@@ -179,6 +179,14 @@ void Scheduler::submit(Runnable* item) {
 
 void Scheduler::wake_task(Runnable* item) {
   if (Worker* w = local_worker()) {
+    if (w->collecting_inline_wakes_) {
+      try {
+        w->inline_wakes_.push_back(item);  // stepped by run_inline_wakes, in this order
+        return;
+      } catch (...) {
+        // No memory to collect it: queue it as usual.
+      }
+    }
     // With one worker the LIFO slot would reorder asyncio's FIFO; keep it for many workers.
     w->push_local(item, workers_.size() > 1);
     return;
@@ -223,6 +231,26 @@ bool Scheduler::call_soon(std::function<void()>& callback) {
   }
   return submit_from_outside(callbacks_closed_,
                              [&] { submit(new CallbackItem(std::move(callback))); });
+}
+
+bool Scheduler::begin_inline_wakes() noexcept {
+  Worker* w = local_worker();
+  // Only a worker between steps may step a task: not another thread, not inside a task's step.
+  if (!w || current_task_core() != nullptr) return false;
+  w->collecting_inline_wakes_ = true;
+  return true;
+}
+
+void Scheduler::run_inline_wakes() noexcept {
+  Worker* w = local_worker();
+  w->collecting_inline_wakes_ = false;
+  // Each collected task was moved idle -> scheduled by its wake-up and is in no queue: this
+  // worker owns it exactly as if it had popped it (architecture.md §7). Stepped in wake order.
+  std::vector<Runnable*> woken;
+  woken.swap(w->inline_wakes_);
+  for (Runnable* item : woken) item->run();
+  woken.clear();
+  if (w->inline_wakes_.empty()) w->inline_wakes_.swap(woken);  // keep the capacity
 }
 
 bool Scheduler::call_soon_threadsafe(std::function<void()>& callback) {

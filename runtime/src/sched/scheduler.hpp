@@ -71,8 +71,12 @@ class Worker {
   // The LIFO slot: the task this worker just woke, run next while its caches are warm.
   alignas(64) std::atomic<Runnable*> lifo_slot_{nullptr};
   unsigned lifo_streak_ = 0;  // owner only: LIFO runs in a row (capped)
-  std::uint64_t ticks_ = 0;   // owner only
-  bool searching_ = false;    // owner only
+  // Owner only: while a future's callback job wakes its waiters, the tasks woken are collected
+  // here to be stepped at once, in order (Scheduler::begin_inline_wakes).
+  bool collecting_inline_wakes_ = false;
+  std::vector<Runnable*> inline_wakes_;
+  std::uint64_t ticks_ = 0;  // owner only
+  bool searching_ = false;   // owner only
   std::uint32_t steal_seed_ = 0;
   TimerQueue timers_;  // fired by us, or by the others while we are blocked (see timer_queue.hpp)
   // Written by us, read by the monitor; blocked_ set and cleared by the monitor (and cleared by
@@ -116,6 +120,8 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // A future's done callbacks (CallbackScheduler): from a worker always; from another thread
   // until the workers stop taking work (false: the future runs it inline instead).
   bool call_soon(std::function<void()>& callback) override;
+  bool begin_inline_wakes() noexcept override;
+  void run_inline_wakes() noexcept override;
   // Runtime::call_soon (asyncio's call_soon_threadsafe): from another thread, refused (false)
   // once shutdown() has begun. Either it runs exactly once or it is refused.
   bool call_soon_threadsafe(std::function<void()>& callback);

@@ -511,7 +511,8 @@ TEST(GatherFuture, ARangeGivesAFutureOfAVectorAndAnEmptyRangeIsDoneAtOnce) {
 }
 
 // On several workers: cancel() of the gather while its children run on other workers; it ends
-// done with CancelledError every time, and every child ends (cancelled, or done first).
+// done (not cancelled) with CancelledError when it accepted the cancel, with the results when
+// it did not, and every child ends (cancelled, or done first).
 TEST(GatherFuture, CancelRacingChildrenOnOtherWorkersStress) {
   for (long round = 0; round < weft_compose_test::scaled(300); ++round) {
     weft::run(
@@ -532,7 +533,14 @@ TEST(GatherFuture, CancelRacingChildrenOnOtherWorkersStress) {
             EXPECT_TRUE(accepted);
             EXPECT_FALSE(g.cancelled()) << "asyncio: the gather finishes with the error";
           }
-          for (auto& c : children) EXPECT_TRUE(c.done());
+          // asyncio ends the gather at the first cancelled child; the others end soon after.
+          for (auto& c : children) {
+            try {
+              weft::await(c);
+            } catch (const weft::CancelledError&) {
+            }
+            EXPECT_TRUE(c.done());
+          }
         },
         weft::RunOptions{.workers = 4});
   }

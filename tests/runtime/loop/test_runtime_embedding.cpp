@@ -85,7 +85,7 @@ TEST(RuntimeEmbedding, DestroyingTheRuntimeEndsEverySubmittedTaskDoneOrCancelled
       if (f.cancelled()) {
         ++cancelled;
         EXPECT_TRUE(f.task().cancelled());
-        EXPECT_THROW(f.result(), weft::CancelledError);
+        EXPECT_THROW(f.result(), weft::concurrent::CancelledError);
       } else {
         ++done;
         EXPECT_GE(f.result(), 0);

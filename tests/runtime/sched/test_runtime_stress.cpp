@@ -451,7 +451,7 @@ TEST(ConcurrentFutureStress, CancelRacingCompletionDecidesOnceAndCallbacksRunOnc
       ASSERT_LE(e.cancel_won.load(), 1) << "two cancels both won";
       if (e.cancel_won.load() == 1) {
         EXPECT_TRUE(f.cancelled());
-        EXPECT_THROW(f.result(), weft::CancelledError);
+        EXPECT_THROW(f.result(), weft::concurrent::CancelledError);
       } else {
         EXPECT_EQ(f.result(), static_cast<long>(t) * per_thread + i);
         EXPECT_FALSE(f.cancelled());

@@ -29,6 +29,12 @@ class CallbackScheduler {
   // Reports an error nobody can catch (asyncio's loop.call_exception_handler): the runtime's
   // handler; by default, the default handler's log. Never throws.
   virtual void call_exception_handler(const ExceptionContext& context) noexcept;
+  // Around the wake-ups a future's callback job delivers: the tasks woken between the two calls
+  // are not queued but run, in order, when the second returns -- asyncio's __wakeup steps its
+  // task at once, at the callback's place in the ready queue. begin_ returns false (and wake-ups
+  // queue as usual) where no task may run: off a worker, or inside a task.
+  virtual bool begin_inline_wakes() noexcept { return false; }
+  virtual void run_inline_wakes() noexcept {}
 };
 
 // The default exception handler's log (the warning sink, category "ERROR"); the first may throw

@@ -2,7 +2,9 @@
 # eager_start on; 3.13 has it per task through asyncio.Task(..., eager_start=True), used here by a
 # task factory). The scenario of test_task_group.cpp's
 # TaskGroup.AnEagerChildThatFailsAtOnceStillFailsTheGroup; run with python3.13 in this folder
-# (task_group_eager_scenarios.out is what 3.13.0 printed).
+# (task_group_eager_scenarios.out is what 3.13.0 printed). 3.13.0 calls the group's done callback
+# at once for a task already done, so c is cancelled before it starts; gh-128550 (3.14, 3.13.2)
+# schedules it, so c starts first and logs "c cancelled at 0" -- the newest, which weft follows.
 import asyncio
 
 from vtime import at, name_of, run
