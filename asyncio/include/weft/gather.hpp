@@ -267,44 +267,45 @@ requires(sizeof...(A) > 0) auto gather_future(ReturnExceptions, A&&... awaitable
       futures);
 }
 
+namespace detail {
+// gather_future of a range: a Future of a vector of values, or of Outcomes.
+template <bool WithExceptions, class Range>
+auto gather_range_future(Range&& awaitables) {
+  using F = decltype(ensure_future(std::move(*std::begin(awaitables))));
+  std::vector<F> futures;
+  std::vector<std::shared_ptr<FutureCore>> cores;
+  for (auto&& a : awaitables) {
+    futures.push_back(ensure_future(std::move(a)));
+    cores.push_back(core_ptr(futures.back()));
+  }
+  using R = typename result_of<F>::type;
+  using Results = std::vector<std::conditional_t<WithExceptions, Outcome<R>, Value<R>>>;
+  return start_gathering<Results>(std::move(cores), WithExceptions, [futures] {
+    Results results;
+    results.reserve(futures.size());
+    for (auto& f : futures) {
+      if constexpr (WithExceptions)
+        results.push_back(take_outcome(f));
+      else
+        results.push_back(take_result(f));
+    }
+    return results;
+  });
+}
+}  // namespace detail
+
 template <class Range>
 requires requires(Range& r) {
   std::begin(r);
   std::end(r);
 }
 auto gather_future(Range&& awaitables) {
-  using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
-  std::vector<F> futures;
-  std::vector<std::shared_ptr<detail::FutureCore>> cores;
-  for (auto&& a : awaitables) {
-    futures.push_back(detail::ensure_future(std::move(a)));
-    cores.push_back(detail::core_ptr(futures.back()));
-  }
-  using Results = std::vector<Value<typename detail::result_of<F>::type>>;
-  return detail::start_gathering<Results>(std::move(cores), false, [futures] {
-    Results results;
-    results.reserve(futures.size());
-    for (auto& f : futures) results.push_back(detail::take_result(f));
-    return results;
-  });
+  return detail::gather_range_future<false>(std::forward<Range>(awaitables));
 }
 
 template <class Range>
 auto gather_future(ReturnExceptions, Range&& awaitables) {
-  using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
-  std::vector<F> futures;
-  std::vector<std::shared_ptr<detail::FutureCore>> cores;
-  for (auto&& a : awaitables) {
-    futures.push_back(detail::ensure_future(std::move(a)));
-    cores.push_back(detail::core_ptr(futures.back()));
-  }
-  using Results = std::vector<Outcome<typename detail::result_of<F>::type>>;
-  return detail::start_gathering<Results>(std::move(cores), true, [futures] {
-    Results results;
-    results.reserve(futures.size());
-    for (auto& f : futures) results.push_back(detail::take_outcome(f));
-    return results;
-  });
+  return detail::gather_range_future<true>(std::forward<Range>(awaitables));
 }
 
 }  // namespace weft

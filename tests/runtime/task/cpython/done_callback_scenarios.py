@@ -2,8 +2,13 @@
 # removes every registration of fn and returns how many. The scenarios of test_done_callbacks.cpp;
 # run with python3.13 in this folder (done_callback_scenarios.out is what 3.13.0 printed).
 import asyncio
+import os
+import sys
 
-from vtime import run
+# The virtual-time loop shared with the compose scenarios.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                "asyncio", "compose", "cpython"))
+from vtime import run  # noqa: E402
 
 
 async def callbacks_and_awaiters_in_registration_order():

@@ -2,11 +2,16 @@
 # concurrent.futures.CancelledError apart from asyncio.CancelledError. Run with python3.13 in this
 # folder (message_scenarios.out is what 3.13.0 printed).
 import asyncio
+import os
+import sys
 import concurrent.futures
 import threading
 import time
 
-from vtime import run
+# The virtual-time loop shared with the compose scenarios.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                "asyncio", "compose", "cpython"))
+from vtime import run  # noqa: E402
 
 
 def show(what, fn):
