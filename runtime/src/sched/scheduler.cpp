@@ -472,7 +472,13 @@ void Worker::help_blocked_workers() {
   for (auto& other : scheduler_.workers_) {
     Worker& victim = *other;
     if (&victim == this || !victim.blocked_.load(std::memory_order_relaxed)) continue;
-    victim.timers_.take_over_due(scheduler_.now_ns());  // what they wake comes to us
+    // What they wake comes to us, behind what we have ready (fire_due_timers' rule).
+    if (has_local_ready()) {
+      victim.timers_.take_over_due(scheduler_.now_ns(),
+                                   [this](Runnable* due) { push_local(due, false); });
+    } else {
+      victim.timers_.take_over_due(scheduler_.now_ns());
+    }
     Runnable* item = victim.lifo_slot_.load(std::memory_order_relaxed);
     // Acquire: pairs with the exchange that put it there, as in steal().
     if (item && victim.lifo_slot_.compare_exchange_strong(item, nullptr, std::memory_order_acquire,
@@ -565,10 +571,29 @@ Runnable* Worker::steal(bool lifo_slots) {
   return nullptr;
 }
 
+bool Worker::has_local_ready() const noexcept {
+  // Relaxed: only this worker pushes to its own queues; a thief taking an item early is harmless.
+  return lifo_slot_.load(std::memory_order_relaxed) != nullptr || !queue_.empty() ||
+         !spawns_.empty();
+}
+
+void Worker::fire_due_timers() {
+  // asyncio's loop pass runs what was ready, then the timers that fell due meanwhile, appended
+  // behind it: a task made ready before a timer fell due takes its step first (wait_for's timeout
+  // never cancels an inner task that has not started). So when something is ready here, due
+  // timers join the back of the FIFO queue, each firing when its turn comes; when nothing is, they
+  // fire at once, in deadline order, as the same pass would run them.
+  if (has_local_ready()) {
+    timers_.fire_due(scheduler_.now_ns(), [this](Runnable* due) { push_local(due, false); });
+  } else {
+    timers_.fire_due(scheduler_.now_ns());
+  }
+}
+
 Runnable* Worker::find_work() {
   ++ticks_;
   progress_.store(ticks_, std::memory_order_relaxed);  // see progress()
-  if (!timers_.empty()) timers_.fire_due(scheduler_.now_ns());
+  if (!timers_.empty()) fire_due_timers();
   if (scheduler_.blocked_workers_.load(std::memory_order_relaxed) != 0) help_blocked_workers();
   if (ticks_ % injection_interval == 0) {
     if (Runnable* item = scheduler_.injection_.try_pop()) return item;

@@ -58,6 +58,9 @@ class Worker {
   Runnable* pop_local();
   Runnable* steal(bool lifo_slots);
   void help_blocked_workers();
+  // Fires the due timers, or queues them behind what is ready here (asyncio's pass order).
+  void fire_due_timers();
+  bool has_local_ready() const noexcept;
   void run_step(Runnable* item);
   bool try_become_searching();
   void stop_searching_and_maybe_wake();

@@ -19,9 +19,14 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "weft/detail/block_pool.hpp"
+#include "weft/detail/runnable.hpp"
 #include "weft/detail/spin_lock.hpp"
 #include "weft/detail/task_core.hpp"
 
@@ -50,11 +55,21 @@ class TimerQueue {
   }
 
   // The owner: fires every timer due at `now_ns`, in order, each outside the lock. Returns how
-  // many fired. Drops the stale timers it meets at the front.
-  std::size_t fire_due(std::int64_t now_ns) { return fire_due(now_ns, false); }
+  // many fired. Drops the stale timers it meets at the front. Given `queue_behind`, each due
+  // timer is instead handed to it as a Runnable that fires the timer when run: asyncio appends
+  // the timers that fell due behind what is already ready (Worker::fire_due_timers decides).
+  std::size_t fire_due(std::int64_t now_ns) { return fire_due_impl<std::nullptr_t>(now_ns, false, nullptr); }
+  template <class QueueBehind>
+  std::size_t fire_due(std::int64_t now_ns, QueueBehind queue_behind) {
+    return fire_due_impl(now_ns, false, &queue_behind);
+  }
   // Another worker, while the owner is blocked: the same, on the caller's thread (a woken task
   // goes to the caller's queue). Gives up at once if the owner holds the lock: it is not blocked.
-  std::size_t take_over_due(std::int64_t now_ns) { return fire_due(now_ns, true); }
+  std::size_t take_over_due(std::int64_t now_ns) { return fire_due_impl<std::nullptr_t>(now_ns, true, nullptr); }
+  template <class QueueBehind>
+  std::size_t take_over_due(std::int64_t now_ns, QueueBehind queue_behind) {
+    return fire_due_impl(now_ns, true, &queue_behind);
+  }
 
   std::int64_t next_deadline() const {
     std::lock_guard hold(lock_);
@@ -110,7 +125,21 @@ class TimerQueue {
     bool operator()(const Entry& a, const Entry& b) const noexcept { return b.before(a); }
   };
 
-  std::size_t fire_due(std::int64_t now_ns, bool taking_over) {
+  // A due timer waiting its turn in a run queue; fires (or finds itself stale) when run.
+  struct DueTimer final : Runnable, PooledObject {
+    explicit DueTimer(Entry due) : entry(std::move(due)) {}
+    void run() override {
+      std::unique_ptr<DueTimer> self(this);
+      entry.fire();
+    }
+    std::string describe() const override {
+      return entry.task() ? entry.task()->describe() : "<TimerHandle>";
+    }
+    Entry entry;
+  };
+
+  template <class QueueBehind>
+  std::size_t fire_due_impl(std::int64_t now_ns, bool taking_over, QueueBehind* queue_behind) {
     std::size_t fired = 0;
     for (;;) {
       Entry entry;
@@ -136,8 +165,23 @@ class TimerQueue {
         entry = take(f);
         publish();
       }
-      entry.fire();
       ++fired;
+      if constexpr (!std::is_null_pointer_v<QueueBehind>) {
+        if (queue_behind) {
+          DueTimer* due = nullptr;
+          try {
+            due = new DueTimer(std::move(entry));
+          } catch (const std::bad_alloc&) {
+            // No memory to queue it: fire it now (early beats lost). `entry` is intact: the
+            // allocation failed before the move.
+          }
+          if (due) {
+            (*queue_behind)(static_cast<Runnable*>(due));
+            continue;
+          }
+        }
+      }
+      entry.fire();
     }
     return fired;
   }

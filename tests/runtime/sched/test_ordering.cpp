@@ -245,4 +245,48 @@ TEST(FifoOrdering, TheSayAfterExamplesTakeThreeAndTwoSeconds) {
   EXPECT_DOUBLE_EQ(t2, 2.0);
 }
 
+TEST(FifoOrdering, ReadyTasksRunBeforeTheTimersThatFellDue) {
+  // asyncio's pass runs what was ready, then the timers that fell due, appended behind it:
+  //   loop.call_later(0, log "timer"); t = create_task(log "task"; sleep(0); log "task2")
+  // CPython 3.13 prints ['main', 'task', 'timer', 'task2'].
+  Log log;
+  weft::run(
+      [&] {
+        weft::get_running_loop().call_later(0.0, [&] { log.add("timer"); });
+        auto t = weft::create_task([&] {
+          log.add("task");
+          weft::sleep(0.0);
+          log.add("task2");
+        });
+        log.add("main");
+        weft::await(t);
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Entries{"main", "task", "timer", "task2"}));
+}
+
+TEST(FifoOrdering, TimersThatFellDueTogetherRunInDeadlineOrderBehindTheReadyTasks) {
+  // Two due timers set out of order, a sleeping task woken by one of them, and a ready task:
+  // the ready task first, then the timers by deadline, then what they woke.
+  Log log;
+  weft::run(
+      [&] {
+        auto& loop = weft::get_running_loop();
+        auto sleeper = weft::create_task([&] {
+          weft::sleep(0.0);   // now, so that its timer is the latest set
+          weft::sleep(0.02);  // due at 0.02 + the first timer's 0
+          log.add("sleeper");
+        });
+        weft::sleep(0.0);
+        weft::sleep(0.0);
+        loop.call_later(0.02, [&] { log.add("t2"); });
+        loop.call_later(0.01, [&] { log.add("t1"); });
+        weft::sleep(0.05);
+        log.add("main");
+        weft::await(sleeper);
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Entries{"t1", "t2", "sleeper", "main"}));
+}
+
 }  // namespace
