@@ -271,11 +271,11 @@ namespace detail {
 // gather_future of a range: a Future of a vector of values, or of Outcomes.
 template <bool WithExceptions, class Range>
 auto gather_range_future(Range&& awaitables) {
-  using F = decltype(ensure_future(std::move(*std::begin(awaitables))));
+  using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
   std::vector<F> futures;
   std::vector<std::shared_ptr<FutureCore>> cores;
   for (auto&& a : awaitables) {
-    futures.push_back(ensure_future(std::move(a)));
+    futures.push_back(detail::ensure_future(std::move(a)));
     cores.push_back(core_ptr(futures.back()));
   }
   using R = typename result_of<F>::type;

@@ -4,7 +4,10 @@
 //
 // If the task awaiting the shield is cancelled, its await raises CancelledError but the inner
 // task keeps running. If the inner one is cancelled (from elsewhere), the shield is too. An
-// awaitable already done is returned as it is (a Task seen as the Future it is).
+// awaitable already done is returned as it is (a Task seen as the Future it is). If the inner one
+// fails after its shield was cancelled, nobody is left to see the error: it goes to the
+// exception handler then, once however many shields were cancelled ("ValueError exception in
+// shielded future", asyncio 3.14).
 #pragma once
 
 #include <type_traits>
@@ -12,6 +15,13 @@
 #include "weft/detail/awaitables.hpp"
 
 namespace weft {
+
+namespace detail {
+template <class F>
+void log_shielded_exception(F& inner) {
+  core_ptr(inner)->report_shielded_exception();
+}
+}  // namespace detail
 
 template <class A>
 auto shield(A&& awaitable) {
@@ -38,8 +48,13 @@ auto shield(A&& awaitable) {
   };
   auto id = inner.add_done_callback(copy_state);
   outer.add_done_callback([inner, id](Future<R>& self) mutable {
-    if (!inner.done()) inner.remove_done_callback(id);
-    (void)self;
+    if (inner.done()) return;
+    inner.remove_done_callback(id);
+    // One reporter per inner future, however many of its shields were cancelled (asyncio
+    // removes and re-adds one function; two workers could both re-add, so a flag decides).
+    if (self.cancelled() && detail::core_ptr(inner)->arm_shield_report()) {
+      inner.add_done_callback(&detail::log_shielded_exception<decltype(inner)>);
+    }
   });
   return outer;
 }

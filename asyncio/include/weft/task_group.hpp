@@ -39,6 +39,8 @@ namespace detail {
 class TaskGroupState;
 }
 
+// Made unentered; task_group() enters it (asyncio's `async with`), which ties it to the task
+// that runs the scope.
 class TaskGroup {
  public:
   TaskGroup();
@@ -65,6 +67,12 @@ class TaskGroup {
     return task;
   }
 
+  // asyncio's __aenter__: binds the group to the current task. RuntimeError if entered before,
+  // or outside a task. task_group() calls it.
+  void enter();
+  bool entered() const;
+  std::string repr() const;  // asyncio's: "<TaskGroup tasks=2 entered>"
+
   // Internal: the scope's end, with the exception leaving the body (or null). Waits for every
   // task; throws what the group raises, or returns when the body's exception (if any) should
   // propagate unchanged.
@@ -82,6 +90,7 @@ class TaskGroup {
 template <class F>
 decltype(auto) task_group(F&& body, SourceLocation where = SourceLocation::current()) {
   TaskGroup group;
+  group.enter();
   using R = std::invoke_result_t<F&, TaskGroup&>;
   std::exception_ptr body_error;
   if constexpr (std::is_void_v<R>) {

@@ -7,6 +7,7 @@
 #include "weft/condition.hpp"
 #include "weft/context_var.hpp"
 #include "weft/core.hpp"
+#include "weft/ensure_future.hpp"
 #include "weft/event.hpp"
 #include "weft/gather.hpp"
 #include "weft/inspect.hpp"

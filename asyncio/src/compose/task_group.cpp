@@ -23,6 +23,7 @@ class TaskGroupState {
   TaskRef parent;
   std::vector<std::shared_ptr<TaskCore>> tasks;  // guarded: not done yet
   std::vector<std::exception_ptr> errors;        // guarded
+  bool entered = false;                          // guarded
   bool exiting = false;                          // guarded
   bool aborting = false;                         // guarded
   bool parent_cancel_requested = false;          // guarded
@@ -77,15 +78,60 @@ class TaskGroupState {
 
 }  // namespace detail
 
-TaskGroup::TaskGroup() : state_(std::make_shared<detail::TaskGroupState>()) {
-  state_->parent = current_task();
-  if (!state_->parent) throw RuntimeError("TaskGroup cannot determine the parent task");
+TaskGroup::TaskGroup() : state_(std::make_shared<detail::TaskGroupState>()) {}
+
+void TaskGroup::enter() {
+  if (entered()) {
+    throw RuntimeError("TaskGroup " + repr() +
+                       " has already been entered: a group is entered once; make another");
+  }
+  TaskRef parent = current_task();  // RuntimeError outside a runtime, as asyncio
+  if (!parent) {
+    throw RuntimeError("TaskGroup " + repr() +
+                       " cannot determine the parent task: enter it from inside a task");
+  }
+  std::lock_guard lock(state_->mutex);
+  state_->parent = std::move(parent);
+  state_->entered = true;
+}
+
+bool TaskGroup::entered() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->entered;
+}
+
+std::string TaskGroup::repr() const {
+  // asyncio's: "<TaskGroup tasks=1 errors=1 cancelling>", "<TaskGroup entered>", "<TaskGroup>".
+  std::lock_guard lock(state_->mutex);
+  std::string text = "<TaskGroup";
+  if (!state_->tasks.empty()) text += " tasks=" + std::to_string(state_->tasks.size());
+  if (!state_->errors.empty()) text += " errors=" + std::to_string(state_->errors.size());
+  if (state_->aborting) {
+    text += " cancelling";
+  } else if (state_->entered) {
+    text += " entered";
+  }
+  return text + ">";
 }
 
 void TaskGroup::check_accepting() {
-  std::lock_guard lock(state_->mutex);
-  if (state_->exiting && state_->tasks.empty()) throw RuntimeError("TaskGroup is finished");
-  if (state_->aborting) throw RuntimeError("TaskGroup is shutting down");
+  std::unique_lock lock(state_->mutex);
+  const char* why = nullptr;
+  const char* advice = nullptr;
+  if (!state_->entered) {
+    why = "has not been entered";
+    advice = "create its tasks inside weft::task_group(...)'s body";
+  } else if (state_->exiting && state_->tasks.empty()) {
+    why = "is finished";
+    advice = "its scope has ended; create the task in another group, or with weft::create_task";
+  } else if (state_->aborting) {
+    why = "is shutting down";
+    advice = "a task of the group failed (or it was cancelled) and it is cancelling the rest";
+  } else {
+    return;
+  }
+  lock.unlock();
+  throw RuntimeError("TaskGroup " + repr() + " " + why + ": " + advice);
 }
 
 void TaskGroup::adopt(detail::TaskCore& task) {
@@ -168,7 +214,16 @@ void TaskGroup::exit(std::exception_ptr body_error) {
   // Cancellation wins only when no child failed; failures have priority.
   if (propagate_cancellation && errors.empty()) std::rethrow_exception(propagate_cancellation);
   if (body_error && !body_cancelled) errors.push_back(body_error);
-  if (!errors.empty()) throw ExceptionGroup("unhandled errors in a TaskGroup", std::move(errors));
+  if (!errors.empty()) {
+    // 3.13: the parent is being cancelled from outside as well. The ExceptionGroup goes up, and
+    // the cancellation stays pending: uncancel() then cancel() keeps the count and re-arms it,
+    // so the parent's next await raises CancelledError.
+    if (s.parent.cancelling() > 0) {
+      s.parent.uncancel();
+      s.parent.cancel();
+    }
+    throw ExceptionGroup("unhandled errors in a TaskGroup", std::move(errors));
+  }
 }
 
 }  // namespace weft

@@ -108,5 +108,7 @@ class CancelledError : public Error {
 
 // Describes an exception for messages and logs: "TypeName: message".
 std::string describe_exception(const std::exception_ptr& error);
+// Just the type: "ValueError", "std::runtime_error" (Python's exc.__class__.__name__).
+std::string exception_type_name(const std::exception_ptr& error);
 
 }  // namespace weft

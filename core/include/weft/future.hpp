@@ -37,6 +37,8 @@ class Future {
             detail::BlockAllocator<detail::ValueFuture<T>>())) {}
 
   FutureState state() const noexcept { return core_->state(); }
+  // The runtime the future belongs to (asyncio's get_loop); RuntimeError if made outside one.
+  Runtime& get_loop() const { return core_->get_loop(); }
   bool done() const noexcept { return core_->done(); }
   bool cancelled() const noexcept { return core_->cancelled(); }
 

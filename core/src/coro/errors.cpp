@@ -4,6 +4,7 @@
 
 #include <exception>
 #include <memory>
+#include <string_view>
 #include <typeinfo>
 
 namespace weft {
@@ -17,6 +18,24 @@ std::string demangle(const char* mangled) {
 }
 
 }  // namespace
+
+std::string exception_type_name(const std::exception_ptr& error) {
+  if (!error) return "NoneType";
+  try {
+    std::rethrow_exception(error);
+  } catch (const BaseException& e) {
+    return e.type_name();
+  } catch (const std::exception& e) {
+    // weft's errors carry asyncio's names: "ValueError", as Python's __name__, not the C++ path.
+    std::string name = demangle(typeid(e).name());
+    constexpr std::string_view ours = "weft::";
+    if (name.compare(0, ours.size(), ours) == 0) name.erase(0, ours.size());
+    return name;
+  } catch (...) {
+    const std::type_info* type = abi::__cxa_current_exception_type();
+    return type ? demangle(type->name()) : std::string("unknown exception");
+  }
+}
 
 std::string describe_exception(const std::exception_ptr& error) {
   if (!error) return "no exception";

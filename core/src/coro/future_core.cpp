@@ -59,6 +59,27 @@ void FutureCore::report_unretrieved_exception() noexcept {
   }
 }
 
+Runtime& FutureCore::get_loop() const {
+  if (Runtime* loop = scheduler_ ? scheduler_->loop() : nullptr) return *loop;
+  throw RuntimeError(std::string("no running event loop: this ") + kind_name() +
+                     " was made outside any runtime (or its runtime is gone), so it belongs to "
+                     "no loop; make it inside a task to bind it to that task's runtime");
+}
+
+void FutureCore::report_shielded_exception() noexcept {
+  if (state() != FutureState::FINISHED || !exception_) return;
+  exception_retrieved_.store(true, std::memory_order_relaxed);  // reported here, not at the end
+  try {
+    ExceptionContext context;
+    context.message = exception_type_name(exception_) + " exception in shielded future";
+    context.exception = exception_;
+    context.future = repr();
+    call_exception_handler(context);
+  } catch (...) {
+    // Best effort, as report_unretrieved_exception.
+  }
+}
+
 void FutureCore::call_exception_handler(const ExceptionContext& context) const noexcept {
   if (scheduler_) {
     scheduler_->call_exception_handler(context);
@@ -133,10 +154,17 @@ void FutureCore::finish(const std::function<void()>& store, const char* operatio
 }
 
 void FutureCore::set_exception(std::exception_ptr error) {
-  if (!error) throw TypeError("set_exception() needs an exception");
   // A CancelledError is accepted, as asyncio does: the future finishes (it is not cancelled) and
-  // result() raises it. gather() reports a cancelled child this way.
-  finish([&] { exception_ = std::move(error); }, "set_exception");
+  // result() raises it. gather() reports a cancelled child this way. The state is checked first
+  // (inside finish), the argument second, as asyncio: a done future is an InvalidStateError
+  // whatever the argument.
+  finish(
+      [&] {
+        if (!error)
+          throw TypeError("set_exception() needs an exception: pass a non-null exception_ptr");
+        exception_ = std::move(error);
+      },
+      "set_exception");
 }
 
 void FutureCore::complete_locked_and_run(FutureState final_state) {

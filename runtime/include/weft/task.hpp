@@ -100,14 +100,19 @@ class Task {
   // Where the task waits: one frame (file, line, function of its await) while it is suspended;
   // for a task that failed, the await it last left before raising (C++ exceptions carry no
   // traceback); empty once it finished or was cancelled. limit <= 0 gives none.
-  std::vector<FrameSummary> get_stack(std::optional<int> limit = std::nullopt) const {
-    return core().get_stack(limit);
+  // A running task asking about itself gets the frame of its coroutine at the line that asked
+  // (asyncio walks the running coroutine's frame).
+  std::vector<FrameSummary> get_stack(std::optional<int> limit = std::nullopt,
+                                      SourceLocation where = SourceLocation::current()) const {
+    return core().get_stack(limit, where);
   }
   // Prints get_stack() as Python's traceback module does (default: standard error).
-  void print_stack(std::optional<int> limit = std::nullopt, std::ostream* out = nullptr) const;
+  void print_stack(std::optional<int> limit = std::nullopt, std::ostream* out = nullptr,
+                   SourceLocation where = SourceLocation::current()) const;
 
   Coroutine<R>& get_coro() const { return core().coroutine(); }
   std::string get_name() const { return core().get_name(); }
+  Runtime& get_loop() const { return core().get_loop(); }  // the runtime it runs on
   void set_name(std::string name) { core().set_name(std::move(name)); }
   std::string repr() const { return core().repr(); }
 
@@ -156,11 +161,12 @@ class Task {
 };
 
 namespace detail {
-void print_stack_to(const TaskCore& task, std::optional<int> limit, std::ostream* out);
+void print_stack_to(const TaskCore& task, std::optional<int> limit, std::ostream* out,
+                    const SourceLocation& caller);
 }
 template <class R>
-void Task<R>::print_stack(std::optional<int> limit, std::ostream* out) const {
-  detail::print_stack_to(core(), limit, out);
+void Task<R>::print_stack(std::optional<int> limit, std::ostream* out, SourceLocation where) const {
+  detail::print_stack_to(core(), limit, out, where);
 }
 
 namespace detail {
@@ -231,10 +237,16 @@ class TaskRef {
   int cancelling() const { return core().cancelling(); }
   int uncancel() { return core().uncancel(); }
   std::string get_name() const { return core().get_name(); }
+  Runtime& get_loop() const { return core().get_loop(); }  // the runtime it runs on
   void set_name(std::string name) { core().set_name(std::move(name)); }
   std::string repr() const { return core().repr(); }
-  std::vector<FrameSummary> get_stack(std::optional<int> limit = std::nullopt) const {
-    return core().get_stack(limit);
+  std::vector<FrameSummary> get_stack(std::optional<int> limit = std::nullopt,
+                                      SourceLocation where = SourceLocation::current()) const {
+    return core().get_stack(limit, where);
+  }
+  void print_stack(std::optional<int> limit = std::nullopt, std::ostream* out = nullptr,
+                   SourceLocation where = SourceLocation::current()) const {
+    detail::print_stack_to(core(), limit, out, where);
   }
   // Whether both refer to the same task; false if either is empty.
   template <class R>
@@ -251,8 +263,13 @@ class TaskRef {
   std::shared_ptr<detail::TaskCore> core_;
 };
 
-// The task running this code; empty outside a task.
+// The task running this code (asyncio.current_task): empty in a callback the runtime runs;
+// RuntimeError ("no running event loop") outside any runtime.
 TaskRef current_task();
+// The same, never throwing: empty outside a task, runtime or not. For C++ code that may run on
+// any thread (a library helper, a destructor); in_runtime() says whether a runtime is running it.
+TaskRef current_task_or_null() noexcept;
+bool in_runtime() noexcept;
 // The tasks of the running runtime that are not done yet.
 std::vector<TaskRef> all_tasks();
 

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "weft/detail/blocking_wait.hpp"
 #include "weft/detail/concurrent_core.hpp"
@@ -153,6 +155,52 @@ auto run_coroutine_threadsafe(C&& coroutine_or_callable, Runtime& runtime) {
       detail::make_task(runtime.scheduler(), std::move(coroutine), {}, true));
   state->attach(state->task.core());
   return ConcurrentFuture<R>(std::move(state));
+}
+
+// wrap_future(f): asyncio.wrap_future -- a ConcurrentFuture (work submitted to a runtime, maybe
+// another one) as a Future of the running runtime, to await like any other. Cancelling either
+// side cancels the other (asyncio's _chain_future); a value is copied across. A Future passes
+// through as it is. RuntimeError outside a runtime.
+//
+//   auto f = weft::run_coroutine_threadsafe(weft::coro(work), other_runtime);
+//   int v = weft::await(weft::wrap_future(f));   // inside a task of this runtime
+template <class R>
+Future<R> wrap_future(Future<R> future) {
+  return future;
+}
+template <class R>
+Future<R> wrap_future(ConcurrentFuture<R> source) {
+  static_assert(std::is_void_v<R> || std::is_copy_constructible_v<R>,
+                "wrap_future copies the value across: R must be copyable");
+  detail::running_scheduler("wrap_future");  // asyncio: no current event loop
+  Future<R> destination;                     // bound to the running runtime
+  destination.add_done_callback([source](Future<R>& self) mutable {
+    if (self.cancelled()) source.cancel();
+  });
+  // The copy is scheduled on the destination's runtime (asyncio's call_soon_threadsafe), never
+  // done inline: a source done already, or done on another runtime, reaches the destination a
+  // step later, so a cancel() of the destination in between still wins.
+  std::shared_ptr<detail::CallbackScheduler> loop = detail::thread_callback_scheduler();
+  source.add_done_callback([destination, loop](ConcurrentFuture<R>& done) mutable {
+    std::function<void()> copy = [destination, done]() mutable {
+      try {
+        if (destination.done()) return;  // cancelled meanwhile: it keeps that outcome
+        if (done.cancelled()) {
+          destination.cancel();
+        } else if (auto error = done.exception()) {
+          destination.set_exception(error);
+        } else if constexpr (std::is_void_v<R>) {
+          destination.set_result();
+        } else {
+          destination.set_result(done.result());
+        }
+      } catch (const InvalidStateError&) {
+        // Cancelled on another thread between the check and the set.
+      }
+    };
+    if (!loop || !loop->call_soon(copy)) copy();  // that runtime is closing: complete it here
+  });
+  return destination;
 }
 
 }  // namespace weft

@@ -266,9 +266,18 @@ Runtime& get_running_loop() {
 }
 
 TaskRef current_task() {
+  detail::running_scheduler("current_task");  // asyncio: no running event loop, RuntimeError
+  return current_task_or_null();
+}
+
+TaskRef current_task_or_null() noexcept {
   detail::TaskCore* task = detail::current_task_core();
   if (!task) return TaskRef();
   return TaskRef(std::static_pointer_cast<detail::TaskCore>(task->shared_from_this()));
+}
+
+bool in_runtime() noexcept {
+  return detail::running_scheduler_or_null() != nullptr;
 }
 
 std::vector<TaskRef> all_tasks() {

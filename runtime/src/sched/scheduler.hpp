@@ -125,6 +125,8 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   bool call_soon(std::function<void()>& callback) override;
   bool begin_inline_wakes() noexcept override;
   void run_inline_wakes() noexcept override;
+  // Acquire: pairs with the Runtime's release stores of itself and of null (runtime_of).
+  Runtime* loop() const noexcept override { return owner.load(std::memory_order_acquire); }
   // Runtime::call_soon (asyncio's call_soon_threadsafe): from another thread, refused (false)
   // once shutdown() has begun. Either it runs exactly once or it is refused.
   bool call_soon_threadsafe(std::function<void()>& callback);

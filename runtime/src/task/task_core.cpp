@@ -51,13 +51,32 @@ std::string TaskCore::repr() const {
       state = "finished";
       break;
   }
-  std::string text = "<Task " + state + " name='" + get_name() + "' coro=<" + frame_.name() + ">";
+  std::string text =
+      "<Task " + state + " name='" + get_name() + "' coro=<" + coroutine_repr() + ">";
   if (this->state() == FutureState::FINISHED) {
     std::string base = FutureCore::repr();  // "<Task finished exception=...>" or "<Task finished>"
     auto at = base.find(" exception=");
     if (at != std::string::npos) text += base.substr(at, base.size() - at - 1);
   }
   return text + ">";
+}
+
+std::string TaskCore::coroutine_repr() const {
+  // asyncio's _format_coroutine: "foo() running at file:line" (where a suspended coroutine
+  // waits; here, before its first step, where it was defined) or "foo() done, defined at ...".
+  std::string text = frame_.name() + "()";
+  auto at = [](const SourceLocation& site) {
+    return std::string(site.file_name()) + ":" + std::to_string(site.line());
+  };
+  const SourceLocation& defined = frame_.created_at();
+  if (done()) {
+    if (*defined.file_name()) text += " done, defined at " + at(defined);
+    return text;
+  }
+  SourceLocation site = frame_.await_site();  // atomics: a running body may move it meanwhile
+  if (!*site.file_name()) site = defined;
+  if (*site.file_name()) text += " running at " + at(site);
+  return text;
 }
 
 void TaskCore::start() {

@@ -24,7 +24,8 @@ std::string source_line(const std::string& filename, unsigned lineno) {
 
 }  // namespace
 
-std::vector<FrameSummary> TaskCore::get_stack(std::optional<int> limit) const {
+std::vector<FrameSummary> TaskCore::get_stack(std::optional<int> limit,
+                                              const SourceLocation& caller) const {
   std::vector<FrameSummary> frames;
   if (limit && *limit <= 0) return frames;
   SourceLocation site;
@@ -37,7 +38,12 @@ std::vector<FrameSummary> TaskCore::get_stack(std::optional<int> limit) const {
       break;
     case FutureState::PENDING: {
       TaskState run = run_state();
-      if (run == TaskState::running || run == TaskState::notified) return frames;  // no known line
+      if (run == TaskState::running || run == TaskState::notified) {
+        // Running: only the task itself knows where it is -- at the line that asked.
+        if (current_task_core() != this || !*caller.file_name()) return frames;
+        frames.push_back({caller.file_name(), caller.line(), frame_.name()});
+        return frames;
+      }
       site = frame_.await_site();
       if (!*site.file_name()) site = frame_.created_at();  // not started: where it was made
       break;
@@ -47,9 +53,10 @@ std::vector<FrameSummary> TaskCore::get_stack(std::optional<int> limit) const {
   return frames;
 }
 
-void print_stack_to(const TaskCore& task, std::optional<int> limit, std::ostream* out) {
+void print_stack_to(const TaskCore& task, std::optional<int> limit, std::ostream* out,
+                    const SourceLocation& caller) {
   std::ostream& file = out ? *out : std::cerr;
-  auto frames = task.get_stack(limit);
+  auto frames = task.get_stack(limit, caller);
   bool failed = task.state() == FutureState::FINISHED && task.has_exception();
   if (frames.empty()) {
     file << "No stack for " << task.repr() << "\n";

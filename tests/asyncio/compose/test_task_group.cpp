@@ -213,6 +213,7 @@ TEST(TaskGroup, CreateTaskAfterTheGroupFinishedIsARuntimeError) {
       [&] {
         // The scope by hand (`async with tg:`), so that the group outlives it.
         weft::TaskGroup tg;
+        tg.enter();
         tg.create_task(child(log, "a", 1.0));
         tg.exit(nullptr);
         try {
@@ -223,7 +224,11 @@ TEST(TaskGroup, CreateTaskAfterTheGroupFinishedIsARuntimeError) {
         }
       },
       deterministic());
-  EXPECT_EQ(log.entries(), (Lines{"a done at 1", "RuntimeError: TaskGroup is finished"}));
+  // CPython: "TaskGroup <TaskGroup entered> is finished"; weft's advice follows it.
+  EXPECT_EQ(log.entries(), (Lines{"a done at 1",
+                                  "RuntimeError: TaskGroup <TaskGroup entered> is finished: its "
+                                  "scope has ended; create the task in another group, or with "
+                                  "weft::create_task"}));
 }
 
 TEST(TaskGroup, CreateTaskWhileShuttingDownIsARuntimeError) {
@@ -248,7 +253,10 @@ TEST(TaskGroup, CreateTaskWhileShuttingDownIsARuntimeError) {
         });
       },
       deterministic());
-  EXPECT_EQ(log.entries(), (Lines{"a fails at 1", "RuntimeError: TaskGroup is shutting down at 1",
+  EXPECT_EQ(log.entries(), (Lines{"a fails at 1",
+                                  "RuntimeError: TaskGroup <TaskGroup errors=1 cancelling> is "
+                                  "shutting down: a task of the group failed (or it was "
+                                  "cancelled) and it is cancelling the rest at 1",
                                   "caught ExceptionGroup: [RuntimeError: boom] at 1"}));
 }
 

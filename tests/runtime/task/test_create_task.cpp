@@ -326,13 +326,25 @@ TEST(CreateTask, GetCoroReturnsTheWrappedCoroutine) {
 }
 
 TEST(CreateTask, ReprShowsStateNameAndCoroutine) {
-  static const weft::CoroutineFunction job{"job", [] { weft::sleep(1.0); }};
+  // asyncio's coroutine repr: "job() running at <where it waits>" (before its first step, where
+  // it is defined), then "job() done, defined at <there>".
+  static const weft::CoroutineFunction job{"job", [] {
+                                             weft::sleep(1.0);  // the line it waits at
+                                           }};
+  static constexpr unsigned kDefined = __LINE__ - 1;  // the line the definition ends on
+  static constexpr unsigned kWaits = __LINE__ - 3;
+  const std::string file = __FILE__;
   weft::run(
-      [] {
+      [&] {
         auto t = weft::create_task(job(), "worker");
-        EXPECT_EQ(t.repr(), "<Task pending name='worker' coro=<job>>");
+        EXPECT_EQ(t.repr(), "<Task pending name='worker' coro=<job() running at " + file + ":" +
+                                std::to_string(kDefined) + ">>");
+        weft::sleep(0.0);
+        EXPECT_EQ(t.repr(), "<Task pending name='worker' coro=<job() running at " + file + ":" +
+                                std::to_string(kWaits) + ">>");
         weft::await(t);
-        EXPECT_EQ(t.repr(), "<Task finished name='worker' coro=<job>>");
+        EXPECT_EQ(t.repr(), "<Task finished name='worker' coro=<job() done, defined at " + file +
+                                ":" + std::to_string(kDefined) + ">>");
       },
       deterministic());
 }

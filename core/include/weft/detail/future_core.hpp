@@ -15,7 +15,8 @@
 
 namespace weft {
 enum class FutureState : std::uint8_t { PENDING, CANCELLED, FINISHED };
-}
+class Runtime;  // the loop a scheduler belongs to: defined by the runtime layer
+}  // namespace weft
 
 namespace weft::detail {
 
@@ -35,6 +36,8 @@ class CallbackScheduler {
   // queue as usual) where no task may run: off a worker, or inside a task.
   virtual bool begin_inline_wakes() noexcept { return false; }
   virtual void run_inline_wakes() noexcept {}
+  // The Runtime (asyncio's loop) behind this scheduler, for get_loop(); null if there is none.
+  virtual Runtime* loop() const noexcept { return nullptr; }
 };
 
 // The default exception handler's log (the warning sink, category "ERROR"); the first may throw
@@ -78,6 +81,9 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   FutureState state() const noexcept { return state_.load(std::memory_order_acquire); }
   bool done() const noexcept { return state() != FutureState::PENDING; }
   bool cancelled() const noexcept { return state() == FutureState::CANCELLED; }
+  // asyncio's Future.get_loop(): the runtime the future belongs to. RuntimeError for a future
+  // made outside any runtime (it runs its callbacks inline and belongs to none).
+  Runtime& get_loop() const;
 
   // Future.cancel (false when already done) or, for a future that passes cancellation on -- a
   // Task to the future it awaits, a gather to its children -- that future's rules. The walk down
@@ -122,6 +128,17 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   bool add_waiter(Waiter& waiter);
   // Unregisters a waiter that has not been woken; false if it was already woken (or never added).
   bool remove_waiter(Waiter& waiter);
+
+  // asyncio 3.14's shield: the inner future of a cancelled shield failed. Reports "<Type>
+  // exception in shielded future" to the exception handler and marks the exception retrieved;
+  // nothing if it finished with a value or was cancelled.
+  void report_shielded_exception() noexcept;
+  // True the first time only: one reporting callback per inner future, however many of its
+  // shields were cancelled, on however many workers at once.
+  bool arm_shield_report() noexcept {
+    // Relaxed: an exchange has one winner whatever the order; it publishes nothing.
+    return !shield_report_armed_.exchange(true, std::memory_order_relaxed);
+  }
 
   virtual std::string repr() const;
   // How the "exception was never retrieved" report names the object ("Future", "Task").
@@ -189,6 +206,7 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   mutable SpinLock locked_;  // guards everything below
   // Relaxed: only a flag for the never-retrieved report; it orders no other data.
   std::atomic<bool> exception_retrieved_{false};
+  std::atomic<bool> shield_report_armed_{false};  // see arm_shield_report
   std::exception_ptr exception_;
   std::string cancel_message_;
   std::vector<Entry> callbacks_;

@@ -62,11 +62,13 @@ class TaskCore : public FutureCore, public Runnable {
   std::string get_name() const;
   void set_name(std::string name);
   std::string repr() const override;
+  std::string coroutine_repr() const;  // the coro=<...> part of repr()
   std::string describe() const override { return repr(); }
   const char* kind_name() const noexcept override { return "Task"; }
-  // Task.get_stack / print_stack (see task.hpp).
-  std::vector<FrameSummary> get_stack(std::optional<int> limit) const;
-  void print_stack(std::optional<int> limit, std::ostream& out) const;
+  // Task.get_stack / print_stack (see task.hpp). `caller`: where get_stack was called, the
+  // running task's own place when it asks about itself.
+  std::vector<FrameSummary> get_stack(std::optional<int> limit,
+                                      const SourceLocation& caller = {}) const;
 
   // ---- runtime plumbing
   void run() override;  // one step (asyncio's Task.__step); only a worker calls it
