@@ -14,10 +14,12 @@
 // holding the lock (acquire(), wait(), wait_for()) or hold it (notify()). Not copyable/movable.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "weft/detail/sync_waiters.hpp"
 #include "weft/lock.hpp"
@@ -42,15 +44,21 @@ class Condition {
   // RuntimeError("cannot wait on un-acquired lock") if the lock is not held.
   bool wait();
   // Waits until predicate() is true (checked first, then after each wake-up, with the lock
-  // held) and returns its last value.
+  // held) and returns its last value, by value. As asyncio takes any truthy result, the result
+  // need only convert to bool, explicitly will do: an int, a pointer, a std::optional...
+  //   auto job = cond.wait_for([&] { return jobs.empty() ? nullptr : &jobs.front(); });
   template <class Predicate>
-  auto wait_for(Predicate predicate) -> decltype(predicate()) {
-    auto result = predicate();
-    while (!result) {
+  requires std::invocable<Predicate&> &&
+      requires(std::remove_cvref_t<std::invoke_result_t<Predicate&>>& r) {
+    static_cast<bool>(r);
+  }
+  auto wait_for(Predicate predicate) -> std::remove_cvref_t<std::invoke_result_t<Predicate&>> {
+    for (;;) {
+      // A fresh object per check: the result need not be assignable, only movable.
+      std::remove_cvref_t<std::invoke_result_t<Predicate&>> result = predicate();
+      if (static_cast<bool>(result)) return result;
       wait();
-      result = predicate();
     }
-    return result;
   }
   // Wakes up to `n` waiting tasks (they resume once they get the lock back).
   // RuntimeError("cannot notify on un-acquired lock") if the lock is not held.

@@ -9,6 +9,13 @@
 // put_nowait / get_nowait raise QueueFull / QueueEmpty instead of waiting. Waiting putters and
 // getters are woken in FIFO order. LifoQueue returns the newest item first; PriorityQueue the
 // smallest (by Compare, std::less by default), like Python's heapq.
+//
+//   q.shutdown();                      // asyncio 3.13's Queue.shutdown(): no more puts
+//   q.shutdown(true);                  // immediate: also drop the items left
+//
+// After shutdown() put / put_nowait raise QueueShutDown, and waiting putters are woken to raise
+// it; get / get_nowait return the items left, then raise QueueShutDown (waiting getters too).
+// shutdown(true) drops the items first and counts each as task_done(), so join() can return.
 // put() and get() and join() only inside a task; the rest from any thread. If put() is
 // cancelled while it waits, the item is not moved from. Not copyable or movable.
 #pragma once
@@ -34,6 +41,11 @@ class QueueEmpty : public std::exception {
 class QueueFull : public std::exception {
  public:
   const char* what() const noexcept override { return "QueueFull"; }
+};
+// asyncio.QueueShutDown: a put on a shut-down queue, or a get once it is shut down and empty.
+class QueueShutDown : public std::exception {
+ public:
+  const char* what() const noexcept override { return "QueueShutDown"; }
 };
 
 template <class T, class Store>
@@ -74,12 +86,21 @@ class BasicQueue : private detail::QueueCore {
   using QueueCore::task_done;
   // Waits until every item put has been marked task_done().
   using QueueCore::join;
+  // Puts raise QueueShutDown from now on, and gets once the queue is empty; every waiting
+  // putter and getter is woken to re-check. immediate: the items left are dropped (destroyed
+  // after the queue's lock is released) and each counted as task_done().
+  void shutdown(bool immediate = false) {
+    decltype(store_.items) dropped;
+    auto take_all = [&] { dropped.swap(store_.items); };
+    QueueCore::shutdown(immediate, take_all);
+  }
 
   using QueueCore::empty;
   using QueueCore::full;  // never true when maxsize <= 0
   using QueueCore::maxsize;
   using QueueCore::qsize;
-  // "<Queue maxsize=10 qsize=3 tasks=3>" (the items are not printed)
+  // "<Queue maxsize=10 qsize=3 tasks=3>" (the items are not printed), " shutdown" at the end
+  // once shut down
   std::string repr() const { return QueueCore::repr(Store::kind); }
 
  private:

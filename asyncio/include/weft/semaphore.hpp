@@ -1,7 +1,8 @@
 // Semaphore / BoundedSemaphore: asyncio's -- a counter of permits. acquire() takes one,
 // suspending the task while there are none; release() gives one back. Waiters are served in
 // FIFO order, and a task that arrives while others wait queues behind them even if a permit is
-// free at that instant.
+// free at that instant; the woken waiter then hands the permits left to those behind it, in
+// order (CPython 3.13).
 //
 //   weft::Semaphore slots(3);               // at most 3 tasks inside at once
 //   { weft::LockGuard guard(slots); ... }   // `async with slots:`
@@ -47,7 +48,8 @@ class Semaphore {
 
  private:
   bool locked_locked() const;
-  void wake_up_next_locked();
+  bool wake_up_next_locked();
+  void wake_up_spare_locked();
 
   mutable std::mutex mutex_;  // guards everything below
   std::ptrdiff_t value_;

@@ -117,6 +117,26 @@ class Inside {
   int before_;
 };
 
+// ---- the CPython ports (tests/asyncio/sync/cpython/test_*.cpp)
+
+// The worker counts every ported test runs with: 1, where the order is asyncio's exactly, and 2.
+inline std::vector<unsigned> port_workers() {
+  return {1, 2};
+}
+
+// Virtual time on `workers` threads: sleeps finish at once, in deadline order.
+inline weft::RunOptions virtual_time(unsigned workers) {
+  return weft::RunOptions{.workers = workers, .virtual_time = true};
+}
+
+// A port's `await asyncio.sleep(0)`. On one worker exactly that: every task ready now takes one
+// step. On more, a tiny virtual sleep instead: the clock moves only once every worker is idle,
+// so it returns when all that was woken has run as far as it can -- what the test then checks
+// holds however the tasks were spread over the workers.
+inline void let_run(unsigned workers) {
+  weft::sleep(workers == 1 ? 0.0 : 1e-3);
+}
+
 // The worker counts the stress suites run with.
 inline std::vector<unsigned> stress_workers() {
   return {2, 4, 8};

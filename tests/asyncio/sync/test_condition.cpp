@@ -1,12 +1,15 @@
 // Condition: notify(n) / notify_all wake waiters in FIFO order, wait_for re-checks its
-// predicate, a cancelled waiter takes the lock back before CancelledError leaves wait(), a
-// notification that reaches a waiter cancelled before it runs is passed on (CPython 3.13's
-// behaviour; 3.11 loses it), the error messages, a shared Lock; and a one-token-at-a-time
-// hand-off under stress on 2-8 workers that hangs if any notification is lost.
+// predicate and takes any result that converts to bool, a cancelled waiter takes the lock back
+// before CancelledError leaves wait(), a notification that reaches a waiter cancelled before it
+// runs is passed on (CPython 3.13's behaviour; 3.11 loses it), the error messages, a shared
+// Lock; and a one-token-at-a-time hand-off under stress on 2-8 workers that hangs if any
+// notification is lost.
 // The one-worker scenarios print what tests/asyncio/sync/cpython/condition_scenarios.py prints.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sync_test_support.hpp"
@@ -81,6 +84,50 @@ TEST(Condition, WaitForReturnsOnceThePredicateHolds) {
       deterministic());
   EXPECT_EQ(log, (Log{"put 0", "put 1", "a sees 2 items, predicate returned True",
                       "b sees 2 items, predicate returned True", "put 2"}));
+}
+
+TEST(Condition, WaitForTakesAnyResultThatConvertsToBool) {
+  // asyncio takes any truthy result and returns it: an int count, a pointer, a move-only
+  // handle, a result that converts to bool only explicitly. A predicate returning a reference
+  // gives back a copy, never a reference to wait_for's own local.
+  struct Truthy {
+    int n;
+    explicit operator bool() const { return n != 0; }
+  };
+  weft::run(
+      [] {
+        weft::Condition cond;
+        weft::LockGuard guard(cond);
+        std::vector<int> items;
+        auto producer = weft::create_task([&] {
+          for (int i = 1; i <= 3; ++i) {
+            weft::sleep(1.0);
+            weft::LockGuard producer_guard(cond);
+            items.push_back(i);
+            cond.notify();
+          }
+        });
+        int calls = 0;
+        auto count = cond.wait_for([&] {
+          ++calls;
+          return static_cast<int>(items.size()) / 2;  // 0 while fewer than two
+        });
+        static_assert(std::is_same_v<decltype(count), int>);
+        EXPECT_EQ(count, 1);
+        EXPECT_EQ(calls, 3);
+        int* last = cond.wait_for([&] { return items.size() == 3 ? &items.back() : nullptr; });
+        EXPECT_EQ(*last, 3);
+        auto owned = cond.wait_for([&] { return std::make_unique<int>(7); });
+        EXPECT_EQ(*owned, 7);
+        Truthy truthy = cond.wait_for([] { return Truthy{5}; });
+        EXPECT_EQ(truthy.n, 5);
+        int flag = 2;
+        auto copy = cond.wait_for([&]() -> const int& { return flag; });
+        static_assert(std::is_same_v<decltype(copy), int>);
+        EXPECT_EQ(copy, 2);
+        EXPECT_EQ(outcome(producer), "ok");
+      },
+      deterministic());
 }
 
 TEST(Condition, ACancelledWaiterTakesTheLockBackBeforeRaising) {

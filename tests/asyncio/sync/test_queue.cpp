@@ -1,12 +1,14 @@
 // Queue, LifoQueue, PriorityQueue: maxsize makes put() wait, get() waits for an item, the
 // nowait variants raise QueueFull / QueueEmpty, task_done()/join(), LIFO and priority order,
 // getters and putters served in FIFO order, an item or a free slot handed to a waiter cancelled
-// before it runs passes on; and many producers and consumers, some cancelled, on 2-8 workers
-// losing and duplicating nothing.
+// before it runs passes on, shutdown() wakes every waiter and drops items outside the lock; and
+// many producers and consumers, some cancelled, on 2-8 workers losing and duplicating nothing,
+// also when a shutdown races them (4 workers).
 // The one-worker scenarios print what tests/asyncio/sync/cpython/queue_scenarios.py prints.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -208,6 +210,81 @@ TEST(Queue, AFreeSlotHandedToACancelledPutterPassesOn) {
   EXPECT_EQ(log, (Log{"got 0", "a cancelled", "b put 2", "got 2", "c put 3", "got 3"}));
 }
 
+TEST(Queue, ShutdownWakesEveryWaitingPutterAndGetter) {
+  Log log;
+  weft::run(
+      [&] {
+        auto attempt = [&](std::string name, auto op) {
+          try {
+            op();
+            log.push_back(name + " ok");
+          } catch (const weft::QueueShutDown& e) {
+            log.push_back(name + " " + e.what());
+          }
+        };
+        // Putters waiting on a full queue raise; the item queued before is still got.
+        weft::Queue<int> full(1);
+        full.put_nowait(0);
+        std::vector<weft::Task<void>> tasks;
+        for (int i = 1; i <= 3; ++i) {
+          tasks.push_back(weft::create_task(
+              weft::coro(attempt, "put " + std::to_string(i), [&full, i] { full.put(i); })));
+        }
+        weft::sleep(0);
+        EXPECT_EQ(full.repr(), "<Queue maxsize=1 qsize=1 _putters[3] tasks=1>");
+        full.shutdown();
+        for (auto& t : tasks) EXPECT_EQ(outcome(t), "ok");
+        log.push_back("got " + std::to_string(full.get()));
+        attempt("get", [&] { full.get(); });
+        EXPECT_EQ(full.repr(), "<Queue maxsize=1 tasks=1 shutdown>");
+
+        // Getters waiting on an empty queue: the item put before the shutdown goes to the first
+        // (woken by the put, it has not run yet); the others raise.
+        weft::LifoQueue<int> empty;
+        tasks.clear();
+        for (const char* name : {"a", "b", "c"}) {
+          tasks.push_back(
+              weft::create_task(weft::coro(attempt, std::string(name), [&empty, &log, name] {
+                log.push_back(name + (" got " + std::to_string(empty.get())));
+              })));
+        }
+        weft::sleep(0);
+        empty.put_nowait(7);
+        empty.shutdown();
+        for (auto& t : tasks) EXPECT_EQ(outcome(t), "ok");
+        empty.task_done();
+        empty.join();
+      },
+      deterministic());
+  EXPECT_EQ(log,
+            (Log{"put 1 QueueShutDown", "put 2 QueueShutDown", "put 3 QueueShutDown", "got 0",
+                 "get QueueShutDown", "a got 7", "a ok", "b QueueShutDown", "c QueueShutDown"}));
+}
+
+TEST(Queue, ImmediateShutdownDropsTheItemsOutsideTheQueuesLock) {
+  // An item's destructor may use the queue (here: qsize()); under the queue's lock it would
+  // deadlock. The items are dropped after it is released, and each counts as task_done().
+  std::vector<std::size_t> sizes_seen;
+  weft::run(
+      [&] {
+        weft::PriorityQueue<std::shared_ptr<int>> q;
+        for (int i = 0; i < 3; ++i) {
+          q.put_nowait(std::shared_ptr<int>(new int(i), [&](int* p) {
+            sizes_seen.push_back(q.qsize());
+            delete p;
+          }));
+        }
+        auto joiner = weft::create_task([&] { q.join(); });
+        weft::sleep(0);
+        q.shutdown(true);
+        EXPECT_EQ(sizes_seen, (std::vector<std::size_t>{0, 0, 0}));
+        EXPECT_EQ(outcome(joiner), "ok");
+        EXPECT_THROW(q.task_done(), weft::ValueError);
+        EXPECT_EQ(q.repr(), "<PriorityQueue maxsize=0 shutdown>");
+      },
+      deterministic());
+}
+
 // ---- stress: 2-8 workers
 
 class QueueStress : public ::testing::TestWithParam<unsigned> {};
@@ -307,5 +384,86 @@ TEST_P(QueueStress, ConcurrentPutsComeOutOfAPriorityQueueInOrder) {
 
 INSTANTIATE_TEST_SUITE_P(Workers, QueueStress,
                          ::testing::ValuesIn(weft_sync_test::stress_workers()));
+
+// shutdown(immediate) racing producers and consumers, on 4 workers. Each round: 4 producers put
+// numbered items into a small queue until it refuses with QueueShutDown; 4 consumers get and
+// task_done() them until QueueShutDown; a fifth task shuts the queue down at a random moment,
+// immediately in every other round. Every item put must be got exactly once -- or, after an
+// immediate shutdown, got at most once, the rest dropped and counted done so that join()
+// returns; nobody may hang, and no task_done() may be refused.
+class QueueShutdownStress : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(QueueShutdownStress, EveryItemPutIsGotOnceOrDroppedAndCounted) {
+  constexpr int producers = 4;
+  constexpr int consumers = 4;
+  constexpr int per_producer = 64;  // most rounds shut down long before this
+  const int rounds = static_cast<int>(weft_sync_test::scaled(2000));
+  long total_put = 0, total_got = 0, total_dropped = 0;
+  weft_sync_test::stress_run(GetParam(), [&] {
+    for (int round = 0; round < rounds; ++round) {
+      const bool immediate = round % 2 == 1;
+      weft::Queue<int> q(1 + round % 4);
+      std::vector<std::atomic<int>> put(producers * per_producer);
+      std::vector<std::atomic<int>> got(producers * per_producer);
+      std::vector<weft::Task<void>> tasks;
+      for (int p = 0; p < producers; ++p) {
+        tasks.push_back(weft::create_task([&, p] {
+          weft_sync_test::Dice dice(static_cast<std::uint32_t>(round * 16 + p));
+          for (int i = 0; i < per_producer; ++i) {
+            int item = p * per_producer + i;
+            dice.pause();
+            try {
+              q.put(item);
+            } catch (const weft::QueueShutDown&) {
+              return;
+            }
+            put[static_cast<std::size_t>(item)].fetch_add(1);
+          }
+        }));
+      }
+      for (int c = 0; c < consumers; ++c) {
+        tasks.push_back(weft::create_task([&, c] {
+          weft_sync_test::Dice dice(static_cast<std::uint32_t>(round * 16 + 8 + c));
+          for (;;) {
+            dice.pause();
+            int item;
+            try {
+              item = q.get();
+            } catch (const weft::QueueShutDown&) {
+              return;
+            }
+            got[static_cast<std::size_t>(item)].fetch_add(1);
+            q.task_done();
+          }
+        }));
+      }
+      weft_sync_test::Dice dice(static_cast<std::uint32_t>(round) + 99991u);
+      for (unsigned i = dice.below(160); i > 0; --i) dice.pause();
+      q.shutdown(immediate);
+      for (auto& t : tasks) EXPECT_EQ(outcome(t), "ok") << "round " << round;
+      // After the shutdown nothing more went in, and the consumers drained what was left (or
+      // it was dropped): every item is done, so join() returns at once.
+      EXPECT_EQ(outcome(weft::create_task([&] { q.join(); }), 10.0), "ok") << "round " << round;
+      EXPECT_TRUE(q.empty());
+      EXPECT_THROW(q.task_done(), weft::ValueError) << "round " << round;
+      for (std::size_t i = 0; i < put.size(); ++i) {
+        int n_put = put[i].load();
+        int n_got = got[i].load();
+        ASSERT_LE(n_got, n_put) << "item " << i << " got but never put, round " << round;
+        if (immediate) {
+          total_dropped += n_put - n_got;
+        } else {
+          ASSERT_EQ(n_got, n_put) << "item " << i << " lost in round " << round;
+        }
+        total_put += n_put;
+        total_got += n_got;
+      }
+    }
+  });
+  EXPECT_EQ(total_put, total_got + total_dropped);
+  EXPECT_GT(total_got, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Workers, QueueShutdownStress, ::testing::Values(4u));
 
 }  // namespace

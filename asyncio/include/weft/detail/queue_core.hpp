@@ -1,5 +1,6 @@
 // Internal: the part of Queue<T> that does not depend on T -- asyncio's getters/putters FIFOs,
-// the unfinished-task count and join() -- and the three item stores (FIFO, LIFO, heap).
+// the unfinished-task count, join() and shutdown() -- and the three item stores (FIFO, LIFO,
+// heap).
 // The typed part reaches its store only through ItemOp callbacks that run under the mutex.
 #pragma once
 
@@ -39,12 +40,16 @@ class QueueCore {
   bool empty() const;
   bool full() const;
 
+  // Each raises QueueShutDown instead once shut down (gets only when no item is left).
   void put(ItemOp push);         // push runs once, when there is room
   void put_nowait(ItemOp push);  // QueueFull if there is no room
   void get(ItemOp pop);          // pop runs once, when there is an item
   void get_nowait(ItemOp pop);   // QueueEmpty if there is none
   void task_done();
   void join();
+  // With immediate, take_all runs once, moving every item out of the store (the caller
+  // destroys them once the mutex is released).
+  void shutdown(bool immediate, ItemOp take_all);
   std::string repr(const char* kind) const;
 
  protected:
@@ -58,6 +63,8 @@ class QueueCore {
   void put_locked(ItemOp& push);
   void get_locked(ItemOp& pop);
   static void wakeup_next_locked(WaiterFifo& waiters);
+  static void wakeup_all_locked(WaiterFifo& waiters);
+  void wake_joiners_locked();
 
   mutable std::mutex mutex_;  // guards the store (in the derived class) and everything below
   const std::ptrdiff_t maxsize_;
@@ -65,6 +72,7 @@ class QueueCore {
   WaiterFifo putters_;
   WaiterFifo joiners_;                // tasks in join(): asyncio's `_finished` Event
   std::size_t unfinished_tasks_ = 0;  // put() count minus task_done() count
+  bool is_shutdown_ = false;          // set once by shutdown(), never cleared
 };
 
 template <class T>
