@@ -4,6 +4,7 @@
 //   auto [a, b] = weft::gather(weft::coro(f, 1), task_b);        // a tuple, in argument order
 //   std::vector<int> all = weft::gather(tasks);                   // a range gives a vector
 //   auto outcomes = weft::gather(weft::return_exceptions, t1, t2); // Outcome<T>: value or error
+//   auto [one] = weft::gather(weft::return_exceptions, weft::coro(f, 1));  // one: a 1-tuple
 //
 // gather_future(...) (below) is the same gather as a Future, as asyncio.gather returns it.
 //
