@@ -4,6 +4,7 @@
 //   auto [a, b] = weft::gather(weft::coro(f, 1), task_b);        // a tuple, in argument order
 //   std::vector<int> all = weft::gather(tasks);                   // a range gives a vector
 //   auto outcomes = weft::gather(weft::return_exceptions, t1, t2); // Outcome<T>: value or error
+//   auto [one] = weft::gather(weft::return_exceptions, weft::coro(f, 1));  // one: a 1-tuple
 //
 // gather_future(...) (below) is the same gather as a Future, as asyncio.gather returns it.
 //
@@ -16,6 +17,7 @@
 #include <atomic>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -51,6 +53,13 @@ struct ReturnExceptions {};
 inline constexpr ReturnExceptions return_exceptions{};
 
 namespace detail {
+
+// A range (of tasks, futures or coroutines), as opposed to one awaitable.
+template <class Range>
+concept RangeOfAwaitables = requires(Range& r) {
+  std::begin(r);
+  std::end(r);
+};
 
 // The type-independent half of asyncio's _GatheringFuture (gather.cpp): the children, how many
 // ended, whether the gather was cancelled, and what one child's end means for the gather.
@@ -193,11 +202,7 @@ requires(sizeof...(A) > 0) auto gather(ReturnExceptions, A&&... awaitables) {
 }
 
 // A range of awaitables (all of one type): results in a vector, in order.
-template <class Range>
-requires requires(Range& r) {
-  std::begin(r);
-  std::end(r);
-}
+template <detail::RangeOfAwaitables Range>
 auto gather(Range&& awaitables) {
   using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
   std::vector<F> futures;
@@ -211,7 +216,9 @@ auto gather(Range&& awaitables) {
   return results;
 }
 
-template <class Range>
+// (Constrained: gather(return_exceptions, one_awaitable) is the variadic form above, which a
+// bare `class Range` would outrank as the more specialized template.)
+template <detail::RangeOfAwaitables Range>
 auto gather(ReturnExceptions, Range&& awaitables) {
   using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
   std::vector<F> futures;
@@ -294,16 +301,12 @@ auto gather_range_future(Range&& awaitables) {
 }
 }  // namespace detail
 
-template <class Range>
-requires requires(Range& r) {
-  std::begin(r);
-  std::end(r);
-}
+template <detail::RangeOfAwaitables Range>
 auto gather_future(Range&& awaitables) {
   return detail::gather_range_future<false>(std::forward<Range>(awaitables));
 }
 
-template <class Range>
+template <detail::RangeOfAwaitables Range>
 auto gather_future(ReturnExceptions, Range&& awaitables) {
   return detail::gather_range_future<true>(std::forward<Range>(awaitables));
 }

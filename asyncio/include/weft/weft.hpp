@@ -18,6 +18,7 @@
 #include "weft/semaphore.hpp"
 #include "weft/shield.hpp"
 #include "weft/sleep.hpp"
+#include "weft/staggered.hpp"
 #include "weft/task.hpp"
 #include "weft/task_group.hpp"
 #include "weft/threadsafe.hpp"

@@ -1,5 +1,6 @@
 // as_completed(): done callbacks on the children push their index into a queue that the
-// iterating task pops. They run on any worker, so the queue is behind a mutex.
+// iterating tasks pop. They run on any worker, so the queue is behind a mutex; so is the count
+// of what is still to be handed out, which any task may take from.
 #include <atomic>
 
 #include "weft/as_completed.hpp"
@@ -20,6 +21,13 @@ void CompletionQueue::push(long index) {
     }
   }
   finished.push_back(index);
+}
+
+bool CompletionQueue::take() {
+  std::lock_guard lock(mutex);
+  if (todo_left == 0) return false;
+  --todo_left;
+  return true;
 }
 
 long CompletionQueue::pop() {
@@ -60,6 +68,7 @@ void start_completion_queue(const std::shared_ptr<CompletionQueue>& queue,
     std::lock_guard lock(queue->mutex);
     queue->outstanding.assign(futures.size(), true);
     queue->remaining = futures.size();
+    queue->todo_left = futures.size();
   }
   if (timeout && !futures.empty()) {
     std::weak_ptr<CompletionQueue> weak = queue;

@@ -132,4 +132,22 @@ TEST(AsCompleted, ATaskAlreadyDoneComesAtOnce) {
   EXPECT_EQ(log.entries(), (Lines{"got 1 at 0", "got 3 at 1"}));
 }
 
+TEST(AsCompleted, EachAwaitableCanBeAwaitedOnce) {
+  Log log;
+  weft::run(
+      [&] {
+        auto completions = weft::as_completed(
+            std::vector{weft::create_task(after(1.0, 1)), weft::create_task(after(2.0, 2))});
+        auto next = *completions.begin();
+        log.add(at("got " + text(weft::await(next))));
+        try {
+          weft::await(next);  // again: it is one coroutine object in asyncio
+        } catch (const weft::RuntimeError& e) {
+          log.add(e.what());
+        }
+      },
+      deterministic());
+  EXPECT_EQ(log.entries(), (Lines{"got 1 at 1", "cannot reuse already awaited coroutine"}));
+}
+
 }  // namespace
