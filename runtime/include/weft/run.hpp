@@ -15,7 +15,6 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <type_traits>
 
 #include "weft/context_var.hpp"
@@ -69,14 +68,12 @@ class Runner {
   // next main). RuntimeError "Runner.run() cannot be called from a running event loop" from
   // inside a runtime, "Runner is closed" after close(). For Ctrl-C, see the top of this file.
   template <class C>
-  auto run(C&& main, std::optional<Context> context = std::nullopt) {
-    auto task = start_and_wait(std::forward<C>(main), std::move(context), "Runner.run()", false);
-    using R = typename detail::task_result<decltype(task)>::type;
-    if constexpr (std::is_void_v<R>) {
-      task.result();
-    } else {
-      return Value<R>(task.result());
-    }
+  auto run(C&& main) {
+    return finish(start_and_wait(std::forward<C>(main), nullptr, "Runner.run()", false));
+  }
+  template <class C>
+  auto run(C&& main, const Context& context) {
+    return finish(start_and_wait(std::forward<C>(main), &context, "Runner.run()", false));
   }
 
   // The runner's runtime (loop.get_loop()), made if need be. RuntimeError once closed; a
@@ -91,6 +88,17 @@ class Runner {
   friend struct detail::RunAccess;
   enum class State { created, initialized, closed };
 
+  // The result of a finished main task, or its exception rethrown.
+  template <class T>
+  static auto finish(const T& task) {
+    using R = typename detail::task_result<T>::type;
+    if constexpr (std::is_void_v<R>) {
+      task.result();
+    } else {
+      return Value<R>(task.result());
+    }
+  }
+
   void lazy_init();
   // Waits for `until`, turning Ctrl-C into cancelling `main` (see the top of this file) if
   // `sigint` is installed.
@@ -99,8 +107,7 @@ class Runner {
 
   // Starts `main` and waits for it; `cancel_leftovers`: weft::run's teardown, see run() below.
   template <class C>
-  auto start_and_wait(C&& main, std::optional<Context> context, const char* who,
-                      bool cancel_leftovers) {
+  auto start_and_wait(C&& main, const Context* context, const char* who, bool cancel_leftovers) {
     detail::check_not_in_runtime(who);
     auto coroutine = detail::as_coroutine(std::forward<C>(main));
     using R = typename decltype(coroutine)::result_type;
@@ -108,7 +115,7 @@ class Runner {
     auto& scheduler = runtime_->scheduler();
     auto state = std::allocate_shared<detail::TypedTask<R>>(
         detail::BlockAllocator<detail::TypedTask<R>>(), scheduler, std::move(coroutine),
-        std::string(), nullptr, (context ? *context : *context_).state());
+        std::string(), nullptr, context ? context->state() : context_);
     Task<R> task(state);
     // asyncio.run stops the loop as soon as main is done and cancels what is left. Main's done
     // callback does it on the runtime, right after the steps already queued (asyncio's order, on
@@ -129,7 +136,7 @@ class Runner {
   RunOptions options_;
   State state_ = State::created;
   std::unique_ptr<Runtime> runtime_;
-  std::optional<Context> context_;  // the runs' Context (asyncio's Runner._context)
+  detail::ContextStatePtr context_;  // the runs' Context (asyncio's Runner._context)
   int interrupt_count_ = 0;
 };
 
@@ -138,9 +145,9 @@ struct RunAccess {
   template <class C>
   static auto run(C&& main, RunOptions options) {
     Runner runner(options);
-    auto task = runner.start_and_wait(std::forward<C>(main), std::nullopt, "weft::run()", true);
+    auto task = runner.start_and_wait(std::forward<C>(main), nullptr, "weft::run()", true);
     runner.close();
-    return task;
+    return Runner::finish(task);
   }
 };
 }  // namespace detail
@@ -151,13 +158,7 @@ struct RunAccess {
 // the to_thread pool and joins the workers. Ctrl-C as Runner::run.
 template <class C>
 auto run(C&& main, RunOptions options = {}) {
-  auto task = detail::RunAccess::run(std::forward<C>(main), options);
-  using R = typename detail::task_result<decltype(task)>::type;
-  if constexpr (std::is_void_v<R>) {
-    task.result();
-  } else {
-    return Value<R>(task.result());
-  }
+  return detail::RunAccess::run(std::forward<C>(main), options);
 }
 
 }  // namespace weft

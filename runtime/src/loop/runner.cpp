@@ -48,9 +48,12 @@ struct DoneWaiter final : detail::Waiter {
   explicit DoneWaiter(std::atomic<std::uint32_t>& w) : word(w) {}
   std::atomic<std::uint32_t>& word;
   void on_future_done(detail::FutureCore&) noexcept override {
+    // Read before the store: once run() sees the bit, this waiter may be gone (the wake-up
+    // only hands the kernel an address).
+    std::atomic<std::uint32_t>* target = &word;
     // Release: run(), acquiring the bit, sees the completed future.
-    word.fetch_or(kDone, std::memory_order_release);
-    detail::futex_wake_all(word);
+    target->fetch_or(kDone, std::memory_order_release);
+    detail::futex_wake_all(*target);
   }
 };
 
@@ -104,7 +107,7 @@ void Runner::lazy_init() {
   }
   if (state_ == State::initialized) return;
   runtime_ = std::make_unique<Runtime>(options_);
-  context_ = copy_context();
+  context_ = detail::copy_current_context();
   state_ = State::initialized;
 }
 
