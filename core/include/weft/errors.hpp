@@ -41,6 +41,15 @@ class GeneratorExit : public BaseException {
   const char* type_name() const noexcept override { return "GeneratorExit"; }
 };
 
+// Python's KeyboardInterrupt: what weft::run / Runner::run raise on Ctrl-C (SIGINT) when the main
+// task does not end by handling the cancellation the first Ctrl-C gave it, or on a second Ctrl-C.
+// A BaseException, as in Python, so that `catch (const std::exception&)` lets it pass.
+class KeyboardInterrupt : public BaseException {
+ public:
+  KeyboardInterrupt() : BaseException("") {}
+  const char* type_name() const noexcept override { return "KeyboardInterrupt"; }
+};
+
 // Misuse that Python reports as RuntimeError (reusing a coroutine, no running loop, ...).
 class RuntimeError : public std::runtime_error {
  public:

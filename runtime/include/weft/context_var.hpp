@@ -1,5 +1,6 @@
-// ContextVar<T>: contextvars.ContextVar. Each task runs in a copy of its creator's context made
-// when the task was created, so a set() in one task is invisible to the others.
+// contextvars: ContextVar<T>, Context and copy_context(). Each task runs in a Context of its own,
+// a copy of its creator's made when the task was created (or in the one given to create_task),
+// so a set() in one task is invisible to the others.
 //
 //   inline weft::ContextVar<std::string> request_id("request_id", "-");
 //   auto token = request_id.set("abc");  ...  request_id.reset(token);
@@ -7,7 +8,9 @@
 
 #include <any>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +19,8 @@
 #include "weft/errors.hpp"
 
 namespace weft {
+
+class Context;
 
 template <class T>
 class ContextVar {
@@ -29,11 +34,11 @@ class ContextVar {
 
    private:
     friend class ContextVar;
-    Token(const ContextVar* var, std::shared_ptr<const std::any> old)
-        : var_(var), old_(std::move(old)) {}
+    Token(const ContextVar* var, std::shared_ptr<const std::any> old, std::uint64_t context)
+        : var_(var), old_(std::move(old)), context_(context) {}
     const ContextVar* var_;
     std::shared_ptr<const std::any> old_;  // null: the variable had no value
-    std::uint64_t context_ = detail::current_context_id();
+    std::uint64_t context_;                // the Context it was made in
     bool used_ = false;
   };
 
@@ -60,38 +65,47 @@ class ContextVar {
   }
 
   Token set(T value) {
-    auto context = detail::current_context();
-    auto next = context ? std::make_shared<detail::ContextData>(*context)
-                        : std::make_shared<detail::ContextData>();
+    auto& context = detail::current_context_state();
+    auto bound = std::make_shared<const std::any>(std::move(value));
     std::shared_ptr<const std::any> old;
-    if (auto it = next->find(id_); it != next->end()) old = it->second;
-    (*next)[id_] = std::make_shared<const std::any>(std::move(value));
-    detail::set_current_context(std::move(next));
-    return Token(this, std::move(old));
+    for (;;) {  // a Context shared by tasks on other workers may change meanwhile: retry
+      auto current = context.data();
+      auto next = current ? std::make_shared<detail::ContextData>(*current)
+                          : std::make_shared<detail::ContextData>();
+      auto it = next->find(id_);
+      old = it != next->end() ? it->second : nullptr;
+      (*next)[id_] = bound;
+      if (context.replace(current, std::move(next))) break;
+    }
+    return Token(this, std::move(old), context.id);
   }
 
   // RuntimeError if the token was used already; ValueError if it came from another variable or
-  // another context (a token made in one task and reset in another).
+  // another Context (a token made in one task and reset in another, or in a Context::run).
   void reset(Token& token) {
     if (token.used_) detail::throw_bad_token(token.repr(), detail::BadToken::used);
     if (token.var_ != this) detail::throw_bad_token(token.repr(), detail::BadToken::other_var);
-    if (token.context_ != detail::current_context_id())
+    auto& context = detail::current_context_state();
+    if (token.context_ != context.id)
       detail::throw_bad_token(token.repr(), detail::BadToken::other_context);
-    auto context = detail::current_context();
-    auto next = context ? std::make_shared<detail::ContextData>(*context)
-                        : std::make_shared<detail::ContextData>();
-    if (token.old_) {
-      (*next)[id_] = token.old_;
-    } else {
-      next->erase(id_);
+    for (;;) {
+      auto current = context.data();
+      auto next = current ? std::make_shared<detail::ContextData>(*current)
+                          : std::make_shared<detail::ContextData>();
+      if (token.old_) {
+        (*next)[id_] = token.old_;
+      } else {
+        next->erase(id_);
+      }
+      if (context.replace(current, std::move(next))) break;
     }
-    detail::set_current_context(std::move(next));
     token.used_ = true;
   }
 
  private:
-  std::shared_ptr<const std::any> find() const {
-    auto context = detail::current_context();
+  friend class Context;
+  std::shared_ptr<const std::any> find() const { return find_in(detail::current_context()); }
+  std::shared_ptr<const std::any> find_in(const detail::ContextPtr& context) const {
     if (!context) return nullptr;
     auto it = context->find(id_);
     return it == context->end() ? nullptr : it->second;
@@ -101,5 +115,80 @@ class ContextVar {
   std::optional<T> default_;
   std::uint64_t id_ = detail::next_context_var_id();
 };
+
+// contextvars.Context: a set of variable bindings code can run in. A shared handle (copying it
+// does not copy the Context: copy() does); Context() is an empty one.
+//
+//   weft::Context ctx = weft::copy_context();
+//   ctx.run([&] { request_id.set("abc"); });        // ctx.run(request_id.set, "abc")
+//   ctx.get(request_id);                             // "abc"; the caller's own value is unchanged
+//   weft::create_task(handler, {.context = ctx});    // the task runs in ctx itself
+class Context {
+ public:
+  Context() : state_(std::make_shared<detail::ContextState>()) {}
+  explicit Context(detail::ContextStatePtr state) : state_(std::move(state)) {}
+
+  // Calls fn(args...) with this Context current: the variables it sets are set here, and the
+  // caller's Context is current again after (also when fn throws). RuntimeError ("cannot enter
+  // context: ... is already entered") if a run() is inside it already, or if the caller runs in
+  // it. Inside a task, fn may suspend: the Context stays the task's until fn returns.
+  template <class F, class... Args>
+  decltype(auto) run(F&& fn, Args&&... args) {
+    detail::ContextScope scope(state_, true);
+    return std::invoke(std::forward<F>(fn), std::forward<Args>(args)...);
+  }
+  // A new Context with the same bindings (Context.copy()).
+  Context copy() const { return Context(std::make_shared<detail::ContextState>(state_->data())); }
+
+  // The variable's value in this Context (not its default), or nullopt (ctx.get(var)).
+  template <class T>
+  std::optional<T> get(const ContextVar<T>& var) const {
+    if (auto value = var.find_in(state_->data())) return std::any_cast<const T&>(*value);
+    return std::nullopt;
+  }
+  template <class T>
+  T get(const ContextVar<T>& var, T fallback) const {
+    if (auto value = var.find_in(state_->data())) return std::any_cast<const T&>(*value);
+    return fallback;
+  }
+  // ctx[var]: the value, or a KeyError-like RuntimeError if the variable is not set here.
+  template <class T>
+  T operator[](const ContextVar<T>& var) const {
+    if (auto value = var.find_in(state_->data())) return std::any_cast<const T&>(*value);
+    throw RuntimeError("KeyError: " + var.repr() + " is not set in this Context; use get()");
+  }
+  template <class T>
+  bool contains(const ContextVar<T>& var) const {  // `var in ctx`
+    return var.find_in(state_->data()) != nullptr;
+  }
+  std::size_t size() const noexcept {  // len(ctx): how many variables it binds
+    auto data = state_->data();
+    return data ? data->size() : 0;
+  }
+
+  // The same Context object (Python's `is`).
+  bool is(const Context& other) const noexcept { return state_ == other.state_; }
+  // Python's ==: the same bindings -- here, each variable bound by the same set() (weft cannot
+  // compare values of any type), as a copy and its original until either sets something.
+  friend bool operator==(const Context& a, const Context& b) noexcept {
+    auto x = a.state_->data();
+    auto y = b.state_->data();
+    if (x == y) return true;
+    std::size_t x_size = x ? x->size() : 0;
+    std::size_t y_size = y ? y->size() : 0;
+    return x_size == y_size && (x_size == 0 || *x == *y);
+  }
+
+  const detail::ContextStatePtr& state() const noexcept { return state_; }
+
+ private:
+  detail::ContextStatePtr state_;
+};
+
+// contextvars.copy_context(): a copy of the Context the caller runs in (its task's, or its
+// thread's outside tasks).
+inline Context copy_context() {
+  return Context(detail::copy_current_context());
+}
 
 }  // namespace weft

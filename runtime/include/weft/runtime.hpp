@@ -1,6 +1,7 @@
 // weft::Runtime -- asyncio's event loop, on N worker threads that steal work from each other.
 //
 //   weft::run(main)                       // the usual entry point: see run.hpp
+//   weft::Runner runner;                  // several mains on one runtime, in turn: run.hpp
 //   weft::Runtime rt({.workers = 4});     // or embed one beside your own threads:
 //   auto f = weft::run_coroutine_threadsafe(weft::coro(work), rt);
 //   f.result();                            // the runtime shuts down gracefully when destroyed
@@ -14,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "weft/context_var.hpp"
 #include "weft/exception_handler.hpp"
 
 namespace weft {
@@ -68,12 +70,22 @@ class Runtime {
   double time() const noexcept;
   unsigned workers() const noexcept;
 
-  // Runs `callback` soon on a worker. Thread-safe (asyncio's call_soon_threadsafe).
+  // Runs `callback` soon on a worker. Thread-safe (asyncio's call_soon_threadsafe). It runs in
+  // `context` (call_soon(cb, context=ctx)), by default in a copy of the caller's Context, so
+  // the variables it sets stay there.
   void call_soon(std::function<void()> callback);
-  // Runs `callback` on this worker after `delay` seconds / at loop time `when`. From inside the
-  // runtime (a task or a callback).
+  void call_soon(std::function<void()> callback, Context context);
+  // Runs `callback` on this worker after `delay` seconds / at loop time `when`, in `context` or
+  // a copy of the caller's. From inside the runtime (a task or a callback).
   TimerHandle call_later(double delay, std::function<void()> callback);
+  TimerHandle call_later(double delay, std::function<void()> callback, Context context);
   TimerHandle call_at(double when, std::function<void()> callback);
+  TimerHandle call_at(double when, std::function<void()> callback, Context context);
+
+  // asyncio's loop.get_debug(): RunOptions::debug (or WEFT_DEBUG=1).
+  bool get_debug() const noexcept;
+  // loop.is_closed(): shutdown() has begun; the runtime takes no more work from outside.
+  bool is_closed() const noexcept;
 
   // The loop's exception handler (see exception_handler.hpp). A callback that throws is
   // reported to it and the runtime goes on. An empty handler restores the default. Thread-safe.

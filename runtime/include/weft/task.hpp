@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "weft/context_var.hpp"
 #include "weft/coroutine.hpp"
 #include "weft/detail/block_pool.hpp"
 #include "weft/detail/runtime_access.hpp"
@@ -28,8 +29,10 @@ namespace detail {
 template <class R>
 class TypedTask final : public TaskCore {
  public:
-  TypedTask(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, ContextPtr context)
-      : TaskCore(scheduler, coroutine.frame(), std::move(name), std::move(context)),
+  TypedTask(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, ContextPtr inherited,
+            ContextStatePtr context = nullptr)
+      : TaskCore(scheduler, coroutine.frame(), std::move(name), std::move(inherited),
+                 std::move(context)),
         coroutine_(std::move(coroutine)) {}
   // Reported here, not in ~TaskCore: repr() names the coroutine, whose frame dies with
   // coroutine_ before the base destructor runs.
@@ -111,6 +114,8 @@ class Task {
                    SourceLocation where = SourceLocation::current()) const;
 
   Coroutine<R>& get_coro() const { return core().coroutine(); }
+  // The Context the task runs in (asyncio 3.12): its own copy, or the one create_task was given.
+  Context get_context() const { return Context(core().get_context()); }
   std::string get_name() const { return core().get_name(); }
   Runtime& get_loop() const { return core().get_loop(); }  // the runtime it runs on
   void set_name(std::string name) { core().set_name(std::move(name)); }
@@ -172,13 +177,15 @@ void Task<R>::print_stack(std::optional<int> limit, std::ostream* out, SourceLoc
 namespace detail {
 // `cancelled`: Task.cancel() before any worker can see the task, so its body never runs (its
 // first step throws CancelledError into the unstarted coroutine), on any number of workers.
+// `context`: the Context the task runs in (create_task's context=); null: a copy of its
+// creator's (contextvars.copy_context()).
 template <class R>
 Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, bool external,
-                  bool cancelled = false, bool eager_start = false) {
-  // The new task runs in a copy of its creator's context (contextvars.copy_context()).
-  auto state =
-      std::allocate_shared<TypedTask<R>>(BlockAllocator<TypedTask<R>>(), scheduler,
-                                         std::move(coroutine), std::move(name), current_context());
+                  bool cancelled = false, bool eager_start = false,
+                  ContextStatePtr context = nullptr) {
+  auto state = std::allocate_shared<TypedTask<R>>(
+      BlockAllocator<TypedTask<R>>(), scheduler, std::move(coroutine), std::move(name),
+      context ? nullptr : current_context(), std::move(context));
   if (cancelled) state->cancel("");
   if (eager_start) {
     submit_task_eagerly(scheduler, state);
@@ -206,13 +213,17 @@ auto create_task(C&& coroutine_or_callable, Name&& name) {
                            false);
 }
 
-// create_task's keyword arguments (asyncio.create_task(coro, *, name=None, eager_start=None)).
+// create_task's keyword arguments (asyncio.create_task(coro, *, name=None, context=None,
+// eager_start=None)).
 struct TaskOptions {
   std::string name = {};  // empty: Task-1, Task-2, ...
   // asyncio 3.14: the coroutine runs at once, inside create_task, until it first suspends (a
   // coroutine that ends without suspending leaves the task done on return), and only then is
   // the task scheduled; the creator goes on after that first step.
   bool eager_start = false;
+  // asyncio 3.11: the Context the task runs in -- that one, not a copy: its set()s are seen by
+  // ctx.get() and by the Context's other users. None: a copy of the creator's.
+  std::optional<Context> context = std::nullopt;
 };
 
 //   auto t = weft::create_task(weft::coro(lookup, key), {.name = "lookup", .eager_start = true});
@@ -221,7 +232,8 @@ auto create_task(C&& coroutine_or_callable, TaskOptions options) {
   auto coroutine = detail::as_coroutine(std::forward<C>(coroutine_or_callable));
   auto& scheduler = detail::running_scheduler("create_task");
   return detail::make_task(scheduler, std::move(coroutine), std::move(options.name), false, false,
-                           options.eager_start);
+                           options.eager_start,
+                           options.context ? options.context->state() : nullptr);
 }
 
 // A type-erased view of any task, for current_task() and all_tasks().
@@ -239,6 +251,7 @@ class TaskRef {
   std::string get_name() const { return core().get_name(); }
   Runtime& get_loop() const { return core().get_loop(); }  // the runtime it runs on
   void set_name(std::string name) { core().set_name(std::move(name)); }
+  Context get_context() const { return Context(core().get_context()); }
   std::string repr() const { return core().repr(); }
   std::vector<FrameSummary> get_stack(std::optional<int> limit = std::nullopt,
                                       SourceLocation where = SourceLocation::current()) const {

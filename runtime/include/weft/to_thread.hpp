@@ -1,9 +1,9 @@
 // to_thread(fn, args...): runs blocking work on the runtime's to_thread pool and waits for it
-// from the calling task, which suspends meanwhile (asyncio.to_thread). The task's context
-// variables go along; the result or exception comes back to the awaiting task.
+// from the calling task, which suspends meanwhile (asyncio.to_thread). The job runs in a copy of
+// the task's Context (its variables go along; its own set()s stay there); the result or
+// exception comes back to the awaiting task.
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -13,20 +13,18 @@
 
 namespace weft {
 
-namespace detail {
-// Runs `job` with `context` as the thread's current context.
-void run_in_context(const ContextPtr& context, const std::function<void()>& job);
-}  // namespace detail
-
 template <class F, class... Args>
 auto to_thread(F fn, Args... args) {
   using R = std::invoke_result_t<F&, Args&...>;
   auto& scheduler = detail::running_scheduler("to_thread");
   Future<R> future;  // bound to the running runtime
   detail::submit_blocking(scheduler,
-                          [future, context = detail::current_context(), fn = std::move(fn),
+                          [future, context = detail::copy_current_context(), fn = std::move(fn),
                            arguments = std::make_tuple(std::move(args)...)]() mutable {
-                            detail::run_in_context(context, [&] {
+                            // asyncio's copy_context().run(fn): a Context of the job's own, so
+                            // the task's tokens cannot be reset there nor the job's in the task.
+                            detail::ContextScope scope(std::move(context), true);
+                            {
                               std::optional<Value<R>> value;
                               std::exception_ptr error;
                               try {
@@ -52,7 +50,7 @@ auto to_thread(F fn, Args... args) {
                                 // drop the outcome, as asyncio's _copy_future_state does. An
                                 // exception escaping here would end the process.
                               }
-                            });
+                            }
                           });
   return future.await();
 }

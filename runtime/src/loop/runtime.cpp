@@ -24,10 +24,15 @@ namespace weft {
 namespace detail {
 namespace {
 
-// Outside tasks, each thread has a context of its own (contextvars' per-thread context).
-thread_local ContextPtr tls_context;
-// Which Context tls_context is (0 until first asked): the thread's, or a to_thread job's.
-thread_local std::uint64_t tls_context_id = 0;
+// Outside tasks, each thread has a Context of its own (contextvars' per-thread context), made on
+// first use; a ContextScope (Context::run, a to_thread job, a callback) replaces it meanwhile.
+// Only read outside tasks, so no fiber ever caches its address across a thread switch.
+thread_local ContextStatePtr tls_context;
+
+ContextStatePtr& thread_context() {
+  if (!tls_context) tls_context = std::make_shared<ContextState>();
+  return tls_context;
+}
 
 std::atomic<std::uint64_t> task_counter{0};
 std::atomic<std::uint64_t> context_var_counter{0};
@@ -108,33 +113,55 @@ void cancel_all_tasks(Scheduler& scheduler) {
   scheduler.cancel_all_tasks();
 }
 
-ContextPtr current_context() noexcept {
-  if (TaskCore* task = current_task_core()) return task->context();
-  return tls_context;
+ContextState& current_context_state() {
+  if (TaskCore* task = current_task_core()) return task->current_context();
+  return *thread_context();
 }
 
-void set_current_context(ContextPtr context) noexcept {
+ContextStatePtr current_context_state_ptr() {
+  if (TaskCore* task = current_task_core()) return task->current_context_ptr();
+  return thread_context();
+}
+
+ContextPtr current_context() noexcept {
+  if (TaskCore* task = current_task_core()) return task->current_context().data();
+  // No allocation for a thread that never set a variable: its bindings are empty.
+  return tls_context ? tls_context->data() : nullptr;
+}
+
+std::uint64_t current_context_id() {
+  return current_context_state().id;
+}
+
+ContextScope::ContextScope(ContextStatePtr context, bool mark_entered)
+    : context_(std::move(context)), marked_(mark_entered) {
+  if (mark_entered) {
+    // Acq_rel: a run() that enters after another left sees what was done inside (the bindings
+    // themselves are under the Context's lock; this orders the rest).
+    if (&current_context_state() == context_.get() ||
+        context_->entered.exchange(true, std::memory_order_acq_rel)) {
+      throw RuntimeError("cannot enter context: <Context object at " +
+                         address_repr(context_.get()) +
+                         "> is already entered: a Context runs one run() at a time (and code "
+                         "already in it needs none); use copy() for a second one");
+    }
+  }
   if (TaskCore* task = current_task_core()) {
-    task->set_context(std::move(context));
+    task_ = task;
+    saved_ = task->exchange_entered_context(context_);
   } else {
-    tls_context = std::move(context);
+    saved_ = std::exchange(tls_context, context_);
   }
 }
 
-void run_in_context(const ContextPtr& context, const std::function<void()>& job) {
-  // A copy of the task's context, as asyncio.to_thread's copy_context().run: a Context of its
-  // own, so the task's tokens cannot be reset here nor these in the task.
-  ContextPtr saved = std::exchange(tls_context, context);
-  std::uint64_t saved_id = std::exchange(tls_context_id, next_context_id());
-  job();
-  tls_context = std::move(saved);
-  tls_context_id = saved_id;
-}
-
-std::uint64_t current_context_id() noexcept {
-  if (TaskCore* task = current_task_core()) return task->context_id();
-  if (tls_context_id == 0) tls_context_id = next_context_id();
-  return tls_context_id;
+ContextScope::~ContextScope() {
+  if (task_) {
+    static_cast<TaskCore*>(task_)->exchange_entered_context(std::move(saved_));
+  } else {
+    tls_context = std::move(saved_);
+  }
+  // Release: pairs with the acq_rel exchange of the next run().
+  if (marked_) context_->entered.store(false, std::memory_order_release);
 }
 
 std::uint64_t next_context_id() noexcept {

@@ -9,7 +9,23 @@
 
 namespace weft {
 
+namespace {
+// asyncio's Handle runs its callback in its Context. Not marked entered (as Context::run would):
+// on several workers two callbacks of one Context may run at once, which one thread never sees.
+std::function<void()> in_context(std::function<void()> callback, detail::ContextStatePtr context) {
+  return [callback = std::move(callback), context = std::move(context)] {
+    detail::ContextScope scope(context, false);
+    callback();
+  };
+}
+}  // namespace
+
 void Runtime::call_soon(std::function<void()> callback) {
+  call_soon(std::move(callback), copy_context());
+}
+
+void Runtime::call_soon(std::function<void()> callback, Context context) {
+  callback = in_context(std::move(callback), context.state());
   if (!scheduler_->call_soon_threadsafe(callback)) {
     throw RuntimeError(
         "Event loop is closed: the runtime is shutting down and refuses call_soon from outside; "
@@ -31,13 +47,29 @@ TimerHandle schedule_at(detail::Scheduler& scheduler, std::int64_t when_ns,
 }  // namespace
 
 TimerHandle Runtime::call_at(double when, std::function<void()> callback) {
-  return schedule_at(*scheduler_, detail::seconds_to_ns(when, "call_at()"), std::move(callback));
+  return call_at(when, std::move(callback), copy_context());
+}
+
+TimerHandle Runtime::call_at(double when, std::function<void()> callback, Context context) {
+  return schedule_at(*scheduler_, detail::seconds_to_ns(when, "call_at()"),
+                     in_context(std::move(callback), context.state()));
 }
 
 TimerHandle Runtime::call_later(double delay, std::function<void()> callback) {
+  return call_later(delay, std::move(callback), copy_context());
+}
+
+TimerHandle Runtime::call_later(double delay, std::function<void()> callback, Context context) {
   std::int64_t when =
       detail::deadline_after(scheduler_->now_ns(), detail::seconds_to_ns(delay, "call_later()"));
-  return schedule_at(*scheduler_, when, std::move(callback));
+  return schedule_at(*scheduler_, when, in_context(std::move(callback), context.state()));
+}
+
+bool Runtime::get_debug() const noexcept {
+  return scheduler_->debug();
+}
+bool Runtime::is_closed() const noexcept {
+  return scheduler_->closed();
 }
 
 // Relaxed: the flag is only read by the timer's own worker when the timer comes due; callers

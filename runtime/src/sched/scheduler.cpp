@@ -371,7 +371,40 @@ void Scheduler::unpark(Worker& worker) {
 }
 
 void Scheduler::cancel_all_tasks() {
-  for (auto& task : registry_.snapshot()) task->cancel_for_teardown();
+  auto tasks = registry_.snapshot();
+  remember_torn_down(tasks);
+  for (auto& task : tasks) task->cancel_for_teardown();
+}
+
+void Scheduler::remember_torn_down(const std::vector<std::shared_ptr<TaskCore>>& tasks) {
+  std::lock_guard lock(torn_down_mutex_);
+  torn_down_.insert(torn_down_.end(), tasks.begin(), tasks.end());
+}
+
+void Scheduler::report_torn_down() noexcept {
+  std::vector<std::shared_ptr<TaskCore>> tasks;
+  {
+    std::lock_guard lock(torn_down_mutex_);
+    tasks.swap(torn_down_);
+  }
+  std::sort(tasks.begin(), tasks.end());
+  tasks.erase(std::unique(tasks.begin(), tasks.end()), tasks.end());
+  for (auto& task : tasks) {
+    if (!task->done() || task->cancelled()) continue;
+    try {
+      if (auto error = task->exception()) {
+        call_exception_handler(
+            ExceptionContext{.message = "unhandled exception during asyncio.run() shutdown",
+                             .exception = error,
+                             .future = {},
+                             .task = task->repr(),
+                             .handle = {},
+                             .context = nullptr});
+      }
+    } catch (...) {
+      // repr() could not allocate: the task's own never-retrieved report still applies.
+    }
+  }
 }
 
 bool Scheduler::called_from_inside() const noexcept {
@@ -396,9 +429,11 @@ void Scheduler::shutdown() {
   for (;;) {
     auto tasks = registry_.snapshot();
     if (tasks.empty()) break;
+    remember_torn_down(tasks);
     for (auto& task : tasks) task->cancel_for_teardown();
     for (auto& task : tasks) wait_until_done(*task, -1);
   }
+  report_torn_down();
   // 3. The blocking jobs end; then no thread outside the workers may queue anything more.
   to_thread_.shutdown();
   callbacks_closed_.store(true, std::memory_order_seq_cst);  // seq_cst: see submit_from_outside

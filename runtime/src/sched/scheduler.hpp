@@ -231,6 +231,12 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   alignas(64) std::atomic<bool> stopping_{false};  // workers exit when idle and nothing is queued
   std::mutex shutdown_mutex_;  // held by the one shutdown() at work; others wait on it
   bool shut_down_ = false;     // guarded by shutdown_mutex_
+  // The tasks the teardown cancelled (run()'s main-done callback, shutdown()): those that end
+  // with an exception are reported at the end of it, as asyncio's _cancel_all_tasks does.
+  std::mutex torn_down_mutex_;
+  std::vector<std::shared_ptr<TaskCore>> torn_down_;  // guarded by torn_down_mutex_
+  void remember_torn_down(const std::vector<std::shared_ptr<TaskCore>>& tasks);
+  void report_torn_down() noexcept;
   std::int64_t start_ns_;
   std::atomic<std::int64_t> virtual_now_ns_{0};
   std::unique_ptr<BlockedWorkerMonitor> monitor_;  // null when disabled

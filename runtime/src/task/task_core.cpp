@@ -8,15 +8,23 @@
 
 namespace weft::detail {
 
-TaskCore::TaskCore(Scheduler& scheduler, Frame& frame, std::string name, ContextPtr context)
+TaskCore::TaskCore(Scheduler& scheduler, Frame& frame, std::string name, ContextPtr inherited,
+                   ContextStatePtr context)
     : FutureCore(scheduler.shared_from_this()),
       scheduler_(scheduler),
       frame_(frame),
       name_(std::move(name)),
       // Numbered now (creation order, as asyncio's counter), formatted only when asked for.
       number_(name_.empty() ? next_task_number() : 0),
-      context_(std::move(context)) {
+      own_context_(context ? nullptr : std::move(inherited)),
+      given_context_(std::move(context)) {
   wakeup_waiter_.task = this;
+}
+
+ContextStatePtr TaskCore::get_context() {
+  if (given_context_) return given_context_;
+  // The task's own Context lives inside the task: a handle to it keeps the task alive.
+  return ContextStatePtr(std::static_pointer_cast<TaskCore>(shared_from_this()), &own_context_);
 }
 
 // "Task exception was never retrieved" is reported by ~TypedTask, while repr() still works.

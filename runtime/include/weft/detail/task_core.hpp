@@ -50,7 +50,10 @@ enum class TaskState : std::uint32_t {
 
 class TaskCore : public FutureCore, public Runnable {
  public:
-  TaskCore(Scheduler& scheduler, Frame& frame, std::string name, ContextPtr context);
+  // The task runs in `context` (create_task's context=), or, if null, in a Context of its own
+  // made from the bindings `inherited` (asyncio's copy_context() at creation).
+  TaskCore(Scheduler& scheduler, Frame& frame, std::string name, ContextPtr inherited,
+           ContextStatePtr context = nullptr);
   ~TaskCore() override;
 
   // ---- asyncio.Task (cancel() is FutureCore's: Task.cancel's rules are the overrides below)
@@ -86,9 +89,21 @@ class TaskCore : public FutureCore, public Runnable {
   void start();
   Frame& frame() noexcept { return frame_; }
   Scheduler& scheduler() noexcept { return scheduler_; }
-  const ContextPtr& context() const noexcept { return context_; }
-  void set_context(ContextPtr context) noexcept { context_ = std::move(context); }
-  std::uint64_t context_id() const noexcept { return context_id_; }
+  // Task.get_context(): the Context the task runs in (its own, or the one it was created with).
+  ContextStatePtr get_context();
+  // What the task's code runs in now: a Context::run's inside it, else get_context()'s.
+  ContextState& current_context() noexcept {
+    if (entered_context_) return *entered_context_;
+    return given_context_ ? *given_context_ : own_context_;
+  }
+  ContextStatePtr current_context_ptr() {
+    return entered_context_ ? entered_context_ : get_context();
+  }
+  // Context::run inside the task (see ContextScope): only the task's own code calls it.
+  ContextStatePtr exchange_entered_context(ContextStatePtr context) noexcept {
+    entered_context_.swap(context);
+    return context;
+  }
   TaskState run_state() const noexcept { return run_state_.load(std::memory_order_acquire); }
 
   // Registry links (guarded by the registry shard's lock).
@@ -155,9 +170,10 @@ class TaskCore : public FutureCore, public Runnable {
   bool returned_ = false;  // the coroutine returned and the task finishes with its result
   std::shared_ptr<FutureCore> fut_waiter_;  // asyncio's _fut_waiter: see wakeup_waiter_
   std::string name_;                        // guarded by lock_; used when number_ is 0
-  std::uint64_t number_;  // guarded by lock_: a default name's number, or 0 once named
-  ContextPtr context_;
-  const std::uint64_t context_id_ = next_context_id();  // the task's own Context
+  std::uint64_t number_;             // guarded by lock_: a default name's number, or 0 once named
+  ContextState own_context_;         // the task's Context, unless created with one
+  ContextStatePtr given_context_;    // create_task(context=ctx): shared with ctx's other users
+  ContextStatePtr entered_context_;  // touched by the task's own code only: see ContextScope
 };
 
 // The task stepping on this thread, or null (a fiber-safe read: architecture.md §3).
