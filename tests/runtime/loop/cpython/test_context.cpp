@@ -1,9 +1,10 @@
 // CPython's test_context.py (ContextTest), the context tests of test_asyncio/test_tasks.py
-// (BaseTaskTests.test_context_*, test_get_context) and test_asyncio/test_threads.py
-// (ToThreadTests.test_to_thread_contextvars), for weft::Context, copy_context(), ContextVar,
-// create_task(..., {.context = ctx}), Task::get_context(), to_thread and call_soon. Each runs
-// inside a task on 1 and 2 workers (virtual time). ContextTest's TypeError and subclassing tests
-// and the HAMT tests have no C++ form; ContextVar's repr and token tests are in
+// (BaseTaskTests.test_context_*, here BaseTaskContextTests, test_get_context) and
+// test_asyncio/test_threads.py (ToThreadTests.test_to_thread_contextvars), for weft::Context,
+// copy_context(), ContextVar, create_task(..., {.context = ctx}), Task::get_context(), to_thread
+// and call_soon. Each runs inside a task on 1 and 2 workers (virtual time). ContextTest's TypeError
+// and subclassing tests and the HAMT tests have no C++ form; ContextVar's repr and token tests are
+// in
 // ../test_context_var.cpp.
 #include <gtest/gtest.h>
 
@@ -38,7 +39,7 @@ class Workers : public ::testing::TestWithParam<unsigned> {
 };
 
 class ContextTest : public Workers {};
-class BaseTaskTests : public Workers {};
+class BaseTaskContextTests : public Workers {};
 class ToThreadTests : public Workers {};
 
 // ---- test_context.py
@@ -328,7 +329,7 @@ TEST_P(ContextTest, ARunInsideATaskSurvivesItsSuspensions) {
 
 // ---- test_tasks.py
 
-TEST_P(BaseTaskTests, test_context_1) {
+TEST_P(BaseTaskContextTests, test_context_1) {
   weft::ContextVar<std::string> cvar("cvar", "nope");
   in_task([&] {
     EXPECT_EQ(cvar.get(), "nope");
@@ -344,7 +345,7 @@ TEST_P(BaseTaskTests, test_context_1) {
   });
 }
 
-TEST_P(BaseTaskTests, test_context_2) {
+TEST_P(BaseTaskContextTests, test_context_2) {
   weft::ContextVar<std::string> cvar("cvar", "nope");
   std::atomic<int> callbacks{0};
   in_task([&] {
@@ -370,7 +371,7 @@ TEST_P(BaseTaskTests, test_context_2) {
   EXPECT_EQ(cvar.get(), "nope");
 }
 
-TEST_P(BaseTaskTests, test_context_3) {
+TEST_P(BaseTaskContextTests, test_context_3) {
   // 100 tasks at once, each changing the variable between sleeps.
   weft::ContextVar<int> cvar("cvar", -1);
   std::atomic<int> mismatches{0};
@@ -423,19 +424,19 @@ void context_4_5_6(weft::RunOptions options, weft::TaskOptions extra) {
   EXPECT_EQ(ret, (std::vector<std::optional<int>>{std::nullopt, 1, 2, -1}));
 }
 
-TEST_P(BaseTaskTests, test_context_4) {
+TEST_P(BaseTaskContextTests, test_context_4) {
   context_4_5_6(options(), {});
 }
 
-TEST_P(BaseTaskTests, test_context_5) {
+TEST_P(BaseTaskContextTests, test_context_5) {
   context_4_5_6(options(), {.name = "with context"});
 }
 
-TEST_P(BaseTaskTests, test_context_6) {
+TEST_P(BaseTaskContextTests, test_context_6) {
   context_4_5_6(options(), {.name = {}, .eager_start = true});
 }
 
-TEST_P(BaseTaskTests, test_get_context) {
+TEST_P(BaseTaskContextTests, test_get_context) {
   in_task([] {
     weft::Context context = weft::copy_context();
     auto task = weft::create_task([] {}, {.context = context});
@@ -455,7 +456,7 @@ TEST_P(BaseTaskTests, test_get_context) {
 }
 
 // Beyond CPython's file: tasks sharing one Context on several workers lose none of their set()s.
-TEST_P(BaseTaskTests, TasksSharingAContextSeeEachOthersSets) {
+TEST_P(BaseTaskContextTests, TasksSharingAContextSeeEachOthersSets) {
   in_task([] {
     std::vector<weft::ContextVar<int>> vars;
     vars.reserve(8);
@@ -478,7 +479,7 @@ TEST_P(BaseTaskTests, TasksSharingAContextSeeEachOthersSets) {
 }
 
 // call_soon / call_later run their callback in the Context given, else in a copy of the caller's.
-TEST_P(BaseTaskTests, CallSoonAndCallLaterCarryAContext) {
+TEST_P(BaseTaskContextTests, CallSoonAndCallLaterCarryAContext) {
   weft::ContextVar<int> c("c", 0);
   in_task([&] {
     c.set(7);
@@ -523,7 +524,7 @@ std::string worker_name(const ::testing::TestParamInfo<unsigned>& info) {
   return "workers" + std::to_string(info.param);
 }
 INSTANTIATE_TEST_SUITE_P(Workers, ContextTest, ::testing::Values(1u, 2u), worker_name);
-INSTANTIATE_TEST_SUITE_P(Workers, BaseTaskTests, ::testing::Values(1u, 2u), worker_name);
+INSTANTIATE_TEST_SUITE_P(Workers, BaseTaskContextTests, ::testing::Values(1u, 2u), worker_name);
 INSTANTIATE_TEST_SUITE_P(Workers, ToThreadTests, ::testing::Values(1u, 2u), worker_name);
 
 }  // namespace
