@@ -161,7 +161,7 @@ TEST(EmptyTaskHandle, AMovedFromTaskIsEmptyToo) {
 }
 
 TEST(EmptyTaskHandle, EveryMemberOfAnEmptyTaskRefRaisesARuntimeError) {
-  weft::TaskRef r = weft::current_task();  // outside any task: empty
+  weft::TaskRef r = weft::current_task_or_null();  // outside any task: empty
   EXPECT_FALSE(r);
   EXPECT_TRUE(r == weft::TaskRef());
   EXPECT_FALSE(r.is(weft::Task<int>()));

@@ -17,14 +17,19 @@ namespace {
 
 using weft_rt_test::deterministic;
 
-TEST(CurrentTask, IsEmptyOutsideATask) {
-  EXPECT_FALSE(static_cast<bool>(weft::current_task()));
+TEST(CurrentTask, OutsideARuntimeIsNoRunningEventLoopAndTheQueryIsEmpty) {
+  // asyncio.current_task() with no running loop: RuntimeError. The non-throwing query is empty.
+  EXPECT_THROW((void)weft::current_task(), weft::RuntimeError);
+  EXPECT_FALSE(static_cast<bool>(weft::current_task_or_null()));
+  EXPECT_FALSE(weft::in_runtime());
 }
 
-TEST(CurrentTask, IsEmptyOnAForeignThreadWhileARuntimeRuns) {
+TEST(CurrentTask, OnAForeignThreadWhileARuntimeRunsThereIsNoRunningLoop) {
   weft::Runtime rt({.workers = 2});
   auto f = weft::run_coroutine_threadsafe([] { weft::sleep(0.0); }, rt);
-  EXPECT_FALSE(static_cast<bool>(weft::current_task()));
+  EXPECT_THROW((void)weft::current_task(), weft::RuntimeError);
+  EXPECT_FALSE(static_cast<bool>(weft::current_task_or_null()));
+  EXPECT_FALSE(weft::in_runtime());
   f.result();
 }
 
