@@ -58,14 +58,18 @@ class TimerQueue {
   // many fired. Drops the stale timers it meets at the front. Given `queue_behind`, each due
   // timer is instead handed to it as a Runnable that fires the timer when run: asyncio appends
   // the timers that fell due behind what is already ready (Worker::fire_due_timers decides).
-  std::size_t fire_due(std::int64_t now_ns) { return fire_due_impl<std::nullptr_t>(now_ns, false, nullptr); }
+  std::size_t fire_due(std::int64_t now_ns) {
+    return fire_due_impl<std::nullptr_t>(now_ns, false, nullptr);
+  }
   template <class QueueBehind>
   std::size_t fire_due(std::int64_t now_ns, QueueBehind queue_behind) {
     return fire_due_impl(now_ns, false, &queue_behind);
   }
   // Another worker, while the owner is blocked: the same, on the caller's thread (a woken task
   // goes to the caller's queue). Gives up at once if the owner holds the lock: it is not blocked.
-  std::size_t take_over_due(std::int64_t now_ns) { return fire_due_impl<std::nullptr_t>(now_ns, true, nullptr); }
+  std::size_t take_over_due(std::int64_t now_ns) {
+    return fire_due_impl<std::nullptr_t>(now_ns, true, nullptr);
+  }
   template <class QueueBehind>
   std::size_t take_over_due(std::int64_t now_ns, QueueBehind queue_behind) {
     return fire_due_impl(now_ns, true, &queue_behind);

@@ -492,69 +492,72 @@ TEST_P(EnsureFutureAndShieldTests, test_ensure_future_on_another_loop) {
   EXPECT_EQ(t.result(), 7);
 }
 
+// What reaches the running runtime's exception handler once install() has run.
+struct Reports {
+  std::atomic<int> count{0};
+  std::string last_message;  // read after weft::run returned (it joined the workers)
+  void install() {
+    weft::get_running_loop().set_exception_handler(
+        [this](weft::Runtime&, const weft::ExceptionContext& context) {
+          count += 1;
+          last_message = context.message;
+        });
+  }
+};
+
+// shield(inner), let it settle, cancel the shield, let that settle (CPython's run_briefly calls).
+weft::Future<int> shield_then_cancel(weft::Future<int>& inner) {
+  auto outer = weft::shield(inner);
+  run_briefly();
+  outer.cancel();
+  run_briefly();
+  return outer;
+}
+
 TEST_P(EnsureFutureAndShieldTests, test_shield_cancel_outer_result) {
-  std::atomic<int> reports{0};
+  Reports reports;
   weft::run(
       [&] {
-        weft::get_running_loop().set_exception_handler(
-            [&](weft::Runtime&, const weft::ExceptionContext&) { reports += 1; });
+        reports.install();
         weft::Future<int> inner;
-        auto outer = weft::shield(inner);
-        run_briefly();
-        outer.cancel();
-        run_briefly();
+        shield_then_cancel(inner);
         inner.set_result(1);
         run_briefly();
       },
       options());
-  EXPECT_EQ(reports.load(), 0);
+  EXPECT_EQ(reports.count.load(), 0);
 }
 
 TEST_P(EnsureFutureAndShieldTests, test_shield_cancel_outer_exception) {
   // 3.14: the inner future fails after its shield was cancelled: reported when it fails.
-  std::atomic<int> reports{0};
-  std::string message;
+  Reports reports;
   weft::run(
       [&] {
-        weft::get_running_loop().set_exception_handler(
-            [&](weft::Runtime&, const weft::ExceptionContext& context) {
-              reports += 1;
-              message = context.message;
-            });
+        reports.install();
         weft::Future<int> inner;
-        auto outer = weft::shield(inner);
-        run_briefly();
-        outer.cancel();
-        run_briefly();
+        shield_then_cancel(inner);
         inner.set_exception(weft::ValueError("foo"));
         run_briefly();
-        EXPECT_EQ(reports.load(), 1);  // at once, while `inner` is still referenced
+        EXPECT_EQ(reports.count.load(), 1);  // at once, while `inner` is still referenced
       },
       options());
-  EXPECT_EQ(reports.load(), 1);  // and not again as "never retrieved" when it is destroyed
-  EXPECT_EQ(message, "ValueError exception in shielded future");
+  EXPECT_EQ(reports.count.load(), 1);  // and not again as "never retrieved" when it is destroyed
+  EXPECT_EQ(reports.last_message, "ValueError exception in shielded future");
 }
 
 TEST_P(EnsureFutureAndShieldTests, test_shield_duplicate_log_once) {
-  std::atomic<int> reports{0};
+  Reports reports;
   weft::run(
       [&] {
-        weft::get_running_loop().set_exception_handler(
-            [&](weft::Runtime&, const weft::ExceptionContext&) { reports += 1; });
+        reports.install();
         weft::Future<int> inner;
-        auto outer = weft::shield(inner);
-        run_briefly();
-        outer.cancel();
-        run_briefly();
-        outer = weft::shield(inner);
-        run_briefly();
-        outer.cancel();
-        run_briefly();
+        shield_then_cancel(inner);
+        shield_then_cancel(inner);
         inner.set_exception(weft::ValueError("foo"));
         run_briefly();
       },
       options());
-  EXPECT_EQ(reports.load(), 1);
+  EXPECT_EQ(reports.count.load(), 1);
 }
 
 TEST_P(EnsureFutureAndShieldTests, test_shield_effect) {

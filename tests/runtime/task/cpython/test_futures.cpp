@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -122,6 +123,19 @@ INSTANTIATE_TEST_SUITE_P(Workers, BaseFutureTests, ::testing::Values(1u, 2u),
 // run_coroutine_threadsafe gives, so the work runs on a second runtime (another "loop").
 class WrapFutureTests : public BaseFutureTests {};
 
+// Work on `executor` that sleeps an hour; returns once it has started.
+weft::ConcurrentFuture<void> start_sleeping(weft::Runtime& executor) {
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  auto f = weft::run_coroutine_threadsafe(
+      [started] {
+        *started = true;
+        weft::sleep(3600.0);
+      },
+      executor);
+  while (!*started) std::this_thread::yield();
+  return f;
+}
+
 TEST_P(WrapFutureTests, test_wrap_future) {
   weft::Runtime executor({.workers = 1});
   auto f1 = weft::run_coroutine_threadsafe(
@@ -163,14 +177,7 @@ TEST_P(WrapFutureTests, test_wrap_future_without_loop) {
 TEST_P(WrapFutureTests, test_wrap_future_cancel) {
   // Cancelling the wrapper cancels the concurrent future, and so the task behind it.
   weft::Runtime executor({.workers = 1});
-  std::atomic<bool> started{false};
-  auto f1 = weft::run_coroutine_threadsafe(
-      [&] {
-        started = true;
-        weft::sleep(3600.0);
-      },
-      executor);
-  while (!started) std::this_thread::yield();
+  auto f1 = start_sleeping(executor);
   weft::run(
       [&] {
         auto f2 = weft::wrap_future(f1);
@@ -214,14 +221,7 @@ TEST_P(WrapFutureTests, test_wrap_future_cancel2) {
 TEST_P(WrapFutureTests, test_wrap_future_cancelled_source_cancels_the_wrapper) {
   // _chain_future's other direction: the source is cancelled, the wrapper becomes cancelled.
   weft::Runtime executor({.workers = 1});
-  std::atomic<bool> started{false};
-  auto f1 = weft::run_coroutine_threadsafe(
-      [&] {
-        started = true;
-        weft::sleep(3600.0);
-      },
-      executor);
-  while (!started) std::this_thread::yield();
+  auto f1 = start_sleeping(executor);
   weft::run(
       [&] {
         auto f2 = weft::wrap_future(f1);
