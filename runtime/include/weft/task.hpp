@@ -115,6 +115,7 @@ class Task {
 
   Coroutine<R>& get_coro() const { return core().coroutine(); }
   // The Context the task runs in (asyncio 3.12): its own copy, or the one create_task was given.
+  // Its own copy lives inside the task and keeps it alive: do not store it in the task's result.
   Context get_context() const { return Context(core().get_context()); }
   std::string get_name() const { return core().get_name(); }
   Runtime& get_loop() const { return core().get_loop(); }  // the runtime it runs on

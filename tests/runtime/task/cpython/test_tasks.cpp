@@ -19,25 +19,22 @@ class BaseTaskTests : public ::testing::TestWithParam<unsigned> {
   }
 };
 
-weft::TaskRef the_task;  // CPython's `T`, set by the runner before foo runs
-
-inline const weft::CoroutineFunction bar{"bar", [] {
-                                           // get_stack() of the running task, by itself.
-                                           auto frames = the_task.get_stack(1);
-                                           EXPECT_EQ(frames.size(), 1u);
-                                           if (!frames.empty()) {
-                                             EXPECT_EQ(frames[0].name, "foo");
-                                           }
-                                         }};
+inline const weft::CoroutineFunction bar{
+    "bar", [] {
+      // get_stack() of the running task, by itself.
+      auto frames = weft::current_task().get_stack(1);  // CPython's T: this task
+      EXPECT_EQ(frames.size(), 1u);
+      if (!frames.empty()) {
+        EXPECT_EQ(frames[0].name, "foo");
+      }
+    }};
 inline const weft::CoroutineFunction foo{"foo", [] { weft::await(bar()); }};
 
 TEST_P(BaseTaskTests, test_get_stack) {
   weft::run(
       [&] {
         auto t = weft::create_task(foo());
-        the_task = weft::TaskRef(t.state());
         weft::await(t);
-        the_task = weft::TaskRef();
       },
       options());
 }
