@@ -4,7 +4,7 @@
 // fell due, so the inner task always takes its first step (and so runs its `finally`) before the
 // timeout cancels it. weft keeps that order per worker (Worker::fire_due_timers); on 2 workers a
 // thief may take the inner task and be preempted before its first step while the other worker
-// fires the timer, so there the timeouts are 10 ms rather than CPython's 0.1 ms.
+// fires the timer, so there the timeouts are 100 ms rather than CPython's 0.1 ms.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -26,8 +26,9 @@ class AsyncioWaitForTest : public ::testing::TestWithParam<unsigned> {
   weft::RunOptions virtual_time() const {
     return weft::RunOptions{.workers = workers(), .virtual_time = true};
   }
-  // CPython's epsilon on one worker (where the order is exact), 10 ms on two (see the top).
-  double epsilon() const { return workers() == 1 ? kEpsilon : 0.01; }
+  // CPython's epsilon on one worker (where the order is exact), 100 ms on two (see the top): a
+  // loaded CI machine may preempt the thief that much.
+  double epsilon() const { return workers() == 1 ? kEpsilon : 0.1; }
 };
 
 // CPython's SlowTask: runs TASK_TIMEOUT seconds, ignoring cancel requests.
