@@ -33,7 +33,25 @@ struct RunOptions {
   // asyncio's debug mode (PYTHONASYNCIODEBUG; here also WEFT_DEBUG=1): a blocked worker is
   // reported with the task that blocked it.
   bool debug = false;
+  // asyncio's loop.set_task_factory(asyncio.eager_task_factory) from the start: create_task
+  // (and gather, TaskGroup, ensure_future, which call it) runs each new task's first step at
+  // once, inside the call, unless told eager_start=false. See set_task_factory.
+  bool eager_tasks = false;
+  // With several workers: an eager create_task suspends its caller instead of nesting the new
+  // task's first step inside it -- the caller waits in this worker's queue, where idle workers
+  // steal it, while this worker runs the new task (continuation stealing, as Cilk). A fan-out
+  // then spreads over the workers at once; the price: create_task becomes a point where the
+  // caller may move to another thread (as any await is) and returns only once a worker got to it,
+  // maybe after the new task's first step and others. With one worker it changes nothing.
+  bool continuation_stealing = false;
 };
+
+// asyncio.eager_task_factory: give it to Runtime::set_task_factory (or set
+// RunOptions::eager_tasks) and every task starts eagerly (create_task's eager_start=True).
+struct EagerTaskFactory {
+  friend bool operator==(EagerTaskFactory, EagerTaskFactory) = default;
+};
+inline constexpr EagerTaskFactory eager_task_factory{};
 
 namespace detail {
 class Scheduler;
@@ -81,6 +99,15 @@ class Runtime {
   TimerHandle call_later(double delay, std::function<void()> callback, Context context);
   TimerHandle call_at(double when, std::function<void()> callback);
   TimerHandle call_at(double when, std::function<void()> callback, Context context);
+
+  // asyncio's loop.set_task_factory(eager_task_factory): the tasks created from now on start
+  // eagerly unless told eager_start=false; set_task_factory(nullptr) restores the default
+  // (lazy) factory. Thread-safe; a create_task racing with it sees either factory.
+  //   weft::get_running_loop().set_task_factory(weft::eager_task_factory);
+  void set_task_factory(EagerTaskFactory factory) noexcept;
+  void set_task_factory(std::nullptr_t) noexcept;
+  // loop.get_task_factory(): &eager_task_factory while it is set, else null (asyncio's None).
+  const EagerTaskFactory* get_task_factory() const noexcept;
 
   // asyncio's loop.get_debug(): RunOptions::debug (or WEFT_DEBUG=1).
   bool get_debug() const noexcept;

@@ -180,15 +180,18 @@ namespace detail {
 // first step throws CancelledError into the unstarted coroutine), on any number of workers.
 // `context`: the Context the task runs in (create_task's context=); null: a copy of its
 // creator's (contextvars.copy_context()).
+// `eager_start`: run the first step inside create_task; nullopt: as the runtime's task factory
+// says (RunOptions::eager_tasks, set_task_factory). Never for an `external` submission: a foreign
+// thread has no worker to run a step on.
 template <class R>
 Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, bool external,
-                  bool cancelled = false, bool eager_start = false,
+                  bool cancelled = false, std::optional<bool> eager_start = std::nullopt,
                   ContextStatePtr context = nullptr) {
   auto state = std::allocate_shared<TypedTask<R>>(
       BlockAllocator<TypedTask<R>>(), scheduler, std::move(coroutine), std::move(name),
       context ? nullptr : current_context(), std::move(context));
   if (cancelled) state->cancel("");
-  if (eager_start) {
+  if (!external && eager_start.value_or(eager_tasks_by_default(scheduler))) {
     submit_task_eagerly(scheduler, state);
   } else {
     submit_task(scheduler, state, external);
@@ -220,8 +223,10 @@ struct TaskOptions {
   std::string name = {};  // empty: Task-1, Task-2, ...
   // asyncio 3.14: the coroutine runs at once, inside create_task, until it first suspends (a
   // coroutine that ends without suspending leaves the task done on return), and only then is
-  // the task scheduled; the creator goes on after that first step.
-  bool eager_start = false;
+  // the task scheduled; the creator goes on after that first step. Unset (None): as the
+  // runtime's task factory says -- lazy unless RunOptions::eager_tasks or
+  // set_task_factory(weft::eager_task_factory).
+  std::optional<bool> eager_start = std::nullopt;
   // asyncio 3.11: the Context the task runs in -- that one, not a copy: its set()s are seen by
   // ctx.get() and by the Context's other users. None: a copy of the creator's.
   std::optional<Context> context = std::nullopt;

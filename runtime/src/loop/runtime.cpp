@@ -82,6 +82,10 @@ void submit_task_eagerly(Scheduler& scheduler, std::shared_ptr<TaskCore> task) {
   scheduler.add_task_eagerly(std::move(task));
 }
 
+bool eager_tasks_by_default(Scheduler& scheduler) noexcept {
+  return scheduler.eager_tasks();
+}
+
 std::uint64_t next_task_number() noexcept {
   // Relaxed: only uniqueness matters (asyncio's itertools.count).
   return task_counter.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -286,6 +290,15 @@ double Runtime::time() const noexcept {
 }
 unsigned Runtime::workers() const noexcept {
   return scheduler_->worker_count();
+}
+void Runtime::set_task_factory(EagerTaskFactory) noexcept {
+  scheduler_->set_eager_tasks(true);
+}
+void Runtime::set_task_factory(std::nullptr_t) noexcept {
+  scheduler_->set_eager_tasks(false);
+}
+const EagerTaskFactory* Runtime::get_task_factory() const noexcept {
+  return scheduler_->eager_tasks() ? &eager_task_factory : nullptr;
 }
 
 Runtime& get_running_loop() {

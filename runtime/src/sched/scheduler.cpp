@@ -110,6 +110,7 @@ std::int64_t blocked_worker_threshold_ns(double seconds) {
 
 Scheduler::Scheduler(const RunOptions& options)
     : options_(options),
+      eager_tasks_(options.eager_tasks),
       debug_(options.debug || debug_from_environment()),
       to_thread_(options.to_thread_threads
                      ? options.to_thread_threads
@@ -288,9 +289,28 @@ void Scheduler::add_task_eagerly(std::shared_ptr<TaskCore> task) {
   }
   registry_.add(*task, w->index());
   task->start();
+  TaskCore* creator = current_task_core();
+  if (options_.continuation_stealing && workers_.size() > 1 && creator && creator->can_hand_off()) {
+    creator->hand_off_to(*task);  // back once a worker resumed us, here or elsewhere
+    return;
+  }
   // The task is in no queue yet (scheduled, popped by nobody): this thread takes it as a worker
   // takes a popped task, and its step ends as any step does -- re-queued, waiting, or done.
   task->run_eagerly();
+}
+
+void Scheduler::hand_off(TaskCore* creator, TaskCore* child) {
+  Worker* w = local_worker();
+  assert(w && "a hand-off ends a step, on the worker that ran it");
+  // The child first: it is `scheduled` and in no queue, as a popped task is. Only one slot; a
+  // second hand-off before the worker took the first (inline wakes stepping several tasks)
+  // queues its child as a plain spawn.
+  if (!w->handed_off_) {
+    w->handed_off_ = child;
+  } else {
+    w->push_spawn(child);
+  }
+  w->push_spawn(creator);  // after this, another worker may be stepping the creator
 }
 
 bool Scheduler::try_add_external_task(std::shared_ptr<TaskCore> task) {
@@ -460,7 +480,7 @@ void Worker::main() {
   set_thread_callback_scheduler(scheduler_.shared_from_this());
   steal_seed_ = index_ * 2654435761u + 1;
   for (;;) {
-    Runnable* item = find_work();
+    Runnable* item = handed_off_ ? std::exchange(handed_off_, nullptr) : find_work();
     if (item) {
       if (searching_) stop_searching_and_maybe_wake();
       run_step(item);

@@ -81,6 +81,9 @@ class Worker {
   std::uint64_t ticks_ = 0;  // owner only
   bool searching_ = false;   // owner only
   std::uint32_t steal_seed_ = 0;
+  // Owner only: the task whose first step a hand-off asked for (TaskCore::hand_off_to), run
+  // before anything else is looked for.
+  Runnable* handed_off_ = nullptr;
   TimerQueue timers_;  // fired by us, or by the others while we are blocked (see timer_queue.hpp)
   // Written by us, read by the monitor; blocked_ set and cleared by the monitor (and cleared by
   // us), read by the others. Relaxed throughout: hints about who could use help, never a
@@ -131,8 +134,18 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // once shutdown() has begun. Either it runs exactly once or it is refused.
   bool call_soon_threadsafe(std::function<void()>& callback);
   void add_task(std::shared_ptr<TaskCore> task);  // registers and starts a new task
-  // add_task, but its first step runs at once on this worker's thread (eager_start).
+  // add_task, but its first step runs at once on this worker's thread (eager_start): nested in
+  // the creator's step, or, with continuation stealing, after the creator was handed off.
   void add_task_eagerly(std::shared_ptr<TaskCore> task);
+  // From a worker, after `creator`'s step ended in a hand-off: `creator` goes to this worker's
+  // spawn deque (thieves may take it) and `child` runs here next.
+  void hand_off(TaskCore* creator, TaskCore* child);
+  // The task factory (RunOptions::eager_tasks, Runtime::set_task_factory). Relaxed: a setting,
+  // ordered with nothing else; a create_task racing with set_task_factory may see either.
+  bool eager_tasks() const noexcept { return eager_tasks_.load(std::memory_order_relaxed); }
+  void set_eager_tasks(bool eager) noexcept {
+    eager_tasks_.store(eager, std::memory_order_relaxed);
+  }
   // add_task for a submission from outside the runtime; false (nothing added) once shutdown()
   // has begun. A submission that gets in is registered before shutdown() looks for tasks.
   bool try_add_external_task(std::shared_ptr<TaskCore> task);
@@ -206,6 +219,7 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   void on_to_thread_idle();
 
   RunOptions options_;
+  std::atomic<bool> eager_tasks_;
   bool debug_;  // RunOptions::debug or WEFT_DEBUG
   std::vector<std::unique_ptr<Worker>> workers_;
   InjectionQueue injection_;

@@ -6,6 +6,8 @@
 //   running   -> notified           a wake-up that arrives during the step
 //   idle      -> scheduled          the wake-up that wins the CAS; it alone enqueues the task
 //   running   -> done               the worker, when the coroutine ended
+//   running   -> scheduled          also a hand-off (continuation stealing): the creator's step
+//                                   ends inside create_task and it goes to the spawn deque
 // A wake-up is delivered only through fire(token): each suspension arms one token, and the
 // wake sources (the awaited future's waiter, a timer, cancel) race to CAS it back to zero, so
 // a stale wake-up can never resume the task at a later, unrelated suspension point. Each
@@ -16,12 +18,18 @@
 
 #include "sched/scheduler.hpp"
 #include "task/task_state.hpp"
+#include "weft/coroutine.hpp"
 #include "weft/detail/fiber_thread_local.hpp"
 #include "weft/detail/task_core.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
 namespace {
+
+// What a task yields to hand its worker over to a task it just created (see hand_off_to).
+struct EagerHandoff {
+  TaskCore* child;
+};
 
 thread_local TaskCore* tls_current_task = nullptr;
 
@@ -93,7 +101,25 @@ void TaskCore::run() {
       // enqueue on its behalf.
       if (task_state::end_step_wait(run_state_)) scheduler_.wake_task(this);
       return;
+    case After::handoff: {
+      TaskCore* child = std::exchange(handoff_child_, nullptr);
+      Scheduler& scheduler = scheduler_;
+      // release, as a yield: whoever pops us next sees the step. No token was armed, so no
+      // wake-up can have made us `notified`. From the push on another worker may step us:
+      // nothing below touches `this`.
+      task_state::end_step_yield(run_state_);
+      scheduler.hand_off(this, child);
+      return;
+    }
   }
+}
+
+bool TaskCore::can_hand_off() const noexcept {
+  return Frame::running_host() == &frame_;
+}
+
+void TaskCore::hand_off_to(TaskCore& child) {
+  weft::suspend(EagerHandoff{&child});
 }
 
 void TaskCore::run_eagerly() {
@@ -125,7 +151,9 @@ TaskCore::After TaskCore::step() {
   // Acquire: a cancel() that happened before this step (it scheduled us, or the wake-up it
   // raced with did) set the flag before its release.
   std::shared_ptr<FutureCore> forgotten;
-  if (fut_waiter_ || cancel_requests_.pending_hint()) {
+  // After a hand-off there is no wait to forget, and a pending cancel waits for a suspension.
+  const bool after_handoff = std::exchange(resuming_from_handoff_, false);
+  if (!after_handoff && (fut_waiter_ || cancel_requests_.pending_hint())) {
     lock();
     forgotten = std::move(fut_waiter_);
     // A cancel() interrupted our sleep: asyncio's sleep future was cancelled with its message.
@@ -237,6 +265,12 @@ TaskCore::After TaskCore::after_suspension() {
     assert(self_ && "a task holds itself from start() until done");
     scheduler_.add_timer(sleep->deadline_ns, self_, token);
     return After::wait;
+  }
+
+  if (auto* handoff = std::any_cast<EagerHandoff>(yielded)) {
+    handoff_child_ = handoff->child;
+    resuming_from_handoff_ = true;
+    return After::handoff;
   }
 
   pending_exception_ = std::make_exception_ptr(RuntimeError(

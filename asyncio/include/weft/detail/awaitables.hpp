@@ -40,7 +40,9 @@ auto ensure_future(A&& awaitable) {
 }
 
 // ensure_future, then Future.cancel() (wait_for with a timeout <= 0): a coroutine's new task is
-// cancelled before any worker can start it, so its body never runs, as on asyncio's one thread.
+// cancelled before any worker can start it, so its body never runs, as on asyncio's one thread
+// -- unless the task factory is eager: then, as in asyncio, its first step runs inside
+// ensure_future and it is cancelled only if that step did not finish it.
 template <class A>
 auto ensure_future_cancelled(A&& awaitable) {
   using D = std::decay_t<A>;
@@ -50,9 +52,12 @@ auto ensure_future_cancelled(A&& awaitable) {
     return future;
   } else {
     static_assert(CoroutineObject<D>, "expected a Task, a Future or a Coroutine");
-    return make_task(running_scheduler("create_task"),
-                     Coroutine<typename D::result_type>(std::forward<A>(awaitable)), {}, false,
-                     true);
+    Scheduler& scheduler = running_scheduler("create_task");
+    const bool eager = eager_tasks_by_default(scheduler);
+    auto task = make_task(scheduler, Coroutine<typename D::result_type>(std::forward<A>(awaitable)),
+                          {}, false, !eager, eager);
+    if (eager) task.cancel();  // false, and nothing else, if the eager step finished it
+    return task;
   }
 }
 

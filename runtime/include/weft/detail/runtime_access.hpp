@@ -24,6 +24,8 @@ void submit_task(Scheduler& scheduler, std::shared_ptr<TaskCore> task, bool exte
 // Registers a new task and runs its first step at once, here (create_task's eager_start); then it
 // is scheduled as any task. Scheduled as usual when called outside a worker.
 void submit_task_eagerly(Scheduler& scheduler, std::shared_ptr<TaskCore> task);
+// Whether create_task starts tasks eagerly when not told (the runtime's task factory).
+bool eager_tasks_by_default(Scheduler& scheduler) noexcept;
 // The number of the next task without a name of its own (its default name is "Task-<number>").
 std::uint64_t next_task_number() noexcept;
 std::int64_t scheduler_now_ns(Scheduler& scheduler) noexcept;

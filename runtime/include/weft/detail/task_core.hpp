@@ -78,6 +78,13 @@ class TaskCore : public FutureCore, public Runnable {
   // The first step of a task no worker has seen, run inside create_task (eager_start), maybe
   // from within the creating task's own step: the creator is its current task again after.
   void run_eagerly();
+  // Continuation stealing (RunOptions::continuation_stealing): whether this task, the running
+  // one, may suspend inside create_task -- it is on its own fiber, not in a generator it drives
+  // or inside another task's eager step.
+  bool can_hand_off() const noexcept;
+  // Suspends this task, the running one, so that its worker runs `child`'s first step next while
+  // this task waits in the worker's spawn deque (for any worker to resume). Returns when resumed.
+  void hand_off_to(TaskCore& child);
   // Wakes the task if it is still waiting for the wake-up identified by `token`.
   void fire(std::uint64_t token) noexcept;
   // Whether the wake-up `token` is still awaited (false once anything woke the task).
@@ -122,7 +129,7 @@ class TaskCore : public FutureCore, public Runnable {
   bool cancel_in_cycle(const std::string& message) override;
 
  private:
-  enum class After { done, requeue, wait };
+  enum class After { done, requeue, wait, handoff };
   After step();
   After after_suspension();
   std::uint64_t arm() noexcept;
@@ -162,7 +169,12 @@ class TaskCore : public FutureCore, public Runnable {
   FutureWaiter wakeup_waiter_;
   std::shared_ptr<FutureCore> waiter_registered_with_;
   std::exception_ptr pending_exception_;  // worker-only: to throw in at the next step
-  std::shared_ptr<TaskCore> self_;        // keeps the task alive until it is done
+  // Worker-only: the task whose first step our hand_off_to() asked for, until the step after it
+  // ends; and whether our next step resumes from such a hand-off (create_task never raises
+  // CancelledError: a cancel() meanwhile is kept for the next suspension).
+  TaskCore* handoff_child_ = nullptr;
+  bool resuming_from_handoff_ = false;
+  std::shared_ptr<TaskCore> self_;  // keeps the task alive until it is done
 
   // Guarded by lock_: Task.cancel's state, shared between cancel() and the stepping worker.
   mutable SpinLock lock_;
