@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -48,6 +49,10 @@ struct Batch {
 struct SharedClass {
   std::mutex mutex;
   std::vector<Batch> batches;  // guarded by mutex
+  // batches.size(), written under the mutex. Relaxed: a hint that lets a thread whose cache ran
+  // dry skip the lock while the list is empty (a burst of new tasks); a stale zero only means
+  // one more block from operator new, a stale non-zero one look under the lock.
+  std::atomic<std::size_t> available{0};
 };
 SharedClass shared[class_count];
 
@@ -113,12 +118,12 @@ __attribute__((noinline)) void* allocate_block(std::size_t bytes) {
     --mine.count[c];
     return block;
   }
-  {
-    SharedClass& pool = shared[c];
+  if (SharedClass& pool = shared[c]; pool.available.load(std::memory_order_relaxed) != 0) {
     std::unique_lock lock(pool.mutex);
     if (!pool.batches.empty()) {
       Batch batch = pool.batches.back();
       pool.batches.pop_back();
+      pool.available.store(pool.batches.size(), std::memory_order_relaxed);
       lock.unlock();
       mine.head[c] = batch.head->next;
       mine.count[c] = batch.count - 1;
@@ -160,6 +165,7 @@ __attribute__((noinline)) void deallocate_block(void* block, std::size_t bytes) 
     std::lock_guard lock(pool.mutex);
     try {
       pool.batches.push_back(batch);
+      pool.available.store(pool.batches.size(), std::memory_order_relaxed);
     } catch (...) {
       free_batch(batch.head);  // no memory for the list itself: give the blocks back instead
     }
@@ -176,6 +182,7 @@ void trim_block_pool() noexcept {
     {
       std::lock_guard lock(pool.mutex);
       idle.swap(pool.batches);
+      pool.available.store(0, std::memory_order_relaxed);
     }
     for (Batch batch : idle) free_batch(batch.head);
   }

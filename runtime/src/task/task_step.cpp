@@ -190,7 +190,7 @@ TaskCore::After TaskCore::step() {
     // Decided under the lock: a cancel() from another worker either comes before (and is
     // honoured just below) or sees returned_ and reports the task as done, never lost between.
     returned_ = !cancel_now;
-    std::string message = cancel_requests_.message();
+    std::string message = cancel_now ? cancel_requests_.message() : std::string();
     unlock();
     if (cancel_now) {
       cancel_future(std::move(message));  // cancelled right before the coroutine returned
