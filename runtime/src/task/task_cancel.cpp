@@ -11,6 +11,7 @@
 namespace weft::detail {
 
 FutureCore::CancelPlan TaskCore::begin_cancel(const std::string& message) {
+  auto request = CancelRequests::make_messages(message);  // before the lock: it may allocate
   lock();
   if (done() || returned_) {  // returned_: done, bar publishing the result
     unlock();
@@ -31,13 +32,13 @@ FutureCore::CancelPlan TaskCore::begin_cancel(const std::string& message) {
     if (claim_wake_up(token)) {
       // A sleep: cancelled now, as asyncio cancels the sleep's future, with this message; later
       // requests until the next step do not replace it (the first message wins while waiting).
-      cancel_requests_.interrupt_wait(message);
+      cancel_requests_.interrupt_wait(request);
       unlock();
       schedule_claimed();
       return CancelPlan::answer(true);
     }
     // Running, or not started, or already woken: the next step raises it (the last message wins).
-    cancel_requests_.must_cancel(message);
+    cancel_requests_.must_cancel(request);
     unlock();
     return CancelPlan::answer(true);
   }
@@ -54,6 +55,7 @@ bool TaskCore::end_cancel(bool passed_on, const std::string& message) {
     unlock();
     return true;
   }
+  auto request = CancelRequests::make_messages(message);  // before the lock: it may allocate
   lock();
   const bool observed = cancel_requests_.settle_in_flight();
   if (returned_ && !observed) {
@@ -70,7 +72,7 @@ bool TaskCore::end_cancel(bool passed_on, const std::string& message) {
     unlock();
     return true;
   }
-  cancel_requests_.must_cancel(message);
+  cancel_requests_.must_cancel(request);
   unlock();
   // Not woken here: the future we wait on could not be cancelled because it is done (its
   // wake-up is on its way) or about to be (a gather whose children all ended); the next step
@@ -83,12 +85,13 @@ bool TaskCore::cancel_in_cycle(const std::string& message) {
   // Our own cancel() is still passing on down a chain that led back to us: what we await waits,
   // directly or not, for us, so it will not finish first. Raise CancelledError out of our await
   // now; the futures above us in the cycle then end with us.
+  auto request = CancelRequests::make_messages(message);  // before the lock: it may allocate
   lock();
   if (done() || returned_) {
     unlock();
     return false;
   }
-  cancel_requests_.must_cancel(message);
+  cancel_requests_.must_cancel(request);
   // Acquire, as in begin_cancel: the token of the wait we are in, armed after fut_waiter_ was set.
   std::uint64_t token = armed_token_.load(std::memory_order_acquire);
   unlock();

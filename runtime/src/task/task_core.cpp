@@ -13,9 +13,9 @@ TaskCore::TaskCore(Scheduler& scheduler, Frame& frame, std::string name, Context
     : FutureCore(scheduler.shared_from_this()),
       scheduler_(scheduler),
       frame_(frame),
-      name_(std::move(name)),
+      name_(name.empty() ? nullptr : std::make_unique<std::string>(std::move(name))),
       // Numbered now (creation order, as asyncio's counter), formatted only when asked for.
-      number_(name_.empty() ? next_task_number() : 0),
+      number_(name_ ? 0 : next_task_number()),
       own_context_(context ? nullptr : std::move(inherited)),
       given_context_(std::move(context)) {
   wakeup_waiter_.task = this;
@@ -32,7 +32,7 @@ TaskCore::~TaskCore() = default;
 
 std::string TaskCore::get_name() const {
   lock();
-  std::string name = name_;
+  std::string name = name_ ? *name_ : std::string();
   std::uint64_t number = number_;
   unlock();
   if (number != 0) return "Task-" + std::to_string(number);
@@ -40,8 +40,9 @@ std::string TaskCore::get_name() const {
 }
 
 void TaskCore::set_name(std::string name) {
+  auto named = std::make_unique<std::string>(std::move(name));  // allocated before the lock
   lock();
-  name_.swap(name);
+  name_.swap(named);
   number_ = 0;  // named now, even if the new name is empty
   unlock();
 }

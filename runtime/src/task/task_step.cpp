@@ -221,7 +221,7 @@ TaskCore::After TaskCore::after_suspension() {
     lock();
     fut_waiter_ = held;
     bool cancel_now = cancel_requests_.must_cancel();
-    std::string message = cancel_requests_.message();
+    std::string message = cancel_now ? cancel_requests_.message() : std::string();
     unlock();
     // Task.cancel() arrived during the step: pass it on to what we now wait for.
     if (cancel_now && held->cancel(std::move(message))) {
@@ -252,7 +252,7 @@ TaskCore::After TaskCore::after_suspension() {
     // pending message (and clears _must_cancel); from here on the first message wins.
     bool interrupted = cancel_requests_.must_cancel() && claim_wake_up(token);
     if (interrupted) {
-      cancel_requests_.interrupt_wait(cancel_requests_.message());
+      cancel_requests_.interrupt_wait_with_must_cancel_message();
       cancel_requests_.clear_must_cancel();
     }
     unlock();

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,24 +43,59 @@ class CancelRequests {
   // The request was refused after all (the coroutine returned first, and nobody saw the count).
   void take_back() noexcept { --requested_; }
 
+  // ---- The messages, kept apart: most tasks are never cancelled, and two strings inline would
+  // cost each of them 72 bytes. A request makes its Messages before taking the task's lock
+  // (make_messages: the copy and any allocation happen there, so nothing under the spinlock can
+  // throw) and hands it in; the first one is kept, later ones only move their string across.
+  struct Messages {
+    std::string must_cancel;                      // _cancel_message
+    std::optional<std::string> interrupted_wait;  // see interrupt_wait
+  };
+  static std::unique_ptr<Messages> make_messages(const std::string& message) {
+    auto messages = std::make_unique<Messages>();
+    messages->must_cancel = message;
+    return messages;
+  }
+
   // ---- _must_cancel / _cancel_message: raise CancelledError(message) at the next step.
-  void must_cancel(std::string message) {
-    message_ = std::move(message);
+  void must_cancel(std::unique_ptr<Messages>& request) noexcept {
+    if (!messages_) {
+      messages_ = std::move(request);
+    } else {
+      messages_->must_cancel = std::move(request->must_cancel);
+    }
     set_must_cancel(true);
   }
   bool must_cancel() const noexcept { return must_cancel_; }
-  const std::string& message() const noexcept { return message_; }
+  const std::string& message() const noexcept {
+    static const std::string none;
+    return messages_ ? messages_->must_cancel : none;
+  }
   void clear_must_cancel() noexcept { set_must_cancel(false); }
 
   // ---- The wait a cancellation interrupted, as asyncio cancels a sleep's future: the coroutine
   // raises CancelledError with *this* message even if later requests bring others (the first
   // message wins while the task waits, asyncio 3.11+). Cleared by the step that raises it.
-  void interrupt_wait(std::string message) {
-    interrupted_wait_ = std::move(message);
+  void interrupt_wait(std::unique_ptr<Messages>& request) noexcept {
+    if (!messages_) {
+      messages_ = std::move(request);
+      messages_->interrupted_wait = std::move(messages_->must_cancel);
+      messages_->must_cancel.clear();
+    } else {
+      messages_->interrupted_wait = std::move(request->must_cancel);
+    }
+    update_hint();
+  }
+  // The step found _must_cancel as it began a sleep: that request's message interrupts it.
+  void interrupt_wait_with_must_cancel_message() noexcept {
+    // must_cancel_ is set, so messages_ exists (only must_cancel(request) sets the flag).
+    messages_->interrupted_wait = std::move(messages_->must_cancel);
+    messages_->must_cancel.clear();
     update_hint();
   }
   std::optional<std::string> take_interrupted_wait() noexcept {
-    std::optional<std::string> message = std::exchange(interrupted_wait_, std::nullopt);
+    if (!messages_) return std::nullopt;
+    std::optional<std::string> message = std::exchange(messages_->interrupted_wait, std::nullopt);
     update_hint();
     return message;
   }
@@ -80,12 +116,12 @@ class CancelRequests {
   }
   void update_hint() noexcept {
     // Release: a step that reads true with acquire sees the message written before.
-    pending_hint_.store(must_cancel_ || interrupted_wait_.has_value(), std::memory_order_release);
+    pending_hint_.store(must_cancel_ || (messages_ && messages_->interrupted_wait.has_value()),
+                        std::memory_order_release);
   }
 
   bool must_cancel_ = false;
-  std::string message_;
-  std::optional<std::string> interrupted_wait_;
+  std::unique_ptr<Messages> messages_;
   std::atomic<bool> pending_hint_{false};
   int requested_ = 0;
   // cancel() calls that counted a request and are passing it on, outside the lock; and whether
