@@ -196,7 +196,7 @@ def evaluate_targets(rows, unavailable=()):
         goal = f"target <= {fmt(bound)} {unit}" if peer is None else f"target <= {bound:g}"
         absent = [rt for rt in (subject, peer) if rt in missing]
         if absent and not (weft and (peer is None or cells.get(peer))):
-            why = "; ".join(f"{rt} not built: {missing[rt]}" for rt in absent)
+            why = ", ".join(absent) + " not built (why: under the table)"
             vs = "" if peer is None else f" vs {peer}"
             results.append({"text": f"{where}: {subject}{vs}: {why} ({goal})", "passed": None})
             continue
