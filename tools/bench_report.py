@@ -91,7 +91,8 @@ def not_built(runtime, bench, unavailable):
 
 def columns(table, unavailable):
     """The runtimes shown: those measured, and those that could not be built."""
-    return [rt for rt in RUNTIMES if rt in unavailable or any(rt in c for c in table.values())]
+    return [rt for rt in RUNTIMES
+            if any(rt in c or not_built(rt, bench, unavailable) for (bench, _), c in table.items())]
 
 
 def fmt(v):
