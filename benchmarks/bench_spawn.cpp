@@ -1,4 +1,5 @@
-// Spawning and joining, side by side: weft, Boost.Fiber (work_stealing) and oneTBB.
+// Spawning and joining, side by side: weft (and its weft-eager variant), Boost.Fiber
+// (work_stealing) and oneTBB.
 //
 //   skynet         a 10-ary task tree of depth 6 (1M leaves, 1,111,111 tasks); each leaf returns
 //                  its number, each node the sum of its children: 499999500000. Total ms.
@@ -86,8 +87,8 @@ Outcome spawn_join_result(std::int64_t sum, const std::vector<std::uint8_t>& ran
   return measured(ns);
 }
 
-Outcome spawn_join_weft(int threads) {
-  weft::Runtime runtime({.workers = static_cast<unsigned>(threads)});
+Outcome spawn_join_weft(const weft::RunOptions& options) {
+  weft::Runtime runtime(options);
   std::vector<std::uint8_t> ran(kSpawn);
   const auto start = Clock::now();
   const std::int64_t sum = cmp::weft_run(runtime, [&ran] {
@@ -176,8 +177,8 @@ std::int64_t fanout_leaf(std::int64_t i, std::uint8_t* ran) {
   return i;
 }
 
-Outcome gather_fanout_weft(int threads) {
-  weft::Runtime runtime({.workers = static_cast<unsigned>(threads)});
+Outcome gather_fanout_weft(const weft::RunOptions& options) {
+  weft::Runtime runtime(options);
   std::vector<std::uint8_t> ran(kFanout * kFanoutRounds);
   const auto start = Clock::now();
   const std::string error = cmp::weft_run(runtime, [&ran]() -> std::string {
@@ -238,14 +239,68 @@ Outcome gather_fanout_tbb(int threads) {
   return measured(ns);
 }
 
-void register_all() {
-  for (int threads : cmp::kThreadCounts) {
-    cmp::add("skynet", "weft", threads, "ms", [threads] {
-      weft::Runtime runtime({.workers = static_cast<unsigned>(threads)});
-      const auto start = Clock::now();
-      const auto sum = cmp::weft_run(runtime, [] { return skynet_weft(0, cmp::kSkynetLeaves); });
-      return skynet_result(sum, start);
+Outcome skynet_weft_run(const weft::RunOptions& options) {
+  weft::Runtime runtime(options);
+  const auto start = Clock::now();
+  const auto sum = cmp::weft_run(runtime, [] { return skynet_weft(0, cmp::kSkynetLeaves); });
+  return skynet_result(sum, start);
+}
+
+// ---- weft-eager: weft with eager start and continuation stealing (issue 14, item 2) ----------
+//
+// A variant of weft, not a peer: the same workload code on a runtime built with
+// RunOptions{.eager_tasks = true, .continuation_stealing = true}. Its rows exist only when
+// RunOptions has both fields (HasEagerOptions below, checked at compile time); without them
+// the suite reports weft-eager as not built (tools/bench shows why) instead of a made-up row.
+
+template <class Options>
+concept HasEagerOptions = requires(Options options) {
+  options.eager_tasks = true;
+  options.continuation_stealing = true;
+};
+
+// MERGE (issue 14): the one line that turns weft-eager's rows on or off. Once RunOptions has
+// eager_tasks and continuation_stealing this is true by itself; set it to false to leave the
+// variant out.
+constexpr bool kWeftEagerRows = HasEagerOptions<weft::RunOptions>;
+
+template <class Options>
+Options weft_eager_options(int threads) {
+  Options options{};
+  options.workers = static_cast<unsigned>(threads);
+  options.eager_tasks = true;
+  options.continuation_stealing = true;
+  return options;
+}
+
+template <class Options = weft::RunOptions>
+void register_weft_eager(const char* bench, int threads) {
+  if constexpr (kWeftEagerRows && HasEagerOptions<Options>) {
+    const Options options = weft_eager_options<Options>(threads);
+    const std::string name = bench;
+    const char* unit = name == "skynet" ? "ms" : "ns/task";
+    cmp::add(name, "weft-eager", threads, unit, [name, options]() -> Outcome {
+      if (name == "skynet") return skynet_weft_run(options);
+      if (name == "spawn_join") return spawn_join_weft(options);
+      return gather_fanout_weft(options);
     });
+  } else {
+    cmp::note_unavailable("weft-eager", HasEagerOptions<Options>
+                                            ? "turned off in bench_spawn.cpp (kWeftEagerRows)"
+                                            : "weft::RunOptions has no eager_tasks / "
+                                              "continuation_stealing in this build");
+  }
+}
+
+weft::RunOptions weft_options(int threads) {
+  return {.workers = static_cast<unsigned>(threads)};
+}
+
+void register_all() {
+  for (int threads : cmp::worker_counts()) {
+    cmp::add("skynet", "weft", threads, "ms",
+             [threads] { return skynet_weft_run(weft_options(threads)); });
+    register_weft_eager("skynet", threads);
     for (auto [name, suspend] : cmp::fiber_variants(threads)) {
       cmp::add("skynet", name, threads, "ms", [threads, suspend = suspend] {
         cmp::fiber::start(threads, suspend, cmp::fiber::Caller::joins);
@@ -264,9 +319,10 @@ void register_all() {
     });
   }
 
-  for (int threads : cmp::kThreadCounts) {
+  for (int threads : cmp::worker_counts()) {
     cmp::add("spawn_join", "weft", threads, "ns/task",
-             [threads] { return spawn_join_weft(threads); });
+             [threads] { return spawn_join_weft(weft_options(threads)); });
+    register_weft_eager("spawn_join", threads);
     for (auto [name, suspend] : cmp::fiber_variants(threads)) {
       cmp::add("spawn_join", name, threads, "ns/task",
                [threads, suspend = suspend] { return spawn_join_fiber(threads, suspend); });
@@ -275,9 +331,10 @@ void register_all() {
              [threads] { return spawn_join_tbb(threads); });
   }
 
-  for (int threads : cmp::kThreadCounts) {
+  for (int threads : cmp::worker_counts()) {
     cmp::add("gather_fanout", "weft", threads, "ns/task",
-             [threads] { return gather_fanout_weft(threads); });
+             [threads] { return gather_fanout_weft(weft_options(threads)); });
+    register_weft_eager("gather_fanout", threads);
     for (auto [name, suspend] : cmp::fiber_variants(threads)) {
       cmp::add("gather_fanout", name, threads, "ns/task",
                [threads, suspend = suspend] { return gather_fanout_fiber(threads, suspend); });

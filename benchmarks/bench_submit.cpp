@@ -103,7 +103,7 @@ Outcome foreign_submit_tbb(int threads) {
 }
 
 void register_all() {
-  for (int threads : cmp::kThreadCounts) {
+  for (int threads : cmp::worker_counts()) {
     cmp::add("foreign_submit", "weft", threads, "ns/task",
              [threads] { return foreign_submit_weft(threads); });
     for (auto [name, suspend] : cmp::fiber_variants(threads)) {

@@ -128,7 +128,7 @@ void register_all() {
   cmp::add("yield_switch", "weft", 1, "ns/switch", yield_switch_weft);
   cmp::add("yield_switch", "boost.fiber", 1, "ns/switch", yield_switch_fiber);
 
-  for (int threads : cmp::kThreadCounts) {
+  for (int threads : cmp::worker_counts()) {
     cmp::add("pingpong", "weft", threads, "ns/round trip",
              [threads] { return pingpong_weft(threads); });
     for (auto [name, suspend] : cmp::fiber_variants(threads)) {

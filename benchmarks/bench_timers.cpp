@@ -116,7 +116,7 @@ Outcome idle_cpu_tbb(int threads) {
 }
 
 void register_all() {
-  for (int threads : cmp::kThreadCounts) {
+  for (int threads : cmp::worker_counts()) {
     cmp::add("sleep_timers", "weft", threads, "ms",
              [threads] { return sleep_timers_weft(threads); });
     for (auto [name, suspend] : cmp::fiber_variants(threads)) {
@@ -124,7 +124,7 @@ void register_all() {
                [threads, suspend = suspend] { return sleep_timers_fiber(threads, suspend); });
     }
   }
-  for (int threads : cmp::kThreadCounts) {
+  for (int threads : cmp::worker_counts()) {
     cmp::add("idle_cpu", "weft", threads, "cpu ms/s", [threads] { return idle_cpu_weft(threads); });
     for (auto [name, suspend] : cmp::fiber_variants(threads)) {
       cmp::add("idle_cpu", name, threads, "cpu ms/s",

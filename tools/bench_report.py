@@ -4,12 +4,14 @@
     tools/bench_report.py [build/bench/results.json] [--html build/bench/report.html]
 
 Reads the rows tools/bench wrote -- {"bench", "runtime", "threads", "value", "unit", "min",
-"max"}, value being the median of the repetitions -- prints the table (workload x workers, one
-column per runtime: median (min-max), and weft's ratio to the best peer) and each target's
-PASS / MISS, and writes the HTML report: the same table plus one bar chart per workload
-(inline SVG, log scale where the values span decades; no scripts, nothing fetched).
+"max"}, value being the median of the repetitions -- and, beside them, unavailable.json (the
+runtimes that could not be built, [{"runtime", "why"}]), prints the table (workload x workers,
+one column per runtime: median (min-max), "not built" for a runtime that could not be built,
+and weft's ratio to the best peer) and each target's PASS / MISS, and writes the HTML report:
+the same table plus one bar chart per workload (inline SVG, log scale where the values span
+decades; no scripts, nothing fetched).
 
-Every figure is lower-is-better. TARGETS below is the one list of the targets (issue 5).
+Every figure is lower-is-better. TARGETS below is the one list of the targets (issue 14).
 """
 import argparse
 import html
@@ -32,30 +34,65 @@ WORKLOADS = [
     ("idle_cpu", "cpu ms/s", "CPU time a started, idle runtime burns, per second of wall time"),
 ]
 UNITS = {name: unit for name, unit, _ in WORKLOADS}
-RUNTIMES = ["weft", "boost.fiber", "boost.fiber-suspend", "onetbb", "go"]
-PEERS = RUNTIMES[1:]
-COLORS = {"weft": "#d62728", "boost.fiber": "#1f77b4", "boost.fiber-suspend": "#7fb0dc",
-          "onetbb": "#2ca02c", "go": "#9467bd"}
+# weft-eager is weft with RunOptions{.eager_tasks = true, .continuation_stealing = true}
+# (issue 14): a variant of weft, not a peer.
+RUNTIMES = ["weft", "weft-eager", "boost.fiber", "boost.fiber-suspend", "onetbb", "go", "tokio"]
+VARIANTS = ["weft", "weft-eager"]
+PEERS = [rt for rt in RUNTIMES if rt not in VARIANTS]
+COLORS = {"weft": "#d62728", "weft-eager": "#ff9896", "boost.fiber": "#1f77b4",
+          "boost.fiber-suspend": "#7fb0dc", "onetbb": "#2ca02c", "go": "#9467bd",
+          "tokio": "#8c564b"}
+# The workloads a runtime has rows for, where not all: where a runtime that could not be built
+# is shown as "not built".
+RUNTIME_BENCHES = {"weft-eager": {"skynet", "spawn_join", "gather_fanout"}}
 
-# The targets of issue 5, all at 2 workers but yield_switch (1). A target is
-#   (workload, workers, peer, factor): weft's median <= factor x the peer's median, or
-#   (workload, workers, None, limit):  weft's median <= limit, in the workload's unit.
-# "boost.fiber*" is the better of the two Boost.Fiber variants (suspend=false / true).
+# The targets of issue 14 (2 workers unless said). A target is
+#   (workload, workers, subject, peer, factor): subject's median <= factor x the peer's, or
+#   (workload, workers, subject, None, limit): subject's median <= limit, in the workload's unit.
+# subject is weft or its weft-eager variant; "boost.fiber*" is the better of the two Boost.Fiber
+# variants (suspend=false / true).
 TARGETS = [
-    ("skynet", 2, "onetbb", 2.0),
-    ("skynet", 2, "go", 0.1),
-    ("spawn_join", 2, "go", 0.6),
-    ("spawn_join", 2, "onetbb", 1.0),
-    ("yield_switch", 1, "go", 0.6),
-    ("pingpong", 2, "go", 0.75),
-    ("pingpong", 2, "boost.fiber*", 0.25),
-    ("foreign_submit", 2, "onetbb", 1.0),
-    ("foreign_submit", 2, "boost.fiber*", 0.3),
-    ("suspended_memory", 2, None, 4.6 * 1024),
-    ("sleep_timers", 2, None, 20.0),
-    ("sleep_timers", 2, "go", 0.2),
-    ("idle_cpu", 2, None, 10.0),  # 0.01 CPU s per s
+    ("spawn_join", 2, "weft", "go", 0.6),
+    ("spawn_join", 2, "weft", "tokio", 1.0),
+    ("spawn_join", 2, "weft", "onetbb", 1.5),
+    ("gather_fanout", 2, "weft", "tokio", 1.0),
+    ("gather_fanout", 2, "weft", "onetbb", 2.0),
+    ("skynet", 2, "weft-eager", "onetbb", 2.0),
+    ("skynet", 2, "weft", "go", 0.1),
+    ("skynet", 2, "weft", "tokio", 0.5),
+    ("yield_switch", 1, "weft", "go", 0.6),
+    ("yield_switch", 1, "weft", "tokio", 1.0),
+    ("yield_switch", 1, "weft", "boost.fiber*", 1.0),
+    ("pingpong", 1, "weft", "go", 0.75),
+    ("pingpong", 1, "weft", "tokio", 1.0),
+    ("pingpong", 2, "weft", "go", 0.75),
+    ("pingpong", 2, "weft", "tokio", 1.0),
+    ("foreign_submit", 1, "weft", "onetbb", 1.0),
+    ("foreign_submit", 1, "weft", "boost.fiber*", 0.3),
+    ("foreign_submit", 1, "weft", "tokio", 1.0),
+    ("foreign_submit", 2, "weft", "onetbb", 1.0),
+    ("foreign_submit", 2, "weft", "boost.fiber*", 0.3),
+    ("foreign_submit", 2, "weft", "tokio", 1.0),
+    ("suspended_memory", 2, "weft", None, 4710.0),  # one 4 KiB stack page + 614 B
+    ("sleep_timers", 2, "weft", "go", 0.5),
+    ("idle_cpu", 2, "weft", None, 10.0),  # 0.01 CPU s per idle s
 ]
+
+
+def unavailable_map(unavailable):
+    """[{"runtime", "why"}] (unavailable.json) -> {runtime: why}."""
+    return {u["runtime"]: u["why"] for u in (unavailable or ())}
+
+
+def not_built(runtime, bench, unavailable):
+    """True if `runtime` could not be built and would have had a row for `bench`."""
+    return runtime in unavailable and bench in RUNTIME_BENCHES.get(runtime, {bench})
+
+
+def columns(table, unavailable):
+    """The runtimes shown: those measured, and those that could not be built."""
+    return [rt for rt in RUNTIMES
+            if any(rt in c or not_built(rt, bench, unavailable) for (bench, _), c in table.items())]
 
 
 def fmt(v):
@@ -117,15 +154,17 @@ def cell_text(row):
     return f"{fmt(row['value'])} ({fmt(row['min'])}-{fmt(row['max'])})"
 
 
-def table_lines(rows):
+def table_lines(rows, unavailable=()):
     table, units = index(rows)
-    present = [rt for rt in RUNTIMES if any(rt in c for c in table.values())]
+    missing = unavailable_map(unavailable)
+    present = columns(table, missing)
     header = ["workload", "unit", "workers"] + present + ["weft / best peer"]
     body = []
     for key in ordered_keys(table):
         cells = table[key]
         body.append([key[0], units[key[0]], str(key[1])] +
-                    [cell_text(cells.get(rt)) for rt in present] + [ratio_text(cells)])
+                    ["not built" if not_built(rt, key[0], missing) else cell_text(cells.get(rt))
+                     for rt in present] + [ratio_text(cells)])
     widths = [max(len(x) for x in col) for col in zip(header, *body)]
     right = set(range(2, len(header)))
 
@@ -140,36 +179,45 @@ def table_lines(rows):
             out.append("")
         prev = b[0]
         out.append(line(b))
+    for rt, why in missing.items():
+        out.append(f"{rt}: not built: {why}")
     return out
 
 
-def evaluate_targets(rows):
+def evaluate_targets(rows, unavailable=()):
     """One dict per target: text, passed (True/False/None when not measured)."""
     table, units = index(rows)
+    missing = unavailable_map(unavailable)
     results = []
-    for bench, threads, peer, bound in TARGETS:
+    for bench, threads, subject, peer, bound in TARGETS:
         cells = table.get((bench, threads), {})
         unit = units.get(bench, UNITS.get(bench, ""))
         where = f"{bench} ({threads} worker{'s' if threads > 1 else ''})"
-        weft = cells.get("weft")
+        weft = cells.get(subject)
+        goal = f"target <= {fmt(bound)} {unit}" if peer is None else f"target <= {bound:g}"
+        absent = [rt for rt in (subject, peer) if rt in missing]
+        if absent and not (weft and (peer is None or cells.get(peer))):
+            why = ", ".join(absent) + " not built (why: under the table)"
+            vs = "" if peer is None else f" vs {peer}"
+            results.append({"text": f"{where}: {subject}{vs}: {why} ({goal})", "passed": None})
+            continue
         if peer is None:
-            goal = f"target <= {fmt(bound)} {unit}"
             if not weft:
-                results.append({"text": f"{where}: weft not measured ({goal})", "passed": None})
+                results.append({"text": f"{where}: {subject} not measured ({goal})",
+                                "passed": None})
                 continue
             v = weft["value"]
             ok = v <= bound
-            results.append({"text": f"{where}: weft {fmt(v)} {unit} = {v / bound:.3g} x the "
-                                    f"limit ({goal})", "passed": ok})
+            results.append({"text": f"{where}: {subject} {fmt(v)} {unit} = {v / bound:.3g} x "
+                                    f"the limit ({goal})", "passed": ok})
             continue
         if peer == "boost.fiber*":
             variants = [cells[p] for p in ("boost.fiber", "boost.fiber-suspend") if p in cells]
             other = min(variants, key=lambda r: r["value"]) if variants else None
         else:
             other = cells.get(peer)
-        goal = f"target <= {bound:g}"
         if not weft or not other:
-            results.append({"text": f"{where}: weft vs {peer} not measured ({goal})",
+            results.append({"text": f"{where}: {subject} vs {peer} not measured ({goal})",
                             "passed": None})
             continue
         name = other["runtime"]
@@ -178,14 +226,14 @@ def evaluate_targets(rows):
         else:
             ratio = math.inf if weft["value"] > 0 else 1.0
         ok = ratio <= bound
-        results.append({"text": f"{where}: weft {fmt(weft['value'])} {unit} = {ratio:.3g} x "
-                                f"{name} {fmt(other['value'])} ({goal})", "passed": ok})
+        results.append({"text": f"{where}: {subject} {fmt(weft['value'])} {unit} = {ratio:.3g} "
+                                f"x {name} {fmt(other['value'])} ({goal})", "passed": ok})
     return results
 
 
-def target_lines(rows):
+def target_lines(rows, unavailable=()):
     out = []
-    for t in evaluate_targets(rows):
+    for t in evaluate_targets(rows, unavailable):
         mark = {True: "PASS", False: "MISS", None: "n/a"}[t["passed"]]
         out.append(f"{t['text']} {mark}")
     return out
@@ -291,11 +339,13 @@ def chart_svg(bench, unit, table):
     return "\n".join(out)
 
 
-def write_html(rows, path, meta=None, failures=()):
-    """failures: (name, error) of the workloads that gave no valid result."""
+def write_html(rows, path, meta=None, failures=(), unavailable=()):
+    """failures: (name, error) of the workloads that gave no valid result; unavailable: the
+    runtimes that could not be built, [{"runtime", "why"}]."""
     meta = meta or {}
     table, units = index(rows)
-    present = [rt for rt in RUNTIMES if any(rt in c for c in table.values())]
+    missing = unavailable_map(unavailable)
+    present = columns(table, missing)
     h = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
          '<title>weft comparison run</title>', '<style>',
          'body{font-family:sans-serif;margin:24px;color:#222}',
@@ -320,6 +370,12 @@ def write_html(rows, path, meta=None, failures=()):
         for name, error in failures:
             h.append(f'<li><b>{html.escape(name)}</b>: {html.escape(error)}</li>')
         h.append("</ul>")
+    if missing:
+        h.append('<h2>Not built</h2><p class="note">These runtimes could not be built on this '
+                 'machine; the table says "not built" where they would have a row.</p><ul>')
+        for rt, why in missing.items():
+            h.append(f'<li><b>{html.escape(rt)}</b>: not built: {html.escape(why)}</li>')
+        h.append("</ul>")
     h.append('<h2>Table</h2><table><tr><th>workload</th><th>unit</th><th>workers</th>' +
              "".join(f"<th>{html.escape(rt)}</th>" for rt in present) +
              '<th>weft / best peer</th></tr>')
@@ -330,11 +386,12 @@ def write_html(rows, path, meta=None, failures=()):
         prev = key[0]
         h.append(f"<tr{cls}><td>{html.escape(key[0])}</td><td class=\"l\">"
                  f"{html.escape(units[key[0]])}</td><td>{key[1]}</td>" +
-                 "".join(f"<td>{html.escape(cell_text(cells.get(rt)))}</td>" for rt in present) +
+                 "".join("<td>not built</td>" if not_built(rt, key[0], missing) else
+                         f"<td>{html.escape(cell_text(cells.get(rt)))}</td>" for rt in present) +
                  f"<td>{html.escape(ratio_text(cells))}</td></tr>")
     h.append("</table>")
-    h.append("<h2>Targets (issue 5)</h2><table><tr><th>target</th><th>result</th></tr>")
-    for t in evaluate_targets(rows):
+    h.append("<h2>Targets (issue 14)</h2><table><tr><th>target</th><th>result</th></tr>")
+    for t in evaluate_targets(rows, unavailable):
         cls, mark = {True: ("pass", "PASS"), False: ("miss", "MISS"),
                      None: ("na", "n/a")}[t["passed"]]
         h.append(f'<tr><td>{html.escape(t["text"])}</td><td class="{cls}">{mark}</td></tr>')
@@ -360,11 +417,20 @@ def main(argv):
     except (OSError, ValueError) as e:
         print(f"bench_report: cannot read {args.results}: {e}", file=sys.stderr)
         return 1
-    print("\n".join(table_lines(rows)))
+    unavailable = []
+    beside = os.path.join(os.path.dirname(os.path.abspath(args.results)), "unavailable.json")
+    if os.path.exists(beside):
+        try:
+            with open(beside) as f:
+                unavailable = json.load(f)
+        except (OSError, ValueError) as e:
+            print(f"bench_report: cannot read {beside}: {e}", file=sys.stderr)
+    print("\n".join(table_lines(rows, unavailable)))
     print()
-    print("\n".join(target_lines(rows)))
+    print("\n".join(target_lines(rows, unavailable)))
     if args.html:
-        write_html(rows, args.html, {"results": os.path.abspath(args.results)})
+        write_html(rows, args.html, {"results": os.path.abspath(args.results)},
+                   unavailable=unavailable)
         print(f"\nbench_report: wrote {args.html}")
     return 0
 

@@ -2,11 +2,17 @@
 """The comparison run (tools/bench runs this after tools/deps).
 
 Builds the release preset's comparison suites (benchmarks/bench_{spawn,switch,submit,memory,
-timers}) and the Go program (benchmarks/go), runs every workload x runtime x worker count on
-its own -- each repetition in a fresh process -- and then prints the table and the targets and
-writes build/bench/results.json, samples.json and report.html.
+timers}), the Go program (benchmarks/go) and the Tokio program (benchmarks/tokio, offline from
+Debian's packaged crates), runs every workload x runtime x worker count on its own -- each
+repetition in a fresh process -- and then prints the table and the targets and writes
+build/bench/results.json, samples.json, unavailable.json and report.html.
+
+A runtime that cannot be built here (Tokio without cargo or its crates; weft-eager on a weft
+without RunOptions::eager_tasks) is left out with the reason, which the table shows as
+"not built: <why>"; that is not a failure of the run.
 """
 import argparse
+import glob
 import json
 import os
 import re
@@ -25,6 +31,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUITES = ["bench_spawn", "bench_switch", "bench_submit", "bench_memory", "bench_timers"]
 NAME = re.compile(r"^(?P<bench>[a-z_]+)/(?P<runtime>[a-z.\-]+)/threads:(?P<threads>\d+)")
 QUICK_REPS, FULL_REPS = 3, 10
+DEFAULT_WORKERS = "1,2"
+# The Tokio build: Debian's cargo and rustc (rustup's, if on PATH, are newer than the packaged
+# crates were written for and would look for the network), and Debian's crate registry.
+DEBIAN_CARGO, DEBIAN_RUSTC = "/usr/bin/cargo", "/usr/bin/rustc"
+DEBIAN_REGISTRY = "/usr/share/cargo/registry"
 # Workloads whose figure does not move between repetitions (suspended_memory's RSS per task is
 # the same to the byte) but which take long: fewer repetitions unless --repetitions says.
 REPS_CAP = {"suspended_memory": {"quick": 1, "full": 3}}
@@ -50,7 +61,66 @@ def tail(path, n=25):
         return ""
 
 
-def build(out_dir, build_dir):
+def parse_workers(text):
+    """'1,2,4' -> [1, 2, 4] (duplicates dropped, order kept); ValueError if malformed."""
+    counts = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item.isdigit() or not 1 <= int(item) <= 4096:
+            raise ValueError(f"{item!r} is not a worker count (1 to 4096)")
+        if int(item) not in counts:
+            counts.append(int(item))
+    return counts
+
+
+def cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def build_tokio(out_dir, logfile):
+    """Builds benchmarks/tokio offline; (path of the binary, None) or (None, why not)."""
+    cargo = os.environ.get("CMP_CARGO") or DEBIAN_CARGO
+    rustc = os.environ.get("CMP_RUSTC") or DEBIAN_RUSTC
+    if not (os.path.isfile(cargo) and os.access(cargo, os.X_OK)):
+        return None, f"no cargo at {cargo} (tools/deps installs Debian's cargo; CMP_CARGO=path)"
+    if not (os.path.isfile(rustc) and os.access(rustc, os.X_OK)):
+        return None, f"no rustc at {rustc} (tools/deps installs Debian's rustc; CMP_RUSTC=path)"
+    missing = [c for c in ("tokio-1", "libc-0.2")
+               if not glob.glob(os.path.join(DEBIAN_REGISTRY, c + ".*"))]
+    if missing:
+        return None, (f"crates {', '.join(missing)} not in {DEBIAN_REGISTRY} (tools/deps "
+                      f"installs librust-tokio-dev, librust-libc-dev)")
+    # A CARGO_HOME of our own: crates.io replaced by Debian's registry, never the network.
+    home = os.path.join(out_dir, "cargo-home")
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, "config.toml"), "w") as f:
+        f.write("# Written by tools/bench_run.py: build benchmarks/tokio from Debian's packaged\n"
+                "# crates, offline.\n"
+                "[source.crates-io]\nreplace-with = \"debian\"\n\n"
+                f"[source.debian]\ndirectory = \"{DEBIAN_REGISTRY}\"\n\n"
+                "[net]\noffline = true\n")
+    target = os.path.join(out_dir, "tokio-target")
+    exe = os.path.join(target, "release", "tokiobench")
+    env = dict(os.environ, CARGO_HOME=home, RUSTC=rustc, CARGO_TARGET_DIR=target)
+    for var in ("RUSTUP_TOOLCHAIN", "RUSTFLAGS", "CARGO_BUILD_TARGET"):
+        env.pop(var, None)
+    cmd = [cargo, "build", "--release", "--offline", "--target-dir", target]
+    if run_logged(cmd, logfile, env=env, cwd=os.path.join(ROOT, "benchmarks", "tokio")) != 0:
+        # Never run a binary left from an earlier build.
+        if os.path.exists(exe):
+            os.unlink(exe)
+        last = [ln for ln in tail(logfile, 40).splitlines() if ln.startswith("error")]
+        why = last[0] if last else "cargo build failed"
+        return None, f"{why} (see build/bench/build.log)"
+    if not os.access(exe, os.X_OK):
+        return None, f"cargo build made no {exe}"
+    return exe, None
+
+
+def build(out_dir, build_dir, unavailable):
     logfile = os.path.join(out_dir, "build.log")
     open(logfile, "w").close()
     started = time.time()
@@ -78,25 +148,50 @@ def build(out_dir, build_dir):
         log(f"tools/bench: go build failed; {logfile} ends with:\n{tail(logfile)}")
         return False
     log(" done")
+    log("tools/bench: building benchmarks/tokio (offline, Debian's crates) ...", end="")
+    started = time.time()
+    exe, why = build_tokio(out_dir, logfile)
+    if exe:
+        log(f" done ({time.time() - started:.0f} s)")
+    else:
+        log(f" not built: {why}")
+        unavailable["tokio"] = why
     return True
 
 
-def list_jobs(build_dir, out_dir):
-    """Every (name, kind, binary) to run, in workload order."""
+def list_jobs(build_dir, out_dir, workers, unavailable):
+    """Every (name, kind, binary) to run, in workload order. Records the runtimes a suite
+    reports as not built (cmp::note_unavailable) in `unavailable`."""
     jobs = []
+    env = dict(os.environ, CMP_WORKERS=",".join(map(str, workers)))
     for suite in SUITES:
         exe = os.path.join(build_dir, "benchmarks", suite)
         if not os.access(exe, os.X_OK):
             raise SystemExit(f"tools/bench: {exe} is missing: build first (or drop --no-build)")
         names = subprocess.run([exe, "--benchmark_list_tests"], capture_output=True, text=True,
-                               check=True).stdout.split()
+                               check=True, env=env).stdout.split()
         jobs += [(n, "gbench", exe) for n in names if NAME.match(n)]
+        notes = subprocess.run([exe, "--cmp_unavailable"], capture_output=True, text=True,
+                               env=env).stdout
+        for line in notes.splitlines():
+            runtime, _, why = line.partition("\t")
+            if runtime and why:
+                unavailable.setdefault(runtime, why)
+    workers_arg = ["-workers", ",".join(map(str, workers))]
     gobench = os.path.join(out_dir, "gobench")
     if not os.access(gobench, os.X_OK):
         raise SystemExit(f"tools/bench: {gobench} is missing: build first (or drop --no-build)")
-    names = subprocess.run([gobench, "-list"], capture_output=True, text=True,
+    names = subprocess.run([gobench, "-list"] + workers_arg, capture_output=True, text=True,
                            check=True).stdout.split()
     jobs += [(n, "go", gobench) for n in names if NAME.match(n)]
+    tokiobench = os.path.join(out_dir, "tokio-target", "release", "tokiobench")
+    if "tokio" not in unavailable:
+        if not os.access(tokiobench, os.X_OK):
+            unavailable["tokio"] = f"{tokiobench} is missing (build without --no-build)"
+        else:
+            names = subprocess.run([tokiobench, "-list"] + workers_arg, capture_output=True,
+                                   text=True, check=True).stdout.split()
+            jobs += [(n, "tokio", tokiobench) for n in names if NAME.match(n)]
     order = {name: i for i, (name, _, _) in enumerate(bench_report.WORKLOADS)}
     rt_order = {name: i for i, name in enumerate(bench_report.RUNTIMES)}
 
@@ -106,11 +201,11 @@ def list_jobs(build_dir, out_dir):
     return sorted(jobs, key=key)
 
 
-def run_process(cmd, timeout):
+def run_process(cmd, timeout, env=None):
     """(exit status or None on timeout, stdout, stderr). Its own process group, killed whole
     on timeout (the benchmarks fork a child per measurement)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, cwd=ROOT)
+                            start_new_session=True, cwd=ROOT, env=env)
     try:
         out, err = proc.communicate(timeout=timeout)
         return proc.returncode, out, err
@@ -120,8 +215,9 @@ def run_process(cmd, timeout):
         return None, out, err
 
 
-def run_job(name, kind, exe, reps, timeout):
-    """{"samples": [...], "unit": ..., "error": str or None, "extra": {...}}."""
+def run_job(name, kind, exe, reps, timeout, workers):
+    """{"samples": [...], "unit": ..., "error": str or None, "extra": {...}}. kind: "gbench"
+    (a C++ suite) or "go" / "tokio" (gobench's command line, which tokiobench shares)."""
     m = NAME.match(name)
     if kind == "gbench":
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
@@ -129,7 +225,8 @@ def run_job(name, kind, exe, reps, timeout):
         cmd = [exe, "--benchmark_filter=^" + name.replace(".", "[.]") + "$",
                f"--benchmark_repetitions={reps}", f"--benchmark_out={out_json}",
                "--benchmark_out_format=json"]
-        status, out, err = run_process(cmd, timeout)
+        env = dict(os.environ, CMP_WORKERS=",".join(map(str, workers)))
+        status, out, err = run_process(cmd, timeout, env)
         try:
             with open(out_json) as f:
                 data = json.load(f)
@@ -179,7 +276,7 @@ def run_job(name, kind, exe, reps, timeout):
 def main(argv):
     ap = argparse.ArgumentParser(
         prog="tools/bench",
-        description="The comparison run: weft beside Boost.Fiber, oneTBB and Go.",
+        description="The comparison run: weft beside Boost.Fiber, oneTBB, Go and Tokio.",
         epilog="Quick by default (%d repetitions); results in build/bench/ (results.json, "
                "samples.json, report.html). See docs/performance.md, \"Comparison\"."
                % QUICK_REPS)
@@ -189,6 +286,11 @@ def main(argv):
     ap.add_argument("--filter", metavar="REGEX",
                     help="run only the names it matches (re.search), e.g. 'skynet' or "
                          "'/weft/|/go/' or 'threads:2'; names are bench/runtime/threads:N")
+    ap.add_argument("--workers", metavar="LIST",
+                    default=os.environ.get("CMP_WORKERS") or DEFAULT_WORKERS,
+                    help="worker counts, comma-separated, e.g. 1,2,4,8 (default: $CMP_WORKERS "
+                         f"or {DEFAULT_WORKERS}); yield_switch always runs at 1 and "
+                         "suspended_memory at 2")
     ap.add_argument("--json", action="store_true",
                     help="print results.json to stdout (the table and progress go to stderr)")
     ap.add_argument("--list", action="store_true", help="list the names and exit")
@@ -205,14 +307,28 @@ def main(argv):
         pattern = re.compile(args.filter) if args.filter else None
     except re.error as e:
         ap.error(f"--filter: {e}")
+    try:
+        workers = parse_workers(args.workers)
+    except ValueError as e:
+        ap.error(f"--workers {args.workers}: {e}")
+    found = cores()
+    if max(workers) > found:
+        log(f"tools/bench: warning: --workers {','.join(map(str, workers))} asks for more workers "
+            f"than the {found} cores found: counts above {found} are oversubscribed (workers "
+            f"share cores), so their figures show time-slicing, not scaling")
     build_dir = os.path.abspath(args.build_dir)
     out_dir = os.path.join(ROOT, "build", "bench")
     os.makedirs(out_dir, exist_ok=True)
     report_out = sys.stderr if args.json else sys.stdout
 
-    if not args.no_build and not build(out_dir, build_dir):
+    unavailable = {}  # runtime -> why it has no rows
+    if not args.no_build and not build(out_dir, build_dir, unavailable):
         return 1
-    jobs = list_jobs(build_dir, out_dir)
+    jobs = list_jobs(build_dir, out_dir, workers, unavailable)
+    unavailable_rows = [{"runtime": rt, "why": why} for rt, why in unavailable.items()]
+    with open(os.path.join(out_dir, "unavailable.json"), "w") as f:
+        json.dump(unavailable_rows, f, indent=1)
+        f.write("\n")
     if pattern:
         jobs = [j for j in jobs if pattern.search(NAME.match(j[0]).group(0))]
     if args.list:
@@ -222,6 +338,8 @@ def main(argv):
     if not jobs:
         log("tools/bench: --filter matched nothing (see --list)")
         return 2
+    for rt, why in unavailable.items():
+        log(f"tools/bench: {rt}: not built: {why}")
 
     load_before = os.getloadavg()
     started = time.time()
@@ -237,7 +355,7 @@ def main(argv):
             n = min(reps, REPS_CAP[m["bench"]]["full" if args.full else "quick"])
         log(f"[{i:>{len(str(len(jobs)))}}/{len(jobs)}] {short:<{width}} x{n} ... ", end="")
         t0 = time.time()
-        res = run_job(name, kind, exe, n, args.timeout)
+        res = run_job(name, kind, exe, n, args.timeout, workers)
         took = time.time() - t0
         entry = {"bench": m["bench"], "runtime": m["runtime"], "threads": int(m["threads"]),
                  "unit": res["unit"], "samples": res["samples"], "extra": res["extra"],
@@ -268,21 +386,24 @@ def main(argv):
         "commit": subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
                                  capture_output=True, text=True).stdout.strip() or "?",
         "repetitions": reps,
+        "workers": ",".join(map(str, workers)) + f" ({found} cores found)",
         "run time": f"{elapsed:.0f} s",
         "load average (1 min) before / after": f"{load_before[0]:.1f} / {load_after[0]:.1f}",
         "command": "tools/bench " + " ".join(argv[1:]),
     }
-    bench_report.write_html(rows, os.path.join(out_dir, "report.html"), meta, failures)
+    bench_report.write_html(rows, os.path.join(out_dir, "report.html"), meta, failures,
+                            unavailable_rows)
 
     print(file=report_out)
-    print("\n".join(bench_report.table_lines(rows)), file=report_out)
+    print("\n".join(bench_report.table_lines(rows, unavailable_rows)), file=report_out)
     print(file=report_out)
-    print("Targets (issue 5; tools/bench_report.py, TARGETS):", file=report_out)
-    print("\n".join("  " + t for t in bench_report.target_lines(rows)), file=report_out)
+    print("Targets (issue 14; tools/bench_report.py, TARGETS):", file=report_out)
+    print("\n".join("  " + t for t in bench_report.target_lines(rows, unavailable_rows)),
+          file=report_out)
     print(file=report_out)
     print(f"tools/bench: {len(rows)} results in {elapsed:.0f} s, {reps} repetitions, load average "
           f"{load_before[0]:.1f} -> {load_after[0]:.1f}; wrote build/bench/results.json, "
-          f"samples.json, report.html", file=report_out)
+          f"samples.json, unavailable.json, report.html", file=report_out)
     if args.json:
         json.dump(rows, sys.stdout, indent=1)
         sys.stdout.write("\n")

@@ -14,12 +14,19 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <iterator>
 
 namespace cmp {
 
 namespace {
 
 std::atomic<bool> any_failed{false};
+
+// note_unavailable's records: (runtime, why), each runtime once.
+std::vector<std::pair<std::string, std::string>>& unavailable() {
+  static std::vector<std::pair<std::string, std::string>> list;
+  return list;
+}
 
 // What a child writes to its parent: one fixed-size record, well under PIPE_BUF.
 struct Wire {
@@ -123,7 +130,21 @@ void add(std::string bench, std::string runtime, int threads, std::string unit,
       ->Unit(benchmark::kMillisecond);
 }
 
+void note_unavailable(std::string runtime, std::string why) {
+  auto& list = unavailable();
+  for (const auto& entry : list) {
+    if (entry.first == runtime) return;
+  }
+  list.emplace_back(std::move(runtime), std::move(why));
+}
+
 int run_main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "--cmp_unavailable") == 0) {
+    for (const auto& [runtime, why] : unavailable()) {
+      std::printf("%s\t%s\n", runtime.c_str(), why.c_str());
+    }
+    return 0;
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
   benchmark::RunSpecifiedBenchmarks();
@@ -153,6 +174,45 @@ double cpu_seconds() {
 
 void trim_heap() {
   malloc_trim(0);
+}
+
+namespace {
+
+// CMP_WORKERS parsed: positive counts, duplicates dropped, in the order given.
+std::vector<int> parse_worker_counts(const char* text) {
+  std::vector<int> counts;
+  const std::string list(text);
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', pos), list.size());
+    const std::string item = list.substr(pos, comma - pos);
+    char* end = nullptr;
+    errno = 0;
+    const long n = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || errno != 0 || n < 1 || n > 4096) {
+      std::fprintf(stderr,
+                   "CMP_WORKERS=\"%s\": \"%s\" is not a worker count (a comma-separated list "
+                   "of counts from 1 to 4096, e.g. 1,2,4)\n",
+                   text, item.c_str());
+      std::exit(2);
+    }
+    if (std::find(counts.begin(), counts.end(), static_cast<int>(n)) == counts.end()) {
+      counts.push_back(static_cast<int>(n));
+    }
+    pos = comma + 1;
+  }
+  return counts;
+}
+
+}  // namespace
+
+const std::vector<int>& worker_counts() {
+  static const std::vector<int> counts = [] {
+    const char* env = std::getenv("CMP_WORKERS");
+    if (env && *env) return parse_worker_counts(env);
+    return std::vector<int>(std::begin(kDefaultWorkerCounts), std::end(kDefaultWorkerCounts));
+  }();
+  return counts;
 }
 
 std::string check_available_memory(std::int64_t bytes) {

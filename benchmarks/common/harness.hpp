@@ -49,11 +49,17 @@ inline Outcome failed(std::string why) {
 void add(std::string bench, std::string runtime, int threads, std::string unit,
          std::function<Outcome()> work);
 
+// Records that `runtime` has no rows in this suite and why (e.g. a variant that this build of
+// weft cannot construct). `<suite> --cmp_unavailable` prints each such runtime once, as
+// "<runtime>\t<why>" lines, and exits; tools/bench shows them as "not built: <why>".
+void note_unavailable(std::string runtime, std::string why);
+
 // Runs `work` in a forked child and returns its outcome; a crash, an exception or a child that
 // ends without reporting is an error outcome.
 Outcome in_child(const std::function<Outcome()>& work);
 
-// Google Benchmark's main, then exit status 1 if any workload failed its check.
+// Google Benchmark's main, then exit status 1 if any workload failed its check. With
+// --cmp_unavailable as the only argument: the note_unavailable lines instead, exit status 0.
 int run_main(int argc, char** argv);
 
 // Resident set size of this process in bytes (/proc/self/statm).
@@ -65,7 +71,13 @@ void trim_heap();
 // Empty if the kernel reports at least `bytes` available (MemAvailable), else why not.
 std::string check_available_memory(std::int64_t bytes);
 
-// The worker counts the comparison runs at.
-inline constexpr int kThreadCounts[] = {1, 2};
+// The worker counts the comparison runs at when CMP_WORKERS is not set.
+inline constexpr int kDefaultWorkerCounts[] = {1, 2};
+
+// The worker counts the comparison runs at: CMP_WORKERS, a comma-separated list of positive
+// counts ("1,2,4,8"; tools/bench --workers sets it), else kDefaultWorkerCounts. Read once; a
+// malformed list ends the process with a message (exit status 2). Workloads defined at one
+// count (yield_switch at 1, suspended_memory at 2) do not use it.
+const std::vector<int>& worker_counts();
 
 }  // namespace cmp

@@ -2,7 +2,7 @@
 // scheduler weft is compared with (docs/performance.md, "Comparison"). tools/bench builds and
 // runs it; it needs nothing outside the standard library.
 //
-//	gobench -list                                   the workload names, one a line
+//	gobench -list [-workers 1,2,4]                  the workload names, one a line
 //	gobench -bench skynet -threads 2 -reps 3        3 measurements, one JSON line each
 //
 // Each repetition runs in a fresh child process (this program re-executed with -child), as the
@@ -41,7 +41,8 @@ type result struct {
 	Extra   map[string]float64 `json:"extra,omitempty"`
 }
 
-// A workload returns its figure, or an error when its own check fails.
+// A workload returns its figure, or an error when its own check fails. threads: the worker
+// counts it runs at; nil: those of -workers (or $CMP_WORKERS, else 1,2).
 type workload struct {
 	name    string
 	unit    string
@@ -50,14 +51,35 @@ type workload struct {
 }
 
 var workloads = []workload{
-	{"skynet", "ms", []int{1, 2}, skynet},
-	{"spawn_join", "ns/task", []int{1, 2}, spawnJoin},
-	{"gather_fanout", "ns/task", []int{1, 2}, gatherFanout},
+	{"skynet", "ms", nil, skynet},
+	{"spawn_join", "ns/task", nil, spawnJoin},
+	{"gather_fanout", "ns/task", nil, gatherFanout},
 	{"yield_switch", "ns/switch", []int{1}, yieldSwitch},
-	{"pingpong", "ns/round trip", []int{1, 2}, pingpong},
+	{"pingpong", "ns/round trip", nil, pingpong},
 	{"suspended_memory", "bytes/task", []int{2}, suspendedMemory},
-	{"sleep_timers", "ms", []int{1, 2}, sleepTimers},
-	{"idle_cpu", "cpu ms/s", []int{1, 2}, idleCPU},
+	{"sleep_timers", "ms", nil, sleepTimers},
+	{"idle_cpu", "cpu ms/s", nil, idleCPU},
+}
+
+const defaultWorkers = "1,2"
+
+// "1,2,4" -> [1 2 4], duplicates dropped, order kept.
+func parseWorkers(list string) ([]int, error) {
+	var counts []int
+	for _, item := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(item))
+		if err != nil || n < 1 || n > 4096 {
+			return nil, fmt.Errorf("-workers %q: %q is not a worker count (1 to 4096)", list, item)
+		}
+		seen := false
+		for _, c := range counts {
+			seen = seen || c == n
+		}
+		if !seen {
+			counts = append(counts, n)
+		}
+	}
+	return counts, nil
 }
 
 // ---- skynet: a 10-ary goroutine tree of depth 6, 1M leaves; sums come back over channels.
@@ -368,6 +390,11 @@ func emit(r result) {
 
 func main() {
 	list := flag.Bool("list", false, "print the workload names (bench/go/threads:N) and exit")
+	workersDefault := os.Getenv("CMP_WORKERS")
+	if workersDefault == "" {
+		workersDefault = defaultWorkers
+	}
+	workers := flag.String("workers", workersDefault, "worker counts for -list, e.g. 1,2,4,8")
 	bench := flag.String("bench", "", "the workload to run")
 	threads := flag.Int("threads", 1, "GOMAXPROCS")
 	reps := flag.Int("reps", 1, "repetitions, each in a fresh process")
@@ -375,8 +402,17 @@ func main() {
 	flag.Parse()
 
 	if *list {
+		counts, err := parseWorkers(*workers)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gobench: %v\n", err)
+			os.Exit(2)
+		}
 		for _, w := range workloads {
-			for _, t := range w.threads {
+			threads := w.threads
+			if threads == nil {
+				threads = counts
+			}
+			for _, t := range threads {
 				fmt.Printf("%s/go/threads:%d\n", w.name, t)
 			}
 		}
