@@ -91,6 +91,11 @@ std::uint64_t next_task_number() noexcept {
   return task_counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
+std::uint64_t reserve_task_numbers(std::uint64_t count) noexcept {
+  // Relaxed, as above.
+  return task_counter.fetch_add(count, std::memory_order_relaxed) + 1;
+}
+
 std::int64_t scheduler_now_ns(Scheduler& scheduler) noexcept {
   return scheduler.now_ns();
 }

@@ -25,6 +25,7 @@
 #include "weft/detail/block_pool.hpp"
 #include "weft/detail/blocking_wait.hpp"
 #include "weft/detail/fiber_thread_local.hpp"
+#include "weft/detail/runtime_access.hpp"
 #include "weft/detail/stack_pool.hpp"
 #include "weft/detail/time_ns.hpp"
 #include "weft/errors.hpp"
@@ -281,6 +282,22 @@ void Scheduler::add_task(std::shared_ptr<TaskCore> task) {
   submit(raw);
 }
 
+std::shared_ptr<Scheduler> Scheduler::reference_for_task() {
+  if (Worker* w = local_worker(); w && w->anchor_) return w->anchor_;
+  return shared_from_this();
+}
+
+std::uint64_t Scheduler::next_task_number() noexcept {
+  constexpr std::uint64_t block = 1024;
+  Worker* w = workers_.size() > 1 ? local_worker() : nullptr;
+  if (!w) return detail::next_task_number();
+  if (w->next_number_ == w->end_number_) {
+    w->next_number_ = reserve_task_numbers(block);
+    w->end_number_ = w->next_number_ + block;
+  }
+  return w->next_number_++;
+}
+
 void Scheduler::add_task_eagerly(std::shared_ptr<TaskCore> task) {
   Worker* w = local_worker();
   if (!w) {  // not on a worker (a callback run inline off the runtime): no step can run here
@@ -478,6 +495,10 @@ void Worker::main() {
   tls_worker = this;
   tls_scheduler = &scheduler_;
   set_thread_callback_scheduler(scheduler_.shared_from_this());
+  // A control block of our own for the tasks made here: its deleter, run when the last of them
+  // lets go (maybe long after we exit), drops the one real reference it holds.
+  anchor_ = std::shared_ptr<Scheduler>(
+      &scheduler_, [real = scheduler_.shared_from_this()](Scheduler*) mutable { real.reset(); });
   steal_seed_ = index_ * 2654435761u + 1;
   for (;;) {
     Runnable* item = handed_off_ ? std::exchange(handed_off_, nullptr) : find_work();
@@ -498,6 +519,7 @@ void Worker::main() {
     scheduler_.searching_.fetch_sub(1, std::memory_order_relaxed);
   }
   timers_.clear();
+  anchor_.reset();
   set_thread_callback_scheduler(nullptr);
   tls_scheduler = nullptr;
   tls_worker = nullptr;

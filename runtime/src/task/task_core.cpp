@@ -10,12 +10,12 @@ namespace weft::detail {
 
 TaskCore::TaskCore(Scheduler& scheduler, Frame& frame, std::string name, ContextPtr inherited,
                    ContextStatePtr context)
-    : FutureCore(scheduler.shared_from_this()),
+    : FutureCore(scheduler.reference_for_task()),
       scheduler_(scheduler),
       frame_(frame),
       name_(name.empty() ? nullptr : std::make_unique<std::string>(std::move(name))),
       // Numbered now (creation order, as asyncio's counter), formatted only when asked for.
-      number_(name_ ? 0 : next_task_number()),
+      number_(name_ ? 0 : scheduler.next_task_number()),
       own_context_(context ? nullptr : std::move(inherited)),
       given_context_(std::move(context)) {
   wakeup_waiter_.task = this;

@@ -28,6 +28,8 @@ void submit_task_eagerly(Scheduler& scheduler, std::shared_ptr<TaskCore> task);
 bool eager_tasks_by_default(Scheduler& scheduler) noexcept;
 // The number of the next task without a name of its own (its default name is "Task-<number>").
 std::uint64_t next_task_number() noexcept;
+// Takes `count` numbers at once (a worker's block: Scheduler::next_task_number); the first.
+std::uint64_t reserve_task_numbers(std::uint64_t count) noexcept;
 std::int64_t scheduler_now_ns(Scheduler& scheduler) noexcept;
 std::shared_ptr<CallbackScheduler> as_callback_scheduler(Scheduler& scheduler);
 // Runs `job` on the runtime's to_thread pool.
