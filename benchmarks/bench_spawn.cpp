@@ -249,47 +249,20 @@ Outcome skynet_weft_run(const weft::RunOptions& options) {
 // ---- weft-eager: weft with eager start and continuation stealing (issue 14, item 2) ----------
 //
 // A variant of weft, not a peer: the same workload code on a runtime built with
-// RunOptions{.eager_tasks = true, .continuation_stealing = true}. Its rows exist only when
-// RunOptions has both fields (HasEagerOptions below, checked at compile time); without them
-// the suite reports weft-eager as not built (tools/bench shows why) instead of a made-up row.
+// RunOptions{.eager_tasks = true, .continuation_stealing = true} -- every create_task runs the
+// new task's first step at once, and with 2+ workers its creator waits in the deque for a thief.
 
-template <class Options>
-concept HasEagerOptions = requires(Options options) {
-  options.eager_tasks = true;
-  options.continuation_stealing = true;
-};
-
-// MERGE (issue 14): the one line that turns weft-eager's rows on or off. Once RunOptions has
-// eager_tasks and continuation_stealing this is true by itself; set it to false to leave the
-// variant out.
-constexpr bool kWeftEagerRows = HasEagerOptions<weft::RunOptions>;
-
-template <class Options>
-Options weft_eager_options(int threads) {
-  Options options{};
-  options.workers = static_cast<unsigned>(threads);
-  options.eager_tasks = true;
-  options.continuation_stealing = true;
-  return options;
-}
-
-template <class Options = weft::RunOptions>
 void register_weft_eager(const char* bench, int threads) {
-  if constexpr (kWeftEagerRows && HasEagerOptions<Options>) {
-    const Options options = weft_eager_options<Options>(threads);
-    const std::string name = bench;
-    const char* unit = name == "skynet" ? "ms" : "ns/task";
-    cmp::add(name, "weft-eager", threads, unit, [name, options]() -> Outcome {
-      if (name == "skynet") return skynet_weft_run(options);
-      if (name == "spawn_join") return spawn_join_weft(options);
-      return gather_fanout_weft(options);
-    });
-  } else {
-    cmp::note_unavailable("weft-eager", HasEagerOptions<Options>
-                                            ? "turned off in bench_spawn.cpp (kWeftEagerRows)"
-                                            : "weft::RunOptions has no eager_tasks / "
-                                              "continuation_stealing in this build");
-  }
+  const weft::RunOptions options{.workers = static_cast<unsigned>(threads),
+                                 .eager_tasks = true,
+                                 .continuation_stealing = true};
+  const std::string name = bench;
+  const char* unit = name == "skynet" ? "ms" : "ns/task";
+  cmp::add(name, "weft-eager", threads, unit, [name, options]() -> Outcome {
+    if (name == "skynet") return skynet_weft_run(options);
+    if (name == "spawn_join") return spawn_join_weft(options);
+    return gather_fanout_weft(options);
+  });
 }
 
 weft::RunOptions weft_options(int threads) {
