@@ -32,6 +32,29 @@ bool contains(const std::vector<weft::TaskRef>& tasks, const weft::TaskRef& task
   return false;
 }
 
+// The id of the thread running this code, re-read on every call (after an await the task may be
+// on another worker; pthread_self() is declared const, so a call's answer could be reused).
+__attribute__((noinline)) std::thread::id this_thread_id() {
+  asm volatile("" ::: "memory");
+  return std::this_thread::get_id();
+}
+
+// Where a task's body began: unset until it does.
+struct StartMark {
+  std::atomic<bool> started{false};
+  std::thread::id thread;  // written before `started` (release), read after it (acquire)
+  void mark() {
+    thread = this_thread_id();
+    started.store(true, std::memory_order_release);
+  }
+  // Whether the body began inside the create_task that just returned on this thread: an eager
+  // step. (On 2+ workers a lazy task may already have begun on another worker, never on ours:
+  // our thread was busy in create_task.)
+  bool began_in_create_task() const {
+    return started.load(std::memory_order_acquire) && thread == this_thread_id();
+  }
+};
+
 // EagerTaskFactoryLoopTests: the factory set at the start of every test, as CPython's setUp.
 class EagerTaskFactoryLoopTests : public ::testing::TestWithParam<unsigned> {
  protected:
@@ -227,11 +250,13 @@ TEST_P(EagerTaskFactoryLoopTests, test_issue122332) {
 // An explicit eager_start=false wins over the factory, as in asyncio 3.14.
 TEST_P(EagerTaskFactoryLoopTests, ExplicitEagerStartFalseOverridesTheFactory) {
   run_coro([] {
-    bool ran = false;
-    auto t = weft::create_task([&ran] { ran = true; }, {.eager_start = false});
-    EXPECT_FALSE(ran);
+    // Lazy: the body did not begin inside create_task (on 2 workers another worker may already
+    // have begun it, never this thread, which was busy in create_task).
+    StartMark mark;
+    auto t = weft::create_task([&mark] { mark.mark(); }, {.eager_start = false});
+    EXPECT_FALSE(mark.began_in_create_task());
     weft::await(t);
-    EXPECT_TRUE(ran);
+    EXPECT_TRUE(mark.started.load());
   });
 }
 
@@ -240,43 +265,22 @@ TEST_P(EagerTaskFactoryLoopTests, ExplicitEagerStartFalseOverridesTheFactory) {
 TEST_P(EagerTaskFactoryLoopTests, WaitForZeroRunsTheEagerStepFirst) {
   run_coro([] {
     EXPECT_EQ(weft::wait_for(weft::coro([] { return 3; }), 0.0), 3);
-    bool resumed = false;
-    EXPECT_THROW(weft::wait_for(weft::coro([&resumed] {
-                                  weft::sleep(0);
+    // A wait nothing ends (a sleep(0) could be over on another worker before the cancel).
+    std::atomic<bool> resumed{false};
+    weft::Future<void> never;
+    EXPECT_THROW(weft::wait_for(weft::coro([&resumed, never] {
+                                  weft::await(never);
                                   resumed = true;
                                 }),
                                 0.0),
                  weft::TimeoutError);
-    EXPECT_FALSE(resumed);
+    EXPECT_FALSE(resumed.load());
   });
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, EagerTaskFactoryLoopTests, ::testing::Values(1u, 2u));
 
 // ---- BaseTaskCountingTests ----
-
-// The id of the thread running this code, re-read on every call (after an await the task may be
-// on another worker; pthread_self() is declared const, so a call's answer could be reused).
-__attribute__((noinline)) std::thread::id this_thread_id() {
-  asm volatile("" ::: "memory");
-  return std::this_thread::get_id();
-}
-
-// Where a task's body began: unset until it does.
-struct StartMark {
-  std::atomic<bool> started{false};
-  std::thread::id thread;  // written before `started` (release), read after it (acquire)
-  void mark() {
-    thread = this_thread_id();
-    started.store(true, std::memory_order_release);
-  }
-  // Whether the body began inside the create_task that just returned on this thread: an eager
-  // step. (On 2+ workers a lazy task may already have begun on another worker, never on ours:
-  // our thread was busy in create_task.)
-  bool began_in_create_task() const {
-    return started.load(std::memory_order_acquire) && thread == this_thread_id();
-  }
-};
 
 // Counts the tasks whose body did not begin inside create_task (CPython's AsyncTaskCounter
 // counts the tasks a factory created lazily).
@@ -425,13 +429,16 @@ TEST_P(ContinuationStealing, ACancelDuringTheHandOffIsDeliveredAtTheNextSuspensi
         auto creator = weft::create_task(
             [&] {
               auto me = weft::current_task();
-              auto child = weft::create_task([&me] {
+              // By value: with continuation stealing the child's step may begin only after we
+              // were resumed elsewhere.
+              auto child = weft::create_task([me]() mutable {
                 me.cancel();
                 return 5;
               });
               created.fetch_add(1);
+              weft::Future<void> never;  // our next suspension: nothing but the cancel ends it
               try {
-                weft::sleep(0);
+                weft::await(never);
               } catch (const weft::CancelledError&) {
                 cancelled_at_next_suspension.fetch_add(1);
                 EXPECT_EQ(weft::await(child), 5);

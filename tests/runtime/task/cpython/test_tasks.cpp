@@ -62,16 +62,32 @@ TEST_P(BaseTaskTests, test_task_repr) {
   const std::string defined = std::string(__FILE__) + ":" + std::to_string(kNotmuchLine);
   weft::run(
       [&] {
+        // On 2 workers another worker may run the new task at once: the pending reprs hold on
+        // one worker only (CPython's one thread), and the task ends cancelled only if cancel()
+        // came before it returned.
+        const bool one_worker = GetParam() == 1;
         auto t = weft::create_task(notmuch(), "notmuch-task");
-        EXPECT_EQ(t.repr(),
-                  "<Task pending name='notmuch-task' coro=<notmuch() running at " + defined + ">>");
-        t.cancel();
-        EXPECT_EQ(t.repr(), "<Task pending name='notmuch-task' coro=<notmuch() running at " +
-                                defined + ">>");  // cancelling, not cancelled yet
-        EXPECT_THROW(weft::await(t), weft::CancelledError);
-        EXPECT_EQ(t.repr(),
-                  "<Task cancelled name='notmuch-task' coro=<notmuch() done, defined at " +
-                      defined + ">>");
+        if (one_worker) {
+          EXPECT_EQ(t.repr(), "<Task pending name='notmuch-task' coro=<notmuch() running at " +
+                                  defined + ">>");
+        }
+        const bool accepted = t.cancel();
+        if (one_worker) {
+          EXPECT_TRUE(accepted);
+          EXPECT_EQ(t.repr(), "<Task pending name='notmuch-task' coro=<notmuch() running at " +
+                                  defined + ">>");  // cancelling, not cancelled yet
+        }
+        if (accepted) {
+          EXPECT_THROW(weft::await(t), weft::CancelledError);
+          EXPECT_EQ(t.repr(),
+                    "<Task cancelled name='notmuch-task' coro=<notmuch() done, defined at " +
+                        defined + ">>");
+        } else {
+          EXPECT_EQ(weft::await(t), "abc");
+          EXPECT_EQ(t.repr(),
+                    "<Task finished name='notmuch-task' coro=<notmuch() done, defined at " +
+                        defined + ">>");
+        }
         auto t2 = weft::create_task(notmuch(), "notmuch-task-2");
         weft::await(t2);
         EXPECT_EQ(t2.repr(),
