@@ -84,11 +84,11 @@ TEST_P(EagerTaskFactoryLoopTests, test_eager_task_factory_set) {
     // set_task_factory(None) restores the default (lazy) factory.
     loop.set_task_factory(nullptr);
     EXPECT_EQ(loop.get_task_factory(), nullptr);
-    bool lazy_ran = false;
-    auto lazy = weft::create_task([&lazy_ran] { lazy_ran = true; });
-    EXPECT_FALSE(lazy.done());
+    StartMark mark;  // lazy again: the body did not begin inside create_task on this thread
+    auto lazy = weft::create_task([&mark] { mark.mark(); });
+    EXPECT_FALSE(mark.began_in_create_task());
     weft::await(lazy);
-    EXPECT_TRUE(lazy_ran);
+    EXPECT_TRUE(mark.started.load());
   });
 }
 
