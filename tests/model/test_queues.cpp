@@ -379,51 +379,6 @@ model::Stats injection_two_consumers(const char* name, model::Options options) {
   });
 }
 
-// A worker taking a share (try_pop_batch) against a producer mid-push and a consumer taking one
-// item at a time: each of three items is taken once, the share in queue order.
-template <template <class> class A>
-model::Stats injection_batch_consumer(const char* name, model::Options options) {
-  return model::explore(name, options, [](model::Execution& ex) {
-    Ledger<3> ledger(ex);
-    Injection<A> queue;
-    int got = 0;
-    ex.thread([&] {
-      queue.push(ledger.item(1));
-      queue.push(ledger.item(2));
-      queue.push(ledger.item(3));
-    });
-    ex.thread([&] {
-      while (got < 3) {
-        Item* previous = nullptr;
-        Item* first = queue.try_pop_batch(2, [&](Item* item) {
-          // The share comes in queue order: after the first, and after each other.
-          ex.check(item > (previous ? previous : item - 1), "a share out of queue order");
-          previous = item;
-          if (ledger.take(item)) ++got;
-        });
-        if (first && previous) ex.check(first < previous, "the share's first item came last");
-        if (ledger.take(first)) {
-          ++got;
-        } else if (got < 3) {
-          ex.spin();
-        }
-      }
-    });
-    ex.thread([&] {
-      while (got < 3) {
-        if (ledger.take(queue.try_pop())) {
-          ++got;
-        } else if (got < 3) {
-          ex.spin();
-        }
-      }
-    });
-    ex.run();
-    ex.check(queue.try_pop() == nullptr, "the queue holds more than was pushed");
-    ledger.check_each_once();
-  });
-}
-
 // Two consumers that find a producer mid-push take turns at the try-lock, waking each other each
 // time: a schedule's length grows with how long they keep at it, so fewer blocked spins and one
 // preemption here (the try-lock's race needs one).
@@ -444,21 +399,6 @@ TEST(InjectionQueue, TwoConsumersTakeEachItemOnce) {
       injection_two_consumers<model::Atomic>("InjectionQueue.two_consumers", consumer_bounds());
   report(stats);
   EXPECT_FALSE(stats.failed) << stats.failure;
-}
-
-TEST(InjectionQueue, ABatchConsumerTakesEachItemOnceInOrder) {
-  auto stats =
-      injection_batch_consumer<model::Atomic>("InjectionQueue.batch_consumer", consumer_bounds());
-  report(stats);
-  EXPECT_FALSE(stats.failed) << stats.failure;
-}
-
-TEST(InjectionQueueChecker, FindsADoubleTakeInABatchWhenTheTryLockIsSplit) {
-  auto stats = injection_batch_consumer<SplitRmw>("InjectionQueueChecker.batch_split_try_lock",
-                                                  bounds(2, 1));
-  report(stats);
-  ASSERT_TRUE(stats.failed);
-  std::printf("  found: %s\n", stats.failure.c_str());
 }
 
 TEST(InjectionQueueChecker, FindsALostItemWhenTheExchangeIsSplit) {

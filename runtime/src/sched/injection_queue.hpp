@@ -49,27 +49,6 @@ class BasicInjectionQueue {
     return item;
   }
 
-  // try_pop, then up to `more` items after it handed to `take(item)` in queue order, all under
-  // one hold of the consumer lock: a worker whose own queues are empty takes a share (Go's
-  // globrunqget), so a stream of submissions costs one lock hand-off per share, not per item.
-  template <class Take>
-  Node* try_pop_batch(std::uint32_t more, Take&& take) noexcept {
-    if (empty()) return nullptr;
-    // Acquire / release: as try_pop's.
-    if (consumer_busy_.exchange(true, std::memory_order_acquire)) return nullptr;
-    Node* first = pop_locked();
-    for (std::uint32_t i = 0; first && i < more; ++i) {
-      Node* next = pop_locked();
-      if (!next) break;
-      take(next);
-    }
-    consumer_busy_.store(false, std::memory_order_release);
-    return first;
-  }
-
-  // How many items are queued, roughly (relaxed: a hint for how big a share to take).
-  std::int64_t size_hint() const noexcept { return size_.load(std::memory_order_relaxed); }
-
   // Approximate emptiness (exact once producers are quiet).
   bool empty() const noexcept {
     // Acquire pairs with push's exchange: a non-stub tail means something was pushed.

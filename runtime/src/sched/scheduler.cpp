@@ -676,7 +676,7 @@ Runnable* Worker::find_work() {
     if (Runnable* item = scheduler_.injection_.try_pop()) return item;
   }
   if (Runnable* item = pop_local()) return item;
-  if (Runnable* item = take_injected_share()) return item;
+  if (Runnable* item = scheduler_.injection_.try_pop()) return item;
   // A lone worker searches too -- only the injection queue, where foreign threads submit: while
   // it counts as searching, a stream of submissions finds it awake and wakes nobody.
   if (!try_become_searching()) return nullptr;
@@ -686,7 +686,7 @@ Runnable* Worker::find_work() {
     if (!alone) {
       if (Runnable* item = steal(round >= search_lifo_round)) return item;
     }
-    if (Runnable* item = take_injected_share()) return item;
+    if (Runnable* item = scheduler_.injection_.try_pop()) return item;
     if (round >= search_lifo_round && monotonic_now_ns() - start >= search_budget_ns) break;
     if (round < search_pause_rounds) {
       for (int spin = 0; spin < 32 << round; ++spin) WEFT_CPU_RELAX();
@@ -695,27 +695,6 @@ Runnable* Worker::find_work() {
     }
   }
   return nullptr;
-}
-
-Runnable* Worker::take_injected_share() {
-  // Our queues are empty: the first item to run now, and a fair share of the rest (queued /
-  // workers, at most half our ring) behind it in our ring, in submission order -- asyncio's one
-  // FIFO order for call_soon_threadsafe, where taking one item at a time let the tasks the first
-  // one spawned run before the submissions queued behind it.
-  InjectionQueue& injection = scheduler_.injection_;
-  const auto workers = static_cast<std::int64_t>(scheduler_.workers_.size());
-  const std::int64_t share = injection.size_hint() / workers;
-  const auto more = static_cast<std::uint32_t>(
-      std::clamp<std::int64_t>(share - 1, 0, static_cast<std::int64_t>(RunQueue::capacity / 2)));
-  std::uint32_t moved = 0;
-  Runnable* first = injection.try_pop_batch(more, [&](Runnable* item) {
-    if (!queue_.push(item)) {
-      push_local(item, false);  // cannot happen with an empty ring; never drop an item
-    }
-    ++moved;
-  });
-  if (moved > 0) scheduler_.notify_work_available();  // the share can be stolen from our ring
-  return first;
 }
 
 bool Worker::try_become_searching() {

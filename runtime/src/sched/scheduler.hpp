@@ -57,7 +57,6 @@ class Worker {
   Runnable* find_work();
   Runnable* pop_local();
   Runnable* steal(bool lifo_slots);
-  Runnable* take_injected_share();  // from the injection queue, with our queues empty
   void help_blocked_workers();
   // Fires the due timers, or queues them behind what is ready here (asyncio's pass order).
   void fire_due_timers();
