@@ -192,24 +192,24 @@ impl Latch {
 
 // ---- checks -----------------------------------------------------------------------------------
 
-/// Per-task "it ran" slots, never freed (the child process ends instead). A task bumps its own
-/// slot with a plain load and store, as the C++ and Go versions do `++ran[i]`.
-fn slots(n: usize) -> &'static [AtomicU8] {
+/// `n` zeroed per-task cells (the "it ran" slots, the results), never freed: the child process
+/// ends instead. A task bumps its own slot with a plain load and store, as the C++ and Go
+/// versions do `++ran[i]`.
+fn leaked<T: Default>(n: usize) -> &'static [T] {
     Box::leak(
         (0..n)
-            .map(|_| AtomicU8::new(0))
+            .map(|_| T::default())
             .collect::<Vec<_>>()
             .into_boxed_slice(),
     )
 }
 
+fn slots(n: usize) -> &'static [AtomicU8] {
+    leaked(n)
+}
+
 fn values(n: usize) -> &'static [AtomicI64] {
-    Box::leak(
-        (0..n)
-            .map(|_| AtomicI64::new(0))
-            .collect::<Vec<_>>()
-            .into_boxed_slice(),
-    )
+    leaked(n)
 }
 
 fn bump(slot: &AtomicU8) {

@@ -79,8 +79,10 @@ class TaskCore : public FutureCore, public Runnable {
   // from within the creating task's own step: the creator is its current task again after.
   void run_eagerly();
   // Continuation stealing (RunOptions::continuation_stealing): whether this task, the running
-  // one, may suspend inside create_task -- it is on its own fiber, not in a generator it drives
-  // or inside another task's eager step.
+  // one, may suspend inside create_task -- the innermost frame running is its own (or one it
+  // awaits inline), not a generator it drives. A task running nested in another's eager step may
+  // hand off too: its step then ends back in that run_eagerly, and the worker's loop takes the
+  // child once the outer step is over.
   bool can_hand_off() const noexcept;
   // Suspends this task, the running one, so that its worker runs `child`'s first step next while
   // this task waits in the worker's spawn deque (for any worker to resume). Returns when resumed.
