@@ -60,6 +60,12 @@ class Coroutine {
   void set_name(std::string name) { frame().set_name(std::move(name)); }
   explicit operator bool() const noexcept { return static_cast<bool>(frame_); }
 
+  // Internal: a handle to `frame`, which the caller made (and, if embedded, keeps the memory of).
+  static Coroutine adopt(detail::ResultFrame<R>* frame) noexcept {
+    Coroutine coroutine;
+    coroutine.frame_.reset(frame);
+    return coroutine;
+  }
   // Internal: the frame behind the handle.
   detail::ResultFrame<R>& frame() const {
     if (!frame_) throw RuntimeError("weft: this Coroutine handle is empty (moved from?)");

@@ -288,7 +288,11 @@ void Frame::destroy() noexcept {
     }
     if (!fiber_.finished()) fiber_.release();  // it refused to end: abandon its stack
   }
-  delete this;
+  if (embedded_) {
+    this->~Frame();  // virtual: the whole frame; its memory is its owner's to free
+  } else {
+    delete this;
+  }
 }
 
 }  // namespace weft::detail

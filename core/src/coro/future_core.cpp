@@ -123,13 +123,20 @@ bool FutureCore::cancel_in_cycle(const std::string&) {
   return false;
 }
 
+const std::string& FutureCore::cancel_message() const noexcept {
+  static const std::string none;
+  return cancel_message_ ? *cancel_message_ : none;
+}
+
 bool FutureCore::cancel_future(std::string message) {
+  // Allocated before the lock, and only for a message.
+  auto text = message.empty() ? nullptr : std::make_unique<std::string>(std::move(message));
   lock();
   if (state_.load(std::memory_order_relaxed) != FutureState::PENDING) {
     unlock();
     return false;
   }
-  cancel_message_ = std::move(message);
+  cancel_message_ = std::move(text);
   complete_locked_and_run(FutureState::CANCELLED);
   return true;
 }
@@ -316,7 +323,7 @@ std::exception_ptr FutureCore::exception() {
     throw InvalidStateError(
         "Exception is not set. The future is still pending: await it, or check done(), first");
   }
-  if (s == FutureState::CANCELLED) throw CancelledError(cancel_message_);
+  if (s == FutureState::CANCELLED) throw CancelledError(cancel_message());
   exception_retrieved_.store(true, std::memory_order_relaxed);
   return exception_;
 }
@@ -327,7 +334,7 @@ void FutureCore::check_result() {
     throw InvalidStateError(
         "Result is not set. The future is still pending: await it, or check done(), first");
   }
-  if (s == FutureState::CANCELLED) throw CancelledError(cancel_message_);
+  if (s == FutureState::CANCELLED) throw CancelledError(cancel_message());
   exception_retrieved_.store(true, std::memory_order_relaxed);
   if (exception_) std::rethrow_exception(exception_);
 }

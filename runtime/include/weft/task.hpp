@@ -8,6 +8,7 @@
 
 #include <concepts>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -25,10 +26,12 @@ namespace weft {
 
 namespace detail {
 // The object behind a Task<R>: the untyped TaskCore (state word, cancellation, future) and the
-// Coroutine<R> it steps, in one allocation.
+// Coroutine<R> it steps, in one allocation (with its frame too, for a task made from a callable:
+// TaskWithFrame below).
 template <class R>
-class TypedTask final : public TaskCore {
+class TypedTask : public TaskCore {
  public:
+  using result_type = R;
   TypedTask(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, ContextPtr inherited,
             ContextStatePtr context = nullptr)
       : TaskCore(scheduler, coroutine.frame(), std::move(name), std::move(inherited),
@@ -43,6 +46,38 @@ class TypedTask final : public TaskCore {
  private:
   void store_result() override { value = std::move(coroutine_.frame().result()); }
   Coroutine<R> coroutine_;
+};
+
+// The memory of a frame built inside its task's block. A base that comes before the task: the
+// frame is built first, and its memory outlives the task's own destruction, during which the
+// task's Coroutine handle destroys the frame (Frame::mark_embedded).
+template <class FrameT>
+class FrameSlot {
+ protected:
+  template <class... A>
+  explicit FrameSlot(A&&... args) {
+    ::new (static_cast<void*>(bytes_)) FrameT(std::forward<A>(args)...);
+    slot_frame()->mark_embedded();
+  }
+  FrameT* slot_frame() noexcept { return std::launder(reinterpret_cast<FrameT*>(bytes_)); }
+
+ private:
+  alignas(FrameT) unsigned char bytes_[sizeof(FrameT)];
+};
+
+// A task made from a callable (create_task([] { ... }), run_coroutine_threadsafe): nobody has
+// seen its coroutine yet, so the frame goes into the task's block -- one allocation per task.
+// get_coro() gives the coroutine as for any task; it lives as long as the task does.
+template <class R, class F>
+class TaskWithFrame : FrameSlot<CallableFrame<R, F>>, public TypedTask<R> {
+  using Slot = FrameSlot<CallableFrame<R, F>>;
+
+ public:
+  TaskWithFrame(Scheduler& scheduler, F fn, SourceLocation where, std::string name,
+                ContextPtr inherited, ContextStatePtr context)
+      : Slot(FrameKind::coroutine, std::string("<lambda>"), where, std::move(fn)),
+        TypedTask<R>(scheduler, Coroutine<R>::adopt(this->slot_frame()), std::move(name),
+                     std::move(inherited), std::move(context)) {}
 };
 
 // RuntimeError for a member called on a handle that refers to no task.
@@ -66,6 +101,7 @@ auto as_coroutine(C&& c) {
 template <class R>
 class Task {
  public:
+  using result_type = R;
   Task() = default;
   explicit Task(std::shared_ptr<detail::TypedTask<R>> state) : state_(std::move(state)) {}
 
@@ -183,13 +219,12 @@ namespace detail {
 // `eager_start`: run the first step inside create_task; nullopt: as the runtime's task factory
 // says (RunOptions::eager_tasks, set_task_factory). Never for an `external` submission: a foreign
 // thread has no worker to run a step on.
-template <class R>
-Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, bool external,
-                  bool cancelled = false, std::optional<bool> eager_start = std::nullopt,
-                  ContextStatePtr context = nullptr) {
-  auto state = std::allocate_shared<TypedTask<R>>(
-      BlockAllocator<TypedTask<R>>(), scheduler, std::move(coroutine), std::move(name),
-      context ? nullptr : current_context(), std::move(context));
+template <class Block>
+Task<typename Block::result_type> start_task(Scheduler& scheduler, std::shared_ptr<Block> block,
+                                             bool external, bool cancelled,
+                                             std::optional<bool> eager_start) {
+  using R = typename Block::result_type;
+  std::shared_ptr<TypedTask<R>> state = std::move(block);
   if (cancelled) state->cancel("");
   if (!external && eager_start.value_or(eager_tasks_by_default(scheduler))) {
     submit_task_eagerly(scheduler, state);
@@ -198,23 +233,67 @@ Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name
   }
   return Task<R>(std::move(state));
 }
+
+// The task's block: `Block` (TypedTask<R> or a type derived from it) from the block pool.
+template <class Block, class... A>
+std::shared_ptr<Block> make_task_block(A&&... args) {
+  return std::allocate_shared<Block>(BlockAllocator<Block>(), std::forward<A>(args)...);
+}
+
+template <class R>
+Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, bool external,
+                  bool cancelled = false, std::optional<bool> eager_start = std::nullopt,
+                  ContextStatePtr context = nullptr) {
+  ContextPtr inherited = context ? nullptr : current_context();
+  return start_task(scheduler,
+                    make_task_block<TypedTask<R>>(scheduler, std::move(coroutine), std::move(name),
+                                                  std::move(inherited), std::move(context)),
+                    external, cancelled, eager_start);
+}
+
+// The task for what create_task was given: a coroutine as it is; a callable (not yet a
+// coroutine, so nobody has its frame) in one block with its frame. `Block` wraps the task's
+// block type (Same for the task alone; see run_coroutine_threadsafe for another).
+template <class T>
+using Same = T;
+template <template <class> class Wrap = Same, class C>
+auto new_task_block(Scheduler& scheduler, C&& coroutine_or_callable, std::string name,
+                    ContextStatePtr context, SourceLocation where = SourceLocation::current()) {
+  ContextPtr inherited = context ? nullptr : current_context();
+  if constexpr (requires {
+                  typename std::decay_t<C>::result_type;
+                  coroutine_or_callable.frame();
+                }) {
+    using R = typename std::decay_t<C>::result_type;
+    return make_task_block<Wrap<TypedTask<R>>>(
+        scheduler, Coroutine<R>(std::forward<C>(coroutine_or_callable)), std::move(name),
+        std::move(inherited), std::move(context));
+  } else {
+    using F = std::decay_t<C>;
+    using R = std::invoke_result_t<F&>;
+    return make_task_block<Wrap<TaskWithFrame<R, F>>>(
+        scheduler, F(std::forward<C>(coroutine_or_callable)), where, std::move(name),
+        std::move(inherited), std::move(context));
+  }
+}
 }  // namespace detail
 
 // Wraps a coroutine (or a callable, made into one) in a task scheduled on the running runtime.
 // RuntimeError outside a runtime. Default (empty) name: Task-1, Task-2, ... in creation order.
 template <class C>
 auto create_task(C&& coroutine_or_callable) {
-  auto coroutine = detail::as_coroutine(std::forward<C>(coroutine_or_callable));
   auto& scheduler = detail::running_scheduler("create_task");
-  return detail::make_task(scheduler, std::move(coroutine), {}, false);
+  auto state =
+      detail::new_task_block(scheduler, std::forward<C>(coroutine_or_callable), {}, nullptr);
+  return detail::start_task(scheduler, std::move(state), false, false, std::nullopt);
 }
 // (A template on the name's type, so that a braced {.name = ...} goes to the TaskOptions form.)
 template <class C, std::convertible_to<std::string> Name>
 auto create_task(C&& coroutine_or_callable, Name&& name) {
-  auto coroutine = detail::as_coroutine(std::forward<C>(coroutine_or_callable));
   auto& scheduler = detail::running_scheduler("create_task");
-  return detail::make_task(scheduler, std::move(coroutine), std::string(std::forward<Name>(name)),
-                           false);
+  auto state = detail::new_task_block(scheduler, std::forward<C>(coroutine_or_callable),
+                                      std::string(std::forward<Name>(name)), nullptr);
+  return detail::start_task(scheduler, std::move(state), false, false, std::nullopt);
 }
 
 // create_task's keyword arguments (asyncio.create_task(coro, *, name=None, context=None,
@@ -235,11 +314,11 @@ struct TaskOptions {
 //   auto t = weft::create_task(weft::coro(lookup, key), {.name = "lookup", .eager_start = true});
 template <class C>
 auto create_task(C&& coroutine_or_callable, TaskOptions options) {
-  auto coroutine = detail::as_coroutine(std::forward<C>(coroutine_or_callable));
   auto& scheduler = detail::running_scheduler("create_task");
-  return detail::make_task(scheduler, std::move(coroutine), std::move(options.name), false, false,
-                           options.eager_start,
-                           options.context ? options.context->state() : nullptr);
+  auto state = detail::new_task_block(scheduler, std::forward<C>(coroutine_or_callable),
+                                      std::move(options.name),
+                                      options.context ? options.context->state() : nullptr);
+  return detail::start_task(scheduler, std::move(state), false, false, options.eager_start);
 }
 
 // A type-erased view of any task, for current_task() and all_tasks().

@@ -24,12 +24,14 @@ template <class R>
 class ConcurrentFuture;
 
 namespace detail {
-// One allocation per submission beside the task: the concurrent future's state and the task.
-template <class R>
-struct ConcurrentState final : ConcurrentCore {
-  explicit ConcurrentState(Task<R> t) : task(std::move(t)) {}
-  ~ConcurrentState() { detach(task.core()); }  // before `task` may release the task
-  Task<R> task;
+// A task submitted from outside with its concurrent future's state in the same block: one
+// allocation per submission (with its frame too, for a callable: TaskWithFrame).
+template <class Block>
+class WithConcurrentFuture final : public Block {
+ public:
+  using Block::Block;
+  ~WithConcurrentFuture() override { concurrent.detach(*this); }
+  ConcurrentCore concurrent;
 };
 
 template <class R>
@@ -49,8 +51,9 @@ struct ConcurrentCallbackFor final : ConcurrentCallback<R> {
 template <class R>
 class ConcurrentFuture {
  public:
-  explicit ConcurrentFuture(std::shared_ptr<detail::ConcurrentState<R>> state)
-      : state_(std::move(state)) {}
+  // Internal: `state` lives inside `task`'s block.
+  ConcurrentFuture(std::shared_ptr<detail::TypedTask<R>> task, detail::ConcurrentCore* state)
+      : task_(std::move(task)), state_(state) {}
 
   // Blocks until done (or `timeout` passes: TimeoutError). The value (a reference that lives as
   // long as the future), the exception rethrown, or concurrent::CancelledError.
@@ -59,7 +62,7 @@ class ConcurrentFuture {
       std::optional<std::chrono::duration<Rep, Period>> timeout = std::nullopt) const {
     wait(timeout);
     throw_if_cancelled();
-    return state_->task.result();
+    return task().result();
   }
   template <class Rep, class Period>
   decltype(auto) result(std::chrono::duration<Rep, Period> timeout) const {
@@ -70,7 +73,7 @@ class ConcurrentFuture {
       std::optional<std::chrono::duration<Rep, Period>> timeout = std::nullopt) const {
     wait(timeout);
     throw_if_cancelled();
-    return state_->task.exception();
+    return task().exception();
   }
   template <class Rep, class Period>
   std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
@@ -81,13 +84,13 @@ class ConcurrentFuture {
   // cancels the task inside the runtime, then runs the done callbacks here. False if already done.
   bool cancel() {
     if (!state_->mark_cancelled()) return false;
-    state_->task.cancel();
-    run_callbacks(state_);
+    task_->cancel("");
+    run_callbacks(*this);
     return true;
   }
   bool done() const noexcept { return state_->done(); }
   bool cancelled() const noexcept {
-    return state_->cancelled_here() || (state_->done() && state_->task.cancelled());
+    return state_->cancelled_here() || (state_->done() && task_->cancelled());
   }
   // fn(future) runs once done: in the thread that cancels it, on the runtime when the task ends,
   // or at once, here, if already done.
@@ -103,11 +106,11 @@ class ConcurrentFuture {
     if (hook_task) {
       // The task's done callbacks run on the runtime after it ended (asyncio's chain does the
       // same); the state is done by then (the task told it first, as its waiter).
-      state_->task.add_done_callback([state = state_](Task<R>&) { run_callbacks(state); });
+      task().add_done_callback([self = *this](Task<R>&) { run_callbacks(self); });
     }
   }
   // The task inside the runtime.
-  const Task<R>& task() const noexcept { return state_->task; }
+  Task<R> task() const noexcept { return Task<R>(task_); }
 
  private:
   template <class Rep, class Period>
@@ -125,9 +128,8 @@ class ConcurrentFuture {
     if (cancelled()) throw concurrent::CancelledError();
   }
 
-  static void run_callbacks(const std::shared_ptr<detail::ConcurrentState<R>>& state) {
-    ConcurrentFuture self(state);
-    for (auto* node = state->take_callbacks(); node;) {
+  static void run_callbacks(ConcurrentFuture self) {
+    for (auto* node = self.state_->take_callbacks(); node;) {
       std::unique_ptr<detail::ConcurrentCore::CallbackNode> owned(node);
       node = node->next;
       call_guarded(static_cast<detail::ConcurrentCallback<R>&>(*owned), self);
@@ -139,22 +141,23 @@ class ConcurrentFuture {
     try {
       callback.call(self);
     } catch (...) {
-      detail::report_concurrent_callback_exception(self.state_->task.core(),
-                                                   std::current_exception());
+      detail::report_concurrent_callback_exception(*self.task_, std::current_exception());
     }
   }
 
-  std::shared_ptr<detail::ConcurrentState<R>> state_;
+  std::shared_ptr<detail::TypedTask<R>> task_;
+  detail::ConcurrentCore* state_;  // inside task_'s block
 };
 
 template <class C>
 auto run_coroutine_threadsafe(C&& coroutine_or_callable, Runtime& runtime) {
-  auto coroutine = detail::as_coroutine(std::forward<C>(coroutine_or_callable));
-  using R = typename decltype(coroutine)::result_type;
-  auto state = std::make_shared<detail::ConcurrentState<R>>(
-      detail::make_task(runtime.scheduler(), std::move(coroutine), {}, true));
-  state->attach(state->task.core());
-  return ConcurrentFuture<R>(std::move(state));
+  auto block = detail::new_task_block<detail::WithConcurrentFuture>(
+      runtime.scheduler(), std::forward<C>(coroutine_or_callable), {}, nullptr);
+  detail::ConcurrentCore* state = &block->concurrent;
+  Task task = detail::start_task(runtime.scheduler(), std::move(block), true, false, std::nullopt);
+  state->attach(task.core());
+  using R = typename decltype(task)::result_type;
+  return ConcurrentFuture<R>(task.state(), state);
 }
 
 // wrap_future(f): asyncio.wrap_future -- a ConcurrentFuture (work submitted to a runtime, maybe

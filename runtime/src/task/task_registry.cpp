@@ -13,7 +13,7 @@ void TaskRegistry::Shard::unlock() noexcept {
 }
 
 void TaskRegistry::add(TaskCore& task, unsigned shard_hint) {
-  task.registry_shard = shard_hint % shard_count;
+  task.registry_shard = static_cast<std::uint16_t>(shard_hint % shard_count);
   Shard& shard = shards_[task.registry_shard];
   std::lock_guard lock(shard);
   task.registry_prev = nullptr;

@@ -29,7 +29,7 @@ class Fiber {
   // Gives the fiber a stack; `entry(argument)` runs at the first resume() and must end with
   // finish(). Called by the thread that will first resume it.
   void start(Entry entry, void* argument, std::size_t stack_size);
-  bool started() const noexcept { return static_cast<bool>(stack_); }
+  bool started() const noexcept { return live_ != nullptr; }
   bool finished() const noexcept { return finished_; }
 
   // Caller side: switch into the fiber; returns once it suspends or finishes.
@@ -43,23 +43,16 @@ class Fiber {
   void release() noexcept;
 
  private:
+  // What the fiber needs only while it holds a stack -- its saved contexts, the stack itself, its
+  // exception-handling state, the sanitizers' bookkeeping -- lives at the top of that stack
+  // (fiber.cpp), not here: a coroutine that has not started or has ended carries none of it, and
+  // a suspended one keeps it on the stack page it has touched anyway.
+  struct Live;
   static void trampoline(boost::context::detail::transfer_t from);
   void switch_out();
 
-  boost::context::detail::fcontext_t context_ = nullptr;  // the fiber, while it is switched out
-  boost::context::detail::fcontext_t resumer_ = nullptr;  // its resumer, while it runs
-  Stack stack_;
-  Entry entry_ = nullptr;
-  void* argument_ = nullptr;
+  Live* live_ = nullptr;  // inside the stack, from start() to release()
   bool finished_ = false;
-  EhGlobals eh_globals_;  // the fiber's exception-handling state while it is switched out
-
-  // Sanitizer bookkeeping (unused in plain builds).
-  [[maybe_unused]] void* asan_fake_stack_ = nullptr;
-  [[maybe_unused]] const void* resumer_stack_bottom_ = nullptr;
-  [[maybe_unused]] std::size_t resumer_stack_size_ = 0;
-  [[maybe_unused]] void* tsan_fiber_ = nullptr;
-  [[maybe_unused]] void* tsan_resumer_ = nullptr;
 };
 
 }  // namespace weft::detail

@@ -44,6 +44,9 @@ class Frame : public PooledObject {
   // Closes the frame if it is suspended (unwinding its stack), reports a never-awaited coroutine,
   // then deletes it. The only way a frame is destroyed.
   void destroy() noexcept;
+  // The frame was built inside another object's memory (a task's block, see task.hpp): destroy()
+  // ends its life but leaves the memory to that object. Called once, right after construction.
+  void mark_embedded() noexcept { embedded_ = true; }
 
   // ---- Driver side. Each returns true when the body suspended (yielded() is valid) and false
   // when it returned; an exception escaping the body propagates. CAS into RUNNING or throw.
@@ -97,6 +100,7 @@ class Frame : public PooledObject {
 
   std::atomic<FrameState> state_{FrameState::created};
   FrameKind kind_;
+  bool embedded_ = false;  // see mark_embedded
   Fiber fiber_;
   void* sent_ = nullptr;        // driver -> body: the value sent in (nullptr = None)
   void* yielded_ = nullptr;     // body -> driver: the value suspended with

@@ -99,7 +99,8 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   std::exception_ptr exception();
   // Throws what result() must throw; returns normally when a value is there to return.
   void check_result();
-  const std::string& cancel_message() const noexcept { return cancel_message_; }
+  // Only meaningful once cancelled(): the message is written before the state is published.
+  const std::string& cancel_message() const noexcept;
   // Inspection without marking the exception retrieved (for repr and print_stack). Only
   // meaningful once done(): the exception is written before the state is published.
   bool has_exception() const noexcept { return done() && exception_ != nullptr; }
@@ -203,16 +204,17 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   void call_exception_handler(const ExceptionContext& context) const noexcept;
 
   std::atomic<FutureState> state_{FutureState::PENDING};
-  mutable SpinLock locked_;  // guards everything below
+  mutable SpinLock locked_;  // guards everything below but the two atomics
   // Relaxed: only a flag for the never-retrieved report; it orders no other data.
   std::atomic<bool> exception_retrieved_{false};
   std::atomic<bool> shield_report_armed_{false};  // see arm_shield_report
+  bool delivering_ = false;                       // done, and its callbacks' job has not ended yet
   std::exception_ptr exception_;
-  std::string cancel_message_;
+  // Most cancellations carry no message: a pointer costs them 8 bytes where a string costs 32.
+  std::unique_ptr<std::string> cancel_message_;
   std::vector<Entry> callbacks_;
   std::uint64_t next_callback_id_ = 1;
   Waiter* waiters_ = nullptr;
-  bool delivering_ = false;  // done, and its callbacks' job has not ended yet
   std::shared_ptr<CallbackScheduler> scheduler_;
 };
 

@@ -115,10 +115,9 @@ class TaskCore : public FutureCore, public Runnable {
   }
   TaskState run_state() const noexcept { return run_state_.load(std::memory_order_acquire); }
 
-  // Registry links (guarded by the registry shard's lock).
+  // Registry links (guarded by the registry shard's lock; the shard is below, packed).
   TaskCore* registry_prev = nullptr;
   TaskCore* registry_next = nullptr;
-  unsigned registry_shard = 0;
 
  protected:
   // Moves the body's return value into the task's result storage (under the future's lock).
@@ -159,7 +158,16 @@ class TaskCore : public FutureCore, public Runnable {
 
   Scheduler& scheduler_;
   Frame& frame_;
+  // The small fields share one word (a million suspended tasks feel every 8 bytes).
   std::atomic<TaskState> run_state_{TaskState::scheduled};
+  mutable SpinLock lock_;  // guards Task.cancel's state, below; held for a few instructions
+  bool returned_ = false;  // guarded by lock_: the coroutine returned (finishes with a value)
+  bool resuming_from_handoff_ = false;  // worker-only: see handoff_child_
+
+ public:
+  std::uint16_t registry_shard = 0;  // guarded as the registry links above
+
+ private:
   // The wake-up the task waits for; 0 = none. Each wake source (a future's waiter, a timer,
   // cancel) CASes it back to 0, so exactly one of them schedules the task.
   std::atomic<std::uint64_t> armed_token_{0};
@@ -172,16 +180,14 @@ class TaskCore : public FutureCore, public Runnable {
   std::shared_ptr<FutureCore> waiter_registered_with_;
   std::exception_ptr pending_exception_;  // worker-only: to throw in at the next step
   // Worker-only: the task whose first step our hand_off_to() asked for, until the step after it
-  // ends; and whether our next step resumes from such a hand-off (create_task never raises
-  // CancelledError: a cancel() meanwhile is kept for the next suspension).
+  // ends; resuming_from_handoff_ (above) says whether our next step resumes from such a hand-off
+  // (create_task never raises CancelledError: a cancel() meanwhile is kept for the next
+  // suspension).
   TaskCore* handoff_child_ = nullptr;
-  bool resuming_from_handoff_ = false;
   std::shared_ptr<TaskCore> self_;  // keeps the task alive until it is done
 
   // Guarded by lock_: Task.cancel's state, shared between cancel() and the stepping worker.
-  mutable SpinLock lock_;
   CancelRequests cancel_requests_;
-  bool returned_ = false;  // the coroutine returned and the task finishes with its result
   std::shared_ptr<FutureCore> fut_waiter_;  // asyncio's _fut_waiter: see wakeup_waiter_
   // Guarded by lock_; used when number_ is 0. Most tasks keep their default name: a pointer
   // costs them 8 bytes where a string costs 32.
