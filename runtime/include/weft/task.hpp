@@ -41,10 +41,12 @@ class TypedTask : public TaskCore {
   // coroutine_ before the base destructor runs.
   ~TypedTask() override { report_unretrieved_exception(); }
   Coroutine<R>& coroutine() noexcept { return coroutine_; }
-  std::optional<Value<R>> value;  // set once, under the future's lock, before it is published
+  // The task's result is where the body left it, in its frame (no copy): written on the body's
+  // stack before the step publishes the task done, which a reader of done() acquires; nobody
+  // else drives a task's frame, and a closed frame's send/close never touch it.
+  std::optional<Value<R>>& value() { return coroutine_.frame().result(); }
 
  private:
-  void store_result() override { value = std::move(coroutine_.frame().result()); }
   Coroutine<R> coroutine_;
 };
 
@@ -115,7 +117,7 @@ class Task {
     if constexpr (std::is_void_v<R>)
       return;
     else
-      return static_cast<const R&>(*state_->value);
+      return static_cast<const R&>(*state_->value());
   }
   std::exception_ptr exception() const { return core().exception(); }
 
@@ -168,9 +170,9 @@ class Task {
     if constexpr (std::is_void_v<R>)
       return {};
     else if constexpr (std::is_copy_constructible_v<R>)
-      return *state_->value;
+      return *state_->value();
     else
-      return std::move(*state_->value);
+      return std::move(*state_->value());
   }
 
   explicit operator bool() const noexcept { return static_cast<bool>(state_); }
@@ -185,7 +187,7 @@ class Task {
   // this view, for one).
   operator Future<R>() const {
     if (!state_) detail::throw_empty_handle("Task", "create_task()");
-    return Future<R>(state_, &state_->value);
+    return Future<R>(state_, &state_->value());
   }
 
  private:

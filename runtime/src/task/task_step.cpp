@@ -195,7 +195,7 @@ TaskCore::After TaskCore::step() {
     if (cancel_now) {
       cancel_future(std::move(message));  // cancelled right before the coroutine returned
     } else {
-      finish([this] { store_result(); }, "set_result");
+      finish([] {}, "set_result");  // the result stays in the frame (TypedTask::value)
     }
     return After::done;
   }

@@ -120,8 +120,6 @@ class TaskCore : public FutureCore, public Runnable {
   TaskCore* registry_next = nullptr;
 
  protected:
-  // Moves the body's return value into the task's result storage (under the future's lock).
-  virtual void store_result() = 0;
   void on_completed() override;
   // Task.cancel, thread-safe: counts the request, then either passes it on to the awaited future
   // or marks the task to raise CancelledError at its next step (and wakes it from a sleep).
