@@ -33,7 +33,7 @@ bool Condition::wait() {
   }
   std::exception_ptr error;
   try {
-    waiter.future.await();
+    waiter.wait();
   } catch (...) {
     error = std::current_exception();
   }

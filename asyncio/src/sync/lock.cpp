@@ -13,7 +13,7 @@ namespace weft {
 bool Lock::free_for_newcomer_locked() const {
   if (locked_) return false;
   for (const detail::SyncWaiter* w = waiters_.front(); w; w = w->next) {
-    if (!w->future.cancelled()) return false;  // someone queued first (perhaps already woken)
+    if (!w->cancelled()) return false;  // someone queued first (perhaps already woken)
   }
   return true;
 }

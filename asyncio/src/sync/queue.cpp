@@ -65,8 +65,8 @@ void QueueCore::put(ItemOp push) {
   while (full_locked()) {
     if (is_shutdown_) throw QueueShutDown();
     wait_in_line(putters_, lock, [this](SyncWaiter& putter) {
-      putter.future.cancel();  // cannot be woken any more, if it was not yet
-      if (!full_locked() && !putter.future.cancelled()) wakeup_next_locked(putters_);
+      const bool woken = putter.give_up();  // it cannot be woken any more, if it was not yet
+      if (!full_locked() && woken) wakeup_next_locked(putters_);
     });
   }
   put_locked(push);
@@ -84,8 +84,8 @@ void QueueCore::get(ItemOp pop) {
   while (size_locked() == 0) {
     if (is_shutdown_) throw QueueShutDown();  // the items left before the shutdown are got
     wait_in_line(getters_, lock, [this](SyncWaiter& getter) {
-      getter.future.cancel();  // cannot be woken any more, if it was not yet
-      if (size_locked() != 0 && !getter.future.cancelled()) wakeup_next_locked(getters_);
+      const bool woken = getter.give_up();  // it cannot be woken any more, if it was not yet
+      if (size_locked() != 0 && woken) wakeup_next_locked(getters_);
     });
   }
   get_locked(pop);

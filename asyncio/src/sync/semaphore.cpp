@@ -25,7 +25,7 @@ BoundedSemaphore::BoundedSemaphore(std::ptrdiff_t value)
 bool Semaphore::locked_locked() const {
   if (value_ == 0) return true;
   for (const detail::SyncWaiter* w = waiters_.front(); w; w = w->next) {
-    if (!w->future.cancelled()) return true;  // FIFO: queue behind it
+    if (!w->cancelled()) return true;  // FIFO: queue behind it
   }
   return false;
 }
@@ -37,10 +37,9 @@ bool Semaphore::acquire() {
     return true;
   }
   detail::wait_in_line(waiters_, lock, [this](detail::SyncWaiter& waiter) {
-    // A pending future cannot be woken any more once cancelled; a woken one keeps its result,
-    // and then the permit taken for us goes back.
-    waiter.future.cancel();
-    if (!waiter.future.cancelled()) ++value_;
+    // A waiter that gives up cannot be woken any more; if it had been woken, the permit taken
+    // for it goes back.
+    if (waiter.give_up()) ++value_;
     wake_up_spare_locked();
   });
   wake_up_spare_locked();

@@ -20,6 +20,7 @@
 #include "task/task_state.hpp"
 #include "weft/coroutine.hpp"
 #include "weft/detail/fiber_thread_local.hpp"
+#include "weft/detail/runtime_access.hpp"
 #include "weft/detail/task_core.hpp"
 #include "weft/errors.hpp"
 
@@ -116,6 +117,12 @@ void TaskCore::run() {
 
 bool TaskCore::can_hand_off() const noexcept {
   return Frame::running_host() == &frame_;
+}
+
+TaskCore* direct_wait_task() noexcept {
+  TaskCore* task = current_task_core();
+  // The same condition as a hand-off's: the yield reaches the task's own step.
+  return task && task->can_hand_off() ? task : nullptr;
 }
 
 void TaskCore::hand_off_to(TaskCore& child) {
@@ -242,11 +249,15 @@ TaskCore::After TaskCore::after_suspension() {
     return After::wait;
   }
 
-  if (auto* sleep = std::any_cast<SleepUntil>(yielded)) {
+  auto* sleep = std::any_cast<SleepUntil>(yielded);
+  auto* direct = sleep ? nullptr : std::any_cast<AwaitWakeUp>(yielded);
+  if (sleep || direct) {
     // Arm first, then look for a pending cancel: a cancel() that lands after the check fires
     // this token, so it cannot slip between the two and leave the task asleep for the whole
-    // delay. One that landed before is delivered the same way, by us.
-    std::uint64_t token = arm();
+    // delay. One that landed before is delivered the same way, by us. A direct wait armed its
+    // token in the body, before publishing it: a cancel() or a waker since then has claimed it
+    // (and made us `notified`), or the check below finds it still ours.
+    std::uint64_t token = direct ? direct->token : arm();
     lock();
     // A cancel() during the step: asyncio's __step cancels the sleep future it just got with the
     // pending message (and clears _must_cancel); from here on the first message wins.
@@ -260,6 +271,7 @@ TaskCore::After TaskCore::after_suspension() {
       schedule_claimed();  // running -> notified: re-queued after this step, raises CancelledError
       return After::wait;
     }
+    if (direct) return After::wait;  // its waker holds the token
     // The timer holds a reference (see TimerQueue::add): a copy of self_, set for as long as the
     // task is not done, costs one increment, where shared_from_this() took a CAS and a copy.
     assert(self_ && "a task holds itself from start() until done");

@@ -7,26 +7,60 @@
 // the mutex to unlink itself (or to see that a waker unlinked it) before its frame is left, so
 // a waker never touches a dead node.
 //
-// Completing a waiter's future under the primitive's mutex is safe: the future was made by a
-// task inside a runtime, so it is bound to that runtime's scheduler and its completion runs no
-// user code inline -- it wakes the registered waiters (TaskCore::fire: a CAS and a push onto a
-// run queue, perhaps a futex wake) and would hand done callbacks to call_soon; nobody but the
-// primitive ever sees these futures, so there are none. Nothing reached from there calls back
-// into a primitive, so the lock order is always primitive mutex -> future spinlock -> scheduler.
+// asyncio makes one future per wait; a task waiting in its own body here makes none: it arms a
+// wake-up token before it links itself (TaskCore::arm_direct_wait) and suspends with
+// AwaitWakeUp, and the waker claims that token -- racing cancel(), which claims it to resume the
+// task with CancelledError, as it does a sleep. Outcomes are asyncio's: `woken` is "the future
+// got its result", a token claimed by cancel() is "the future was cancelled". Elsewhere (a
+// coroutine driven by hand, an async generator's body) the waiter falls back to a Future.
+//
+// Waking under the primitive's mutex is safe: it runs no user code inline -- a token's claim,
+// or the completion of a future nobody else sees (TaskCore::fire: a CAS and a push onto a run
+// queue, perhaps a futex wake). Nothing reached from there calls back into a primitive, so the
+// lock order is always primitive mutex -> future or task spinlock -> scheduler.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
+#include <optional>
 
+#include "weft/detail/runtime_access.hpp"
 #include "weft/future.hpp"
 
 namespace weft::detail {
 
-struct SyncWaiter {
-  Future<void> future;
+class SyncWaiter {
+ public:
+  // Arms the running task's wake-up (or makes the fallback future): under the primitive's mutex,
+  // before the waiter is linked.
+  SyncWaiter();
+  // Takes back a token no wait followed.
+  ~SyncWaiter();
+  SyncWaiter(const SyncWaiter&) = delete;
+  SyncWaiter& operator=(const SyncWaiter&) = delete;
+
+  // Once linked and the primitive's mutex released: returns when woken; CancelledError (or what
+  // else the task gets thrown in) otherwise.
+  void wait();
+  // The waker, under the mutex: wakes it unless it was woken or cancelled already; true if this
+  // call woke it.
+  bool wake();
+  // Under the mutex: cancelled, so it will never be woken (asyncio's `fut.cancelled()`).
+  bool cancelled() const noexcept;
+  // Under the mutex, on the way out of a wait that raised: it cannot be woken any more; true if
+  // it had been (asyncio's `fut.cancel(); ... not fut.cancelled()`).
+  bool give_up() noexcept;
+
   SyncWaiter* prev = nullptr;
   SyncWaiter* next = nullptr;
   bool linked = false;
+
+ private:
+  TaskCore* task_;                      // null: waits on future_
+  std::uint64_t token_ = 0;             // the task's armed wake-up
+  bool woken_ = false;                  // guarded by the primitive's mutex
+  std::optional<Future<void>> future_;  // the fallback
 };
 
 // An intrusive FIFO of waiters; no allocation. Not thread-safe: its owner's mutex guards it.
@@ -76,7 +110,7 @@ void wait_in_line(WaiterFifo& fifo, std::unique_lock<std::mutex>& lock, OnAbort 
   fifo.push_back(waiter);
   lock.unlock();
   try {
-    waiter.future.await();
+    waiter.wait();
   } catch (...) {
     lock.lock();
     fifo.remove(waiter);
@@ -87,9 +121,11 @@ void wait_in_line(WaiterFifo& fifo, std::unique_lock<std::mutex>& lock, OnAbort 
   fifo.remove(waiter);
 }
 
-// Completes the waiter's future unless it is done already; true if this call completed it.
-// Unlike asyncio, `if not fut.done(): fut.set_result()` is not atomic here: a Task.cancel() on
-// another thread may cancel the future in between. Losing that race counts as "it was done".
-bool try_wake(SyncWaiter& waiter);
+// Wakes the waiter unless it is done already; true if this call woke it. Unlike asyncio,
+// `if not fut.done(): fut.set_result()` is not atomic here: a Task.cancel() on another thread may
+// cancel the wait in between. Losing that race counts as "it was done".
+inline bool try_wake(SyncWaiter& waiter) {
+  return waiter.wake();
+}
 
 }  // namespace weft::detail

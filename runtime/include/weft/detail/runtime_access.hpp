@@ -37,5 +37,9 @@ void submit_blocking(Scheduler& scheduler, std::function<void()> job);
 Runtime& runtime_of(Scheduler& scheduler);
 // Cancels every task of the runtime not yet done, once each (as its shutdown will).
 void cancel_all_tasks(Scheduler& scheduler);
+// The running task, if the code running is its own body (or a coroutine it awaits inline), so
+// that it may wait with AwaitWakeUp; null elsewhere (off a task, or in a generator or a
+// coroutine driven by hand, whose driver would get the yield).
+TaskCore* direct_wait_task() noexcept;
 
 }  // namespace weft::detail

@@ -39,6 +39,14 @@ struct SleepUntil {
   std::int64_t deadline_ns;
 };
 
+// What a task yields to wait for a wake-up it has already published itself (the sync primitives'
+// waiters): the token came from arm_direct_wait(), in the task's own body, before it linked itself
+// where its waker finds it. Whoever claims the token first -- the waker (wake_up) or cancel() --
+// resumes the task; cancel() resumes it with CancelledError, as it does a sleep.
+struct AwaitWakeUp {
+  std::uint64_t token;
+};
+
 // The task state word (architecture.md §7).
 enum class TaskState : std::uint32_t {
   idle,       // suspended, waiting for a wake-up; in no queue
@@ -89,6 +97,17 @@ class TaskCore : public FutureCore, public Runnable {
   void hand_off_to(TaskCore& child);
   // Wakes the task if it is still waiting for the wake-up identified by `token`.
   void fire(std::uint64_t token) noexcept;
+  // fire(), saying whether this call woke the task (false: someone else claimed the token).
+  bool wake_up(std::uint64_t token) noexcept {
+    if (!claim_wake_up(token)) return false;
+    schedule_claimed();
+    return true;
+  }
+  // A wait with no future (see AwaitWakeUp), from the running task's own body: arms the token to
+  // publish; a waker that claims it before the task has suspended makes the step end in a
+  // re-queue (running -> notified). A body that then does not wait takes it back with disarm().
+  std::uint64_t arm_direct_wait() noexcept { return arm(); }
+  void disarm(std::uint64_t token) noexcept { (void)claim_wake_up(token); }
   // Whether the wake-up `token` is still awaited (false once anything woke the task).
   bool awaits_token(std::uint64_t token) const noexcept {
     // Relaxed: a hint for discarding stale timers early; fire() decides for real.
