@@ -99,6 +99,47 @@ class MemoryError : public std::bad_alloc {
   std::runtime_error message_;  // its string is reference-counted: copying cannot throw
 };
 
+// Python's OSError: a system call failed. Carries errno (Python's `errno` attribute; `errno`
+// itself is a macro in C++) and strerror; what() reads as Python's str():
+// "[Errno 111] Connection refused". raise_os_error picks the subclass Python picks for an errno.
+class OSError : public std::runtime_error {
+ public:
+  OSError(int error_number, const std::string& strerror);
+  int error_number() const noexcept { return error_number_; }
+  const std::string& strerror() const noexcept { return strerror_; }
+
+ private:
+  int error_number_;
+  std::string strerror_;
+};
+
+// The subclasses Python raises for these errnos (PEP 3151).
+class ConnectionError : public OSError {
+ public:
+  using OSError::OSError;
+};
+class BrokenPipeError : public ConnectionError {  // EPIPE, ESHUTDOWN
+ public:
+  using ConnectionError::ConnectionError;
+};
+class ConnectionAbortedError : public ConnectionError {  // ECONNABORTED
+ public:
+  using ConnectionError::ConnectionError;
+};
+class ConnectionRefusedError : public ConnectionError {  // ECONNREFUSED
+ public:
+  using ConnectionError::ConnectionError;
+};
+class ConnectionResetError : public ConnectionError {  // ECONNRESET
+ public:
+  using ConnectionError::ConnectionError;
+};
+
+// Throws the OSError (or the subclass Python maps `error_number` to: ConnectionResetError for
+// ECONNRESET, ...) with `strerror`, by default the system's text for the errno. asyncio passes
+// its own at places: sock_connect's "Connect call failed ('127.0.0.1', 9)".
+[[noreturn]] void raise_os_error(int error_number, const std::string& strerror = {});
+
 namespace concurrent {
 // concurrent.futures.Error: the base of the errors of run_coroutine_threadsafe's ConcurrentFuture.
 class Error : public std::runtime_error {

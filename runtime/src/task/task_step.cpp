@@ -242,7 +242,9 @@ TaskCore::After TaskCore::after_suspension() {
     return After::wait;
   }
 
-  if (auto* sleep = std::any_cast<SleepUntil>(yielded)) {
+  auto* sleep = std::any_cast<SleepUntil>(yielded);
+  auto* io = sleep ? nullptr : std::any_cast<AwaitIo>(yielded);
+  if (sleep || io) {
     // Arm first, then look for a pending cancel: a cancel() that lands after the check fires
     // this token, so it cannot slip between the two and leave the task asleep for the whole
     // delay. One that landed before is delivered the same way, by us.
@@ -258,6 +260,11 @@ TaskCore::After TaskCore::after_suspension() {
     unlock();
     if (interrupted) {
       schedule_claimed();  // running -> notified: re-queued after this step, raises CancelledError
+      return After::wait;
+    }
+    if (io) {
+      // An I/O wait: the fd's readiness word now holds the token (or fires it at once).
+      io->publish(io->arg, *this, token);
       return After::wait;
     }
     // The timer holds a reference (see TimerQueue::add): a copy of self_, set for as long as the

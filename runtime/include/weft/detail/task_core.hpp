@@ -33,10 +33,20 @@ struct FrameSummary {
 namespace weft::detail {
 
 class Scheduler;
+class TaskCore;
 
 // What a coroutine yields to sleep: the task's worker arms a timer (asyncio's call_later).
 struct SleepUntil {
   std::int64_t deadline_ns;
+};
+
+// What a coroutine yields to wait for a wake-up someone else delivers -- an fd's readiness
+// (architecture.md §15). Once the fiber is off its stack, the worker arms a token, as for a
+// sleep, and calls publish(arg, task, token), which hands it to whoever will call
+// task.fire(token). cancel() races them for the token exactly as it races a sleep's timer.
+struct AwaitIo {
+  void (*publish)(void* arg, TaskCore& task, std::uint64_t token) noexcept;
+  void* arg;
 };
 
 // The task state word (architecture.md §7).
