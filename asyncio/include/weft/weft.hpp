@@ -18,6 +18,8 @@
 #include "weft/semaphore.hpp"
 #include "weft/shield.hpp"
 #include "weft/sleep.hpp"
+#include "weft/socket.hpp"
+#include "weft/sockets.hpp"
 #include "weft/staggered.hpp"
 #include "weft/task.hpp"
 #include "weft/task_group.hpp"

@@ -31,6 +31,30 @@ struct WaitNode {
   bool busy = false;  // another task waits on this direction: woken at once, to raise
 };
 
+enum class Displace { took_its_place, it_stays, we_were_taken };
+
+// Puts `self` in `word` in place of `other` if other's wake-up was claimed already. Taking it
+// out first pins it: its fiber, unable to take itself out, waits for `delivered`.
+Displace displace(std::atomic<std::uintptr_t>& word, std::uintptr_t other, std::uintptr_t self) {
+  // seq_cst: as publish_waiter's own CAS (it publishes us, and pairs with remove()).
+  if (!word.compare_exchange_strong(other, self, std::memory_order_seq_cst)) {
+    return Displace::it_stays;  // it left meanwhile: the caller looks again
+  }
+  auto* displaced = reinterpret_cast<IoWaiter*>(other);
+  if (!displaced->task->awaits_token(displaced->token)) {
+    // Release: its fiber may go on once it sees this (it needs no wake-up: it has one).
+    displaced->delivered.store(true, std::memory_order_release);
+    return Displace::took_its_place;
+  }
+  // A live waiter: put it back. If a poller or remove() took us out meanwhile, the readiness
+  // (or the removal) is news for it too: wake it; and that taker delivers us.
+  std::uintptr_t expected = self;
+  const bool restored = word.compare_exchange_strong(expected, other, std::memory_order_seq_cst);
+  if (!restored) displaced->task->fire(displaced->token);
+  displaced->delivered.store(true, std::memory_order_release);
+  return restored ? Displace::it_stays : Displace::we_were_taken;
+}
+
 // Runs on the worker, after the switch, with the token armed. Never throws.
 void publish_waiter(void* arg, TaskCore& task, std::uint64_t token) noexcept {
   auto& node = *static_cast<WaitNode*>(arg);
@@ -49,7 +73,31 @@ void publish_waiter(void* arg, TaskCore& task, std::uint64_t token) noexcept {
       continue;
     }
     if (current != Reactor::empty) {
-      node.busy = true;
+      // Another waiter. If its wake-up is claimed already (its task was cancelled and has not
+      // run yet), it is on its way out: take its place, as asyncio's add_writer replaces a
+      // cancelled sock_sendall's callback. Otherwise this is a second concurrent waiter.
+      switch (displace(word, current, self)) {
+        case Displace::took_its_place:
+          break;
+        case Displace::we_were_taken:
+          node.busy = true;  // our taker wakes and delivers us
+          return;
+        case Displace::it_stays:
+          current = word.load(std::memory_order_acquire);
+          if (current > Reactor::ready) {
+            node.busy = true;
+            node.waiter.delivered.store(true, std::memory_order_relaxed);  // nobody else has it
+            task.fire(token);
+            return;
+          }
+          continue;  // it left: try again
+      }
+      // In its place: the same re-check as after our own CAS below.
+      if (node.record->generation.load(std::memory_order_seq_cst) == node.generation) return;
+      std::uintptr_t expected = self;
+      if (!word.compare_exchange_strong(expected, Reactor::empty, std::memory_order_acq_rel)) {
+        return;
+      }
       break;
     }
     // seq_cst: release the waiter's fields to the poller, and the Dekker pair with remove()
