@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "weft/detail/io_wait.hpp"
 
@@ -57,6 +58,9 @@ class Socket {
 
   // The reactor registration, made on the first wait (machinery for sockets.hpp).
   const detail::IoHandle& io();
+  // Machinery for streams: hands the fd over with its registration (made now if need be); the
+  // Socket is left empty.
+  std::pair<int, detail::IoHandle> release();
 
  private:
   int fd_ = -1;

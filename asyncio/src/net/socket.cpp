@@ -195,6 +195,11 @@ int Socket::detach() noexcept {
   return std::exchange(fd_, -1);
 }
 
+std::pair<int, detail::IoHandle> Socket::release() {
+  io();
+  return {std::exchange(fd_, -1), std::exchange(io_, {})};
+}
+
 const detail::IoHandle& Socket::io() {
   if (fd_ < 0) raise_os_error(EBADF);
   if (!io_) io_ = detail::io_register(fd_);

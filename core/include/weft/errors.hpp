@@ -8,6 +8,7 @@
 
 #include <exception>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -105,6 +106,8 @@ class MemoryError : public std::bad_alloc {
 class OSError : public std::runtime_error {
  public:
   OSError(int error_number, const std::string& strerror);
+  // OSError('message'), no errno (asyncio's ConnectionResetError('Connection lost')).
+  explicit OSError(const std::string& message) : std::runtime_error(message), error_number_(0) {}
   int error_number() const noexcept { return error_number_; }
   const std::string& strerror() const noexcept { return strerror_; }
 
@@ -139,6 +142,24 @@ class ConnectionResetError : public ConnectionError {  // ECONNRESET
 // ECONNRESET, ...) with `strerror`, by default the system's text for the errno. asyncio passes
 // its own at places: sock_connect's "Connect call failed ('127.0.0.1', 9)".
 [[noreturn]] void raise_os_error(int error_number, const std::string& strerror = {});
+
+// asyncio.IncompleteReadError (an EOFError): the stream ended before the read got what it
+// needed. `partial` holds what was read; `expected` is the count wanted (none: readuntil's).
+class IncompleteReadError : public std::runtime_error {
+ public:
+  IncompleteReadError(std::string partial, std::optional<std::size_t> expected);
+  std::string partial;
+  std::optional<std::size_t> expected;
+};
+
+// asyncio.LimitOverrunError: the buffer limit was reached while looking for a separator;
+// `consumed` is how many bytes are to be consumed.
+class LimitOverrunError : public std::runtime_error {
+ public:
+  LimitOverrunError(const std::string& message, std::size_t consumed_)
+      : std::runtime_error(message), consumed(consumed_) {}
+  std::size_t consumed;
+};
 
 namespace concurrent {
 // concurrent.futures.Error: the base of the errors of run_coroutine_threadsafe's ConcurrentFuture.

@@ -1,4 +1,5 @@
-// OSError and the subclasses Python picks by errno (PEP 3151's mapping, the part sockets meet).
+// OSError and the subclasses Python picks by errno (PEP 3151's mapping, the part sockets meet),
+// and asyncio's stream errors.
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -42,5 +43,12 @@ void raise_os_error(int error_number, const std::string& strerror) {
       throw OSError(error_number, text);
   }
 }
+
+IncompleteReadError::IncompleteReadError(std::string partial_, std::optional<std::size_t> expected_)
+    : std::runtime_error(std::to_string(partial_.size()) + " bytes read on a total of " +
+                         (expected_ ? std::to_string(*expected_) : std::string("undefined")) +
+                         " expected bytes"),
+      partial(std::move(partial_)),
+      expected(expected_) {}
 
 }  // namespace weft
