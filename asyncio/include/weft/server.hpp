@@ -33,9 +33,10 @@ using ClientConnected = std::function<void(StreamReader, StreamWriter)>;
 struct ServerOptions {
   std::size_t limit = default_stream_limit;  // each connection's StreamReader limit
   int backlog = 100;
-  bool reuse_address = true;  // SO_REUSEADDR, asyncio's default on POSIX
-  bool reuse_port = false;    // SO_REUSEPORT
-  bool start_serving = true;  // accept at once; otherwise on start_serving / serve_forever
+  bool reuse_address = true;   // SO_REUSEADDR, asyncio's default on POSIX
+  bool reuse_port = false;     // SO_REUSEPORT
+  bool start_serving = true;   // accept at once; otherwise on start_serving / serve_forever
+  bool cleanup_socket = true;  // Unix: close() removes the socket file if it is still ours
 };
 
 class Server {
@@ -50,7 +51,8 @@ class Server {
   void serve_forever();
   void start_serving();
   bool is_serving() const;
-  // The listening sockets' addresses (asyncio's [s.getsockname() for s in server.sockets]).
+  // The listening sockets' addresses (asyncio's [s.getsockname() for s in server.sockets]);
+  // none once closed.
   std::vector<SocketAddress> sockets() const;
   void close_clients();
   void abort_clients();

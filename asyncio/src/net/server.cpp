@@ -23,7 +23,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   ClientConnected callback;
   ServerOptions options;
   std::vector<SocketAddress> addresses;  // set before sharing
-  std::string unix_path;                 // unlinked on close (3.13's cleanup_socket)
+  std::string unix_path;                 // unlinked on close (3.13's cleanup_socket)...
+  dev_t unix_device = 0;                 // ...if it is still the socket we bound
+  ino_t unix_inode = 0;
 
   std::mutex mutex;
   std::vector<std::shared_ptr<Socket>> listeners;  // guarded: not yet handed to an accept task
@@ -148,6 +150,8 @@ bool Server::is_serving() const {
 }
 
 std::vector<SocketAddress> Server::sockets() const {
+  std::lock_guard hold(state_->mutex);
+  if (state_->closed) return {};
   return state_->addresses;
 }
 
@@ -166,7 +170,14 @@ void Server::close() {
   }
   for (auto& task : accepters) task.cancel();  // each closes its socket as it ends
   for (auto& listener : idle) listener->close();
-  if (!state_->unix_path.empty()) ::unlink(state_->unix_path.c_str());
+  if (!state_->unix_path.empty()) {
+    // Only if the file is still ours: someone may have replaced it (3.13).
+    struct stat info {};
+    if (::stat(state_->unix_path.c_str(), &info) == 0 && info.st_dev == state_->unix_device &&
+        info.st_ino == state_->unix_inode) {
+      ::unlink(state_->unix_path.c_str());
+    }
+  }
   if (forever && !forever->done()) forever->cancel();
   std::unique_lock lock(state_->mutex);
   state_->wake_if_done(lock);
@@ -272,7 +283,11 @@ Server start_unix_server(ClientConnected client_connected_cb, const std::string&
   if (::stat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode)) ::unlink(path.c_str());
   auto sock = std::make_shared<Socket>(AF_UNIX);
   sock->bind(SocketAddress::unix_path(path));
-  state->unix_path = path;
+  if (options.cleanup_socket && ::stat(path.c_str(), &info) == 0) {
+    state->unix_path = path;
+    state->unix_device = info.st_dev;
+    state->unix_inode = info.st_ino;
+  }
   state->addresses.push_back(SocketAddress::unix_path(path));
   state->listeners.push_back(std::move(sock));
   return make_server(std::move(state), options.start_serving);
