@@ -8,6 +8,7 @@
 
 #include <exception>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -97,6 +98,67 @@ class MemoryError : public std::bad_alloc {
 
  private:
   std::runtime_error message_;  // its string is reference-counted: copying cannot throw
+};
+
+// Python's OSError: a system call failed. Carries errno (Python's `errno` attribute; `errno`
+// itself is a macro in C++) and strerror; what() reads as Python's str():
+// "[Errno 111] Connection refused". raise_os_error picks the subclass Python picks for an errno.
+class OSError : public std::runtime_error {
+ public:
+  OSError(int error_number, const std::string& strerror);
+  // OSError('message'), no errno (asyncio's ConnectionResetError('Connection lost')).
+  explicit OSError(const std::string& message) : std::runtime_error(message), error_number_(0) {}
+  int error_number() const noexcept { return error_number_; }
+  const std::string& strerror() const noexcept { return strerror_; }
+
+ private:
+  int error_number_;
+  std::string strerror_;
+};
+
+// The subclasses Python raises for these errnos (PEP 3151).
+class ConnectionError : public OSError {
+ public:
+  using OSError::OSError;
+};
+class BrokenPipeError : public ConnectionError {  // EPIPE, ESHUTDOWN
+ public:
+  using ConnectionError::ConnectionError;
+};
+class ConnectionAbortedError : public ConnectionError {  // ECONNABORTED
+ public:
+  using ConnectionError::ConnectionError;
+};
+class ConnectionRefusedError : public ConnectionError {  // ECONNREFUSED
+ public:
+  using ConnectionError::ConnectionError;
+};
+class ConnectionResetError : public ConnectionError {  // ECONNRESET
+ public:
+  using ConnectionError::ConnectionError;
+};
+
+// Throws the OSError (or the subclass Python maps `error_number` to: ConnectionResetError for
+// ECONNRESET, ...) with `strerror`, by default the system's text for the errno. asyncio passes
+// its own at places: sock_connect's "Connect call failed ('127.0.0.1', 9)".
+[[noreturn]] void raise_os_error(int error_number, const std::string& strerror = {});
+
+// asyncio.IncompleteReadError (an EOFError): the stream ended before the read got what it
+// needed. `partial` holds what was read; `expected` is the count wanted (none: readuntil's).
+class IncompleteReadError : public std::runtime_error {
+ public:
+  IncompleteReadError(std::string partial, std::optional<std::size_t> expected);
+  std::string partial;
+  std::optional<std::size_t> expected;
+};
+
+// asyncio.LimitOverrunError: the buffer limit was reached while looking for a separator;
+// `consumed` is how many bytes are to be consumed.
+class LimitOverrunError : public std::runtime_error {
+ public:
+  LimitOverrunError(const std::string& message, std::size_t consumed_)
+      : std::runtime_error(message), consumed(consumed_) {}
+  std::size_t consumed;
 };
 
 namespace concurrent {

@@ -44,6 +44,10 @@ struct RunOptions {
   // caller may move to another thread (as any await is) and returns only once a worker got to it,
   // maybe after the new task's first step and others. With one worker it changes nothing.
   bool continuation_stealing = false;
+  // epoll instances the I/O reactor spreads fds over (fd % io_shards). One is right until a
+  // single poller's dispatch becomes the bottleneck -- tens of thousands of ready events per
+  // millisecond on many cores; then raise it towards workers / 8 (architecture.md §15).
+  unsigned io_shards = 1;
 };
 
 // asyncio.eager_task_factory: give it to Runtime::set_task_factory (or set

@@ -117,6 +117,7 @@ Scheduler::Scheduler(const RunOptions& options)
                      ? options.to_thread_threads
                      : std::min<std::size_t>(32, std::thread::hardware_concurrency() + 4),
                  [this] { on_to_thread_idle(); }),
+      reactor_(std::make_shared<Reactor>(options.io_shards)),
       start_ns_(monotonic_now_ns()) {
   unsigned n =
       options.workers ? options.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -181,6 +182,14 @@ void Scheduler::submit(Runnable* item) {
 
 void Scheduler::wake_task(Runnable* item) {
   if (Worker* w = local_worker()) {
+    if (w->collecting_io_wakes_) {
+      try {
+        w->io_wakes_.push_back(item);  // queued in one batch after the poll
+        return;
+      } catch (...) {
+        // No memory to collect it: queue it as usual.
+      }
+    }
     if (w->collecting_inline_wakes_) {
       try {
         w->inline_wakes_.push_back(item);  // stepped by run_inline_wakes, in this order
@@ -376,6 +385,12 @@ void Scheduler::wake_one_if_nobody_searches() {
 Worker* Scheduler::take_parked_locked(Worker* which) {
   auto it = which ? std::find(parked_workers_.begin(), parked_workers_.end(), which)
                   : parked_workers_.end() - (parked_workers_.empty() ? 0 : 1);
+  if (!which && parked_workers_.size() > 1 && (*it)->polling_.load(std::memory_order_relaxed)) {
+    // Prefer a worker parked on its futex: breaking the poller costs an eventfd write and a
+    // return from epoll, and it would leave no one waiting for I/O (Go's wakep does the same).
+    // Relaxed: a preference only; unpark() breaks the poll whoever it picks.
+    --it;
+  }
   if (it == parked_workers_.end()) return nullptr;
   Worker* w = *it;
   parked_workers_.erase(it);
@@ -402,8 +417,14 @@ void Scheduler::on_to_thread_idle() {
 }
 
 void Scheduler::unpark(Worker& worker) {
-  // Release: the worker, acquiring the word, sees that it was taken off the parked list.
-  worker.park_state_.store(Worker::woken, std::memory_order_release);
+  // seq_cst: release, so the worker, acquiring the word, sees that it was taken off the parked
+  // list; and the Dekker pair with a poller's store of polling_ then load of this word: either
+  // it sees `woken` and does not block, or we see it polling and break the poll.
+  worker.park_state_.store(Worker::woken, std::memory_order_seq_cst);
+  if (worker.polling_.load(std::memory_order_seq_cst)) {
+    reactor_->interrupt();
+    return;
+  }
   futex_wake_one(worker.park_state_);
 }
 
@@ -673,6 +694,8 @@ Runnable* Worker::find_work() {
   if (!timers_.empty()) fire_due_timers();
   if (scheduler_.blocked_workers_.load(std::memory_order_relaxed) != 0) help_blocked_workers();
   if (ticks_ % injection_interval == 0) {
+    // A busy worker looks at I/O too, so that ready sockets never starve behind CPU work.
+    poll_io_now();
     if (Runnable* item = scheduler_.injection_.try_pop()) return item;
   }
   if (Runnable* item = pop_local()) return item;
@@ -680,6 +703,10 @@ Runnable* Worker::find_work() {
   // A lone worker searches too -- only the injection queue, where foreign threads submit: while
   // it counts as searching, a stream of submissions finds it awake and wakes nobody.
   if (!try_become_searching()) return nullptr;
+  // Out of local work: ready I/O before stealing, as Go's findRunnable polls before it steals.
+  if (poll_io_now()) {
+    if (Runnable* item = pop_local()) return item;
+  }
   const bool alone = scheduler_.workers_.size() == 1;
   const std::int64_t start = monotonic_now_ns();
   for (int round = 0;; ++round) {
@@ -695,6 +722,38 @@ Runnable* Worker::find_work() {
     }
   }
   return nullptr;
+}
+
+bool Worker::poll_io_now() {
+  Reactor& reactor = *scheduler_.reactor_;
+  // Nobody waits (an idle runtime makes no syscall), or a thread blocks in the poller already
+  // and gets the events first.
+  if (!reactor.has_waiters() || reactor.poller_blocked()) return false;
+  collecting_io_wakes_ = true;
+  reactor.poll_now();
+  collecting_io_wakes_ = false;
+  const bool readied = !io_wakes_.empty();
+  flush_io_wakes();
+  return readied;
+}
+
+void Worker::flush_io_wakes() {
+  const std::size_t n = io_wakes_.size();
+  if (n == 0) return;
+  // In wake order, to the back of our FIFO queue, without waking anyone per task.
+  for (Runnable* item : io_wakes_) {
+    while (!queue_.push(item)) {
+      Runnable* first;
+      Runnable* last;
+      if (std::uint32_t spilled = queue_.take_half_for_spill(item, first, last)) {
+        scheduler_.injection_.push_batch(first, last, spilled);
+        break;
+      }
+    }
+  }
+  io_wakes_.clear();
+  // We run the first ourselves; one more worker for the rest, who wakes more if it finds more.
+  if (n > 1) scheduler_.notify_work_available();
 }
 
 bool Worker::try_become_searching() {
@@ -794,7 +853,10 @@ void Worker::park() {
 
   std::int64_t deadline = -1;  // absolute CLOCK_MONOTONIC, -1 = none
   if (s.options_.virtual_time) {
-    if (all_idle && s.to_thread_.in_flight() == 0) s.jump_virtual_clock(*this);
+    // Never while a task waits on real I/O: its peer's bytes come in real time.
+    if (all_idle && s.to_thread_.in_flight() == 0 && !s.reactor_->has_waiters()) {
+      s.jump_virtual_clock(*this);
+    }
     // Our own timers are due now if we were the earliest: do not sleep.
     if (!timers_.empty() && timers_.next_deadline() <= s.now_ns()) {
       unregister();
@@ -808,9 +870,24 @@ void Worker::park() {
   // (cheap when there are none), so a runtime that ran a burst of tasks does not keep its RSS.
   trim_stack_pools();
   if (all_idle) trim_block_pool();  // the burst is over: its task memory goes back to malloc
-  while (park_state_.load(std::memory_order_acquire) == parked) {
-    futex_wait(park_state_, parked, deadline);
-    if (deadline >= 0 && monotonic_now_ns() >= deadline) break;
+  Reactor& reactor = *s.reactor_;
+  if (reactor.has_waiters() && reactor.try_begin_blocking()) {
+    // The blocking poller, until our next timer (Go's findRunnable blocks in netpoll): what it
+    // readies comes to our queue once we are off the parked list.
+    polling_.store(true, std::memory_order_seq_cst);  // seq_cst: see Scheduler::unpark
+    collecting_io_wakes_ = true;
+    while (park_state_.load(std::memory_order_seq_cst) == parked) {
+      reactor.poll_blocking(deadline);
+      if (!io_wakes_.empty() || (deadline >= 0 && monotonic_now_ns() >= deadline)) break;
+    }
+    collecting_io_wakes_ = false;
+    polling_.store(false, std::memory_order_relaxed);  // read only by unparkers, under the above
+    reactor.end_blocking();
+  } else {
+    while (park_state_.load(std::memory_order_acquire) == parked) {
+      futex_wait(park_state_, parked, deadline);
+      if (deadline >= 0 && monotonic_now_ns() >= deadline) break;
+    }
   }
   if (park_state_.load(std::memory_order_acquire) == woken) {
     park_state_.store(awake, std::memory_order_relaxed);
@@ -819,6 +896,7 @@ void Worker::park() {
     unregister();  // our deadline came: take ourselves off the list
   }
   if (s.monitor_) s.monitor_->worker_unparked();
+  flush_io_wakes();
 }
 
 }  // namespace weft::detail

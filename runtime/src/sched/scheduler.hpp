@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/reactor.hpp"
 #include "loop/to_thread_pool.hpp"
 #include "sched/blocked_worker_monitor.hpp"
 #include "sched/injection_queue.hpp"
@@ -62,6 +63,11 @@ class Worker {
   void fire_due_timers();
   bool has_local_ready() const noexcept;
   void run_step(Runnable* item);
+  // A poll of the reactor that does not block, if tasks wait on I/O and no thread is blocked in
+  // it; the tasks it readies join our queue in one batch. Whether it readied any.
+  bool poll_io_now();
+  // Queues the tasks a poll readied (io_wakes_), waking one more worker if there are several.
+  void flush_io_wakes();
   bool try_become_searching();
   void stop_searching_and_maybe_wake();
   void park();
@@ -81,6 +87,10 @@ class Worker {
   // here to be stepped at once, in order (Scheduler::begin_inline_wakes).
   bool collecting_inline_wakes_ = false;
   std::vector<Runnable*> inline_wakes_;
+  // Owner only: while we poll the reactor, the tasks it readies are collected here and queued
+  // in one batch (flush_io_wakes).
+  bool collecting_io_wakes_ = false;
+  std::vector<Runnable*> io_wakes_;
   std::uint64_t ticks_ = 0;  // owner only
   bool searching_ = false;   // owner only
   std::uint32_t steal_seed_ = 0;
@@ -106,6 +116,9 @@ class Worker {
   // the parked list stores `woken` and wakes the futex; we store `awake` on the way out.
   enum : std::uint32_t { awake = 0, parked = 1, woken = 2 };
   alignas(64) std::atomic<std::uint32_t> park_state_{awake};
+  // Parked as the reactor's blocking poller: whoever unparks us must also break the poll.
+  // seq_cst, with park_state_'s `woken` store (Dekker): see Scheduler::unpark.
+  std::atomic<bool> polling_{false};
   std::thread thread_;
 };
 
@@ -176,6 +189,8 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // call_at: from a task or a worker thread; the timer lives with this thread's worker.
   void call_at(std::shared_ptr<TimerCallback> callback);
 
+  Reactor& reactor() noexcept { return *reactor_; }
+  std::shared_ptr<Reactor> reactor_ptr() const noexcept { return reactor_; }
   TaskRegistry& registry() noexcept { return registry_; }
   ToThreadPool& to_thread_pool() noexcept { return to_thread_; }
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
@@ -243,6 +258,7 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   InjectionQueue injection_;
   TaskRegistry registry_;
   ToThreadPool to_thread_;
+  std::shared_ptr<Reactor> reactor_;  // shared with the IoHandles, which may outlive us
 
   // Parking (Go's protocol): workers looking for work, and the parked ones.
   alignas(64) std::atomic<std::uint32_t> searching_{0};

@@ -250,8 +250,9 @@ TaskCore::After TaskCore::after_suspension() {
   }
 
   auto* sleep = std::any_cast<SleepUntil>(yielded);
-  auto* direct = sleep ? nullptr : std::any_cast<AwaitWakeUp>(yielded);
-  if (sleep || direct) {
+  auto* io = sleep ? nullptr : std::any_cast<AwaitIo>(yielded);
+  auto* direct = sleep || io ? nullptr : std::any_cast<AwaitWakeUp>(yielded);
+  if (sleep || io || direct) {
     // Arm first, then look for a pending cancel: a cancel() that lands after the check fires
     // this token, so it cannot slip between the two and leave the task asleep for the whole
     // delay. One that landed before is delivered the same way, by us. A direct wait armed its
@@ -272,6 +273,11 @@ TaskCore::After TaskCore::after_suspension() {
       return After::wait;
     }
     if (direct) return After::wait;  // its waker holds the token
+    if (io) {
+      // An I/O wait: the fd's readiness word now holds the token (or fires it at once).
+      io->publish(io->arg, *this, token);
+      return After::wait;
+    }
     // The timer holds a reference (see TimerQueue::add): a copy of self_, set for as long as the
     // task is not done, costs one increment, where shared_from_this() took a CAS and a copy.
     assert(self_ && "a task holds itself from start() until done");

@@ -33,6 +33,7 @@ struct FrameSummary {
 namespace weft::detail {
 
 class Scheduler;
+class TaskCore;
 
 // What a coroutine yields to sleep: the task's worker arms a timer (asyncio's call_later).
 struct SleepUntil {
@@ -45,6 +46,15 @@ struct SleepUntil {
 // resumes the task; cancel() resumes it with CancelledError, as it does a sleep.
 struct AwaitWakeUp {
   std::uint64_t token;
+};
+
+// What a coroutine yields to wait for a wake-up someone else delivers -- an fd's readiness
+// (architecture.md §15). Once the fiber is off its stack, the worker arms a token, as for a
+// sleep, and calls publish(arg, task, token), which hands it to whoever will call
+// task.fire(token). cancel() races them for the token exactly as it races a sleep's timer.
+struct AwaitIo {
+  void (*publish)(void* arg, TaskCore& task, std::uint64_t token) noexcept;
+  void* arg;
 };
 
 // The task state word (architecture.md §7).
