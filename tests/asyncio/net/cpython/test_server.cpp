@@ -244,6 +244,21 @@ TEST_P(TestServer2, test_abort_clients) {
       on(GetParam()));
 }
 
+TEST_P(TestServer2, CloseBeforeTheAcceptTaskRanStillCompletesWaitClosed) {
+  // The accept task is cancelled before its first step: its body never runs, and its hold on
+  // the listening socket must still be released (it lives in the task's arguments).
+  weft::run(
+      [&] {
+        auto srv = weft::start_server(serve_until_eof, "127.0.0.1", 0);
+        auto addr = srv.sockets().at(0);
+        srv.close();
+        srv.wait_closed();
+        weft::Socket client(AF_INET);
+        EXPECT_THROW(weft::sock_connect(client, addr), weft::ConnectionRefusedError);
+      },
+      on(GetParam()));
+}
+
 TEST_P(UnixServerCleanupTests, test_unix_server_addr_cleanup) {
   const std::string addr = unix_socket_path("cleanup", GetParam());
   weft::run(
