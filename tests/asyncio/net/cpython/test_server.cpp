@@ -191,19 +191,23 @@ TEST_P(TestServer2, test_wait_closed_race) {
 TEST_P(TestServer2, test_close_clients) {
   weft::run(
       [&] {
-        auto srv = weft::start_server(serve_until_eof, "127.0.0.1", 0);
+        weft::Event connected;  // CPython relies on one loop's order; here the server tells
+        auto srv = weft::start_server(
+            [&](weft::StreamReader rd, weft::StreamWriter wr) {
+              connected.set();
+              serve_until_eof(std::move(rd), std::move(wr));
+            },
+            "127.0.0.1", 0);
         auto addr = srv.sockets().at(0);
         auto [rd, wr] = weft::open_connection(addr.host, addr.port);
         auto task = weft::create_task(weft::coro([&] { srv.wait_closed(); }));
         weft::sleep(0.0);
         EXPECT_FALSE(task.done());
-        // Wait until the server has the connection (its accept task runs concurrently).
+        connected.wait();
         srv.close();
-        while (rd.at_eof() == false) {
-          srv.close_clients();
-          if (rd.read().empty()) break;  // the server closed our connection: EOF
-        }
-        weft::await(task);  // every connection closed: wait_closed returns
+        srv.close_clients();
+        EXPECT_EQ(rd.read(), "");  // the server closed our connection
+        weft::await(task);         // every connection closed: wait_closed returns
         wr.close();
       },
       on(GetParam()));
