@@ -56,7 +56,8 @@ class Socket {
   void close() noexcept;
   int detach() noexcept;  // gives up the fd without closing it
 
-  // The reactor registration, made on the first wait (machinery for sockets.hpp).
+  // The reactor registration, made at creation inside a runtime, else on the first wait
+  // (machinery for sockets.hpp).
   const detail::IoHandle& io();
   // Machinery for streams: hands the fd over with its registration (made now if need be); the
   // Socket is left empty.

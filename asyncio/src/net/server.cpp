@@ -79,17 +79,23 @@ void run_client(ClientConnected callback, StreamReader reader, StreamWriter writ
   }
 }
 
-void accept_loop(std::shared_ptr<ServerState> state, std::shared_ptr<Socket> listener) {
-  struct Stop {
-    ServerState& state;
-    Socket& listener;
-    ~Stop() {
-      listener.close();
-      std::unique_lock lock(state.mutex);
-      --state.accepters_running;
-      state.wake_if_done(lock);
-    }
-  } stop{*state, *listener};
+// An accept task's hold on its listening socket and on the server's count of them. Released
+// with the task's arguments, so also when the task is cancelled before its first step (close()
+// right after start_serving) and its body never runs.
+struct Accepting {
+  std::shared_ptr<ServerState> state;
+  std::shared_ptr<Socket> listener;
+  ~Accepting() {
+    listener->close();
+    std::unique_lock lock(state->mutex);
+    --state->accepters_running;
+    state->wake_if_done(lock);
+  }
+};
+
+void accept_loop(std::shared_ptr<Accepting> accepting) {
+  const std::shared_ptr<ServerState>& state = accepting->state;
+  Socket* listener = accepting->listener.get();
   for (;;) {
     std::pair<Socket, SocketAddress> accepted;
     try {
@@ -138,7 +144,9 @@ void Server::start_serving() {
   std::vector<Task<void>> tasks;
   for (auto& listener : listeners) {
     listener->listen(state_->options.backlog);
-    tasks.push_back(create_task(coro(detail::accept_loop, state_, listener)));
+    tasks.push_back(create_task(
+        coro(detail::accept_loop,
+             std::shared_ptr<detail::Accepting>(new detail::Accepting{state_, listener}))));
   }
   std::lock_guard hold(state_->mutex);
   for (auto& task : tasks) state_->accepters.push_back(std::move(task));

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "net/sockaddr.hpp"
+#include "weft/detail/runtime_access.hpp"
 #include "weft/errors.hpp"
 
 namespace weft {
@@ -108,9 +109,25 @@ std::string SocketAddress::repr() const {
   return "('" + host + "', " + port_text + ")";
 }
 
+namespace {
+
+// Inside a runtime a socket is registered at once: two tasks using it concurrently (a reader and
+// a writer) would otherwise race to register it on their first waits.
+detail::IoHandle register_if_running(int fd) {
+  return detail::running_scheduler_or_null() ? detail::io_register(fd) : detail::IoHandle{};
+}
+
+}  // namespace
+
 Socket::Socket(int family, int type, int protocol) : family_(family) {
   fd_ = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
   check(fd_);
+  try {
+    io_ = register_if_running(fd_);
+  } catch (...) {
+    ::close(fd_);
+    throw;
+  }
 }
 
 Socket Socket::adopt(int fd) {
@@ -122,6 +139,7 @@ Socket Socket::adopt(int fd) {
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) == 0) {
     sock.family_ = storage.ss_family;
   }
+  sock.io_ = register_if_running(fd);
   return sock;
 }
 

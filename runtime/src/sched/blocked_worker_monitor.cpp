@@ -98,7 +98,13 @@ bool BlockedWorkerMonitor::look(std::int64_t now_ns) {
                 "blocking call in a task holds up its worker: run it with weft::to_thread",
             "", 0});
     }
-    if (worker.holds_work_for_others(scheduler_.now_ns())) scheduler_.wake_worker_to_help();
+    // Tasks waiting on I/O with nobody blocked in the poller would wait for this worker's next
+    // poll: a worker woken to help searches, polls, and parks as the poller (Go's sysmon polls).
+    Reactor& reactor = scheduler_.reactor();
+    if (worker.holds_work_for_others(scheduler_.now_ns()) ||
+        (reactor.has_waiters() && !reactor.poller_blocked())) {
+      scheduler_.wake_worker_to_help();
+    }
   }
   return all_parked;
 }

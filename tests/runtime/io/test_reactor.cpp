@@ -113,6 +113,28 @@ TEST_P(Reactor, AForeignThreadsWriteWakesTheBlockedPoller) {
   EXPECT_EQ(got, "x");
 }
 
+TEST_P(Reactor, ASubmissionFromAnotherThreadBreaksTheBlockedPoller) {
+  // A task waits on a socket nobody writes to, so a parking worker blocks in epoll with no
+  // deadline; work submitted from outside must still run (the eventfd breaks the poll).
+  Pair pair;
+  weft::Runtime runtime(weft::RunOptions{.workers = GetParam()});
+  auto reader = weft::run_coroutine_threadsafe(weft::coro([&] {
+                                                 IoHandle a = weft::detail::io_register(pair.fd[0]);
+                                                 std::string got = recv_some(a);
+                                                 weft::detail::io_unregister(a);
+                                                 return got;
+                                               }),
+                                               runtime);
+  for (int i = 0; i < 20; ++i) {
+    // Give the workers time to park between submissions: each must break the poller anew.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    auto answer = weft::run_coroutine_threadsafe(weft::coro([i] { return i * 2; }), runtime);
+    EXPECT_EQ(answer.result(), i * 2);
+  }
+  ::send(pair.fd[1], "end", 3, MSG_NOSIGNAL);
+  EXPECT_EQ(reader.result(), "end");
+}
+
 TEST_P(Reactor, CancelInterruptsAnIoWaitAndNoByteIsLost) {
   Pair pair;
   weft::run(
