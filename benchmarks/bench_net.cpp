@@ -1,0 +1,128 @@
+// Echo servers side by side, all driven by the same load generator (benchmarks/net/netload.cpp,
+// a process of its own): weft (start_server, StreamReader / StreamWriter, one task per
+// connection) and Boost.Asio (one io_context run by N threads, C++20 coroutines, one coroutine
+// per connection). Go's and Tokio's servers are in benchmarks/go and benchmarks/tokio.
+//
+//   echo_single  1 connection, 50k round trips of 512 bytes
+//   echo         50 connections, 2k round trips each
+//   echo_many    1,000 connections, 100 round trips each
+//
+// The figure is the server's CPU time (user + system of this process) per round trip, in ns:
+// the inverse of the "requests per second of server CPU". Every server reads what comes
+// (up to 4 KiB) and writes it back, as an echo server written without knowing the message size.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <thread>
+
+#include "common/workload.hpp"
+#include "net/drive.hpp"
+#include "net/workloads.hpp"
+
+namespace {
+
+using cmp::Outcome;
+
+constexpr std::size_t kBuffer = 4096;
+constexpr int kBacklog = 1024;  // echo_many connects 1,000 at once
+
+// ---- weft -------------------------------------------------------------------------------------
+
+void weft_echo(weft::StreamReader reader, weft::StreamWriter writer) {
+  std::vector<char> buffer(kBuffer);
+  for (;;) {
+    const std::size_t n = reader.read_into(buffer);
+    if (n == 0) break;
+    writer.write({buffer.data(), n});
+    writer.drain();
+  }
+  writer.close();
+}
+
+Outcome echo_weft(const std::string& workload, int threads) {
+  weft::Runtime runtime({.workers = static_cast<unsigned>(threads)});
+  auto [server, port] = cmp::weft_run(runtime, [] {
+    auto server = weft::start_server(weft_echo, "127.0.0.1", 0, {.backlog = kBacklog});
+    return std::pair{server, server.sockets().at(0).port};
+  });
+  Outcome outcome = cmp::net::drive_echo(port, workload);
+  // Every connection has been closed by the client: the handlers end on end-of-file.
+  cmp::weft_run(runtime, [&server] {
+    server.close();
+    server.wait_closed();
+    return 0;
+  });
+  return outcome;
+}
+
+// ---- Boost.Asio -------------------------------------------------------------------------------
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+asio::awaitable<void> asio_echo(tcp::socket socket) {
+  std::vector<char> buffer(kBuffer);
+  boost::system::error_code error;
+  for (;;) {
+    const std::size_t n = co_await socket.async_read_some(
+        asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, error));
+    if (error) break;  // end-of-file included
+    co_await asio::async_write(socket, asio::buffer(buffer.data(), n),
+                               asio::redirect_error(asio::use_awaitable, error));
+    if (error) break;
+  }
+}
+
+asio::awaitable<void> asio_accept(tcp::acceptor& acceptor) {
+  boost::system::error_code error;
+  for (;;) {
+    tcp::socket socket =
+        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, error));
+    if (error) break;  // the acceptor was closed
+    socket.set_option(tcp::no_delay(true));
+    asio::co_spawn(acceptor.get_executor(), asio_echo(std::move(socket)), asio::detached);
+  }
+}
+
+Outcome echo_asio(const std::string& workload, int threads) {
+  asio::io_context context(threads);
+  tcp::acceptor acceptor(context);
+  const tcp::endpoint endpoint(asio::ip::address_v4::loopback(), 0);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  acceptor.bind(endpoint);
+  acceptor.listen(kBacklog);
+  const auto port = acceptor.local_endpoint().port();
+  asio::co_spawn(context, asio_accept(acceptor), asio::detached);
+  std::vector<std::thread> workers;
+  for (int i = 0; i < threads; ++i) workers.emplace_back([&context] { context.run(); });
+  Outcome outcome = cmp::net::drive_echo(port, workload);
+  asio::post(context, [&acceptor] { acceptor.close(); });
+  context.stop();
+  for (auto& w : workers) w.join();
+  return outcome;
+}
+
+void register_all() {
+  for (const auto& load : cmp::net::kEchoLoads) {
+    const std::string name(load.name);
+    for (int threads : cmp::worker_counts()) {
+      cmp::add(name, "weft", threads, "cpu ns/round trip",
+               [name, threads] { return echo_weft(name, threads); });
+      cmp::add(name, "asio", threads, "cpu ns/round trip",
+               [name, threads] { return echo_asio(name, threads); });
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_all();
+  return cmp::run_main(argc, argv);
+}
