@@ -36,7 +36,10 @@ struct Ran {
 Ran run(const std::vector<std::string>& args) {
   Ran ran;
   int fds[2];
-  if (pipe(fds) != 0) return {.error = std::string("pipe: ") + std::strerror(errno)};
+  if (pipe(fds) != 0) {
+    ran.error = std::string("pipe: ") + std::strerror(errno);
+    return ran;
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
@@ -50,7 +53,8 @@ Ran run(const std::vector<std::string>& args) {
   close(fds[1]);
   if (rc != 0) {
     close(fds[0]);
-    return {.error = "cannot run " + args[0] + ": " + std::strerror(rc)};
+    ran.error = "cannot run " + args[0] + ": " + std::strerror(rc);
+    return ran;
   }
   char buffer[512];
   for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) != 0;) {
