@@ -1,7 +1,8 @@
 // Echo servers side by side, all driven by the same load generator (benchmarks/net/netload.cpp,
 // a process of its own): weft (start_server, StreamReader / StreamWriter, one task per
-// connection) and Boost.Asio (one io_context run by N threads, C++20 coroutines, one coroutine
-// per connection). Go's and Tokio's servers are in benchmarks/go and benchmarks/tokio.
+// connection), weft-sock (the same on sock_accept / sock_recv_into / sock_sendall) and Boost.Asio
+// (one io_context run by N threads, C++20 coroutines, one coroutine per connection). Go's and
+// Tokio's servers are in benchmarks/go and benchmarks/tokio.
 //
 //   echo_single  1 connection, 50k round trips of 512 bytes
 //   echo         50 connections, 2k round trips each
@@ -18,6 +19,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <memory>
 #include <thread>
 
 #include "common/workload.hpp"
@@ -55,6 +61,43 @@ Outcome echo_weft(const std::string& workload, int threads) {
   cmp::weft_run(runtime, [&server] {
     server.close();
     server.wait_closed();
+    return 0;
+  });
+  return outcome;
+}
+
+// ---- weft, low level: sock_accept, sock_recv_into, sock_sendall ------------------------------
+// What the streams cost over the socket calls beneath them (issue 12: streams <= 1.10 x sock_*).
+
+void weft_sock_echo(const std::shared_ptr<weft::Socket>& conn) {
+  std::vector<char> buffer(kBuffer);
+  for (;;) {
+    const std::size_t n = weft::sock_recv_into(*conn, buffer);
+    if (n == 0) break;
+    weft::sock_sendall(*conn, {buffer.data(), n});
+  }
+}
+
+Outcome echo_weft_sock(const std::string& workload, int threads) {
+  weft::Runtime runtime({.workers = static_cast<unsigned>(threads)});
+  auto [acceptor, port] = cmp::weft_run(runtime, [] {
+    auto listener = std::make_shared<weft::Socket>(AF_INET);
+    listener->setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    listener->bind({"127.0.0.1", 0});
+    listener->listen(kBacklog);
+    const std::uint16_t port = listener->getsockname().port;
+    auto acceptor = weft::create_task([listener] {
+      for (;;) {
+        auto conn = std::make_shared<weft::Socket>(weft::sock_accept(*listener).first);
+        conn->setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+        weft::create_task([conn] { weft_sock_echo(conn); });  // runs on when dropped
+      }
+    });
+    return std::pair{acceptor, port};
+  });
+  Outcome outcome = cmp::net::drive_echo(port, workload);
+  cmp::weft_run(runtime, [&acceptor] {
+    acceptor.cancel();
     return 0;
   });
   return outcome;
@@ -114,6 +157,8 @@ void register_all() {
     for (int threads : cmp::worker_counts()) {
       cmp::add(name, "weft", threads, "cpu ns/round trip",
                [name, threads] { return echo_weft(name, threads); });
+      cmp::add(name, "weft-sock", threads, "cpu ns/round trip",
+               [name, threads] { return echo_weft_sock(name, threads); });
       cmp::add(name, "asio", threads, "cpu ns/round trip",
                [name, threads] { return echo_asio(name, threads); });
     }

@@ -43,16 +43,19 @@ WORKLOADS = [
 UNITS = {name: unit for name, unit, _ in WORKLOADS}
 # weft-eager is weft with RunOptions{.eager_tasks = true, .continuation_stealing = true}
 # (issue 14): a variant of weft, not a peer.
-RUNTIMES = ["weft", "weft-eager", "boost.fiber", "boost.fiber-suspend", "onetbb", "go", "tokio",
+RUNTIMES = ["weft", "weft-eager", "weft-sock", "boost.fiber", "boost.fiber-suspend", "onetbb", "go", "tokio",
             "asio"]
-VARIANTS = ["weft", "weft-eager"]
+# weft-sock is weft's echo server on sock_accept / sock_recv_into / sock_sendall instead of the
+# streams (issue 12): a variant too.
+VARIANTS = ["weft", "weft-eager", "weft-sock"]
 PEERS = [rt for rt in RUNTIMES if rt not in VARIANTS]
-COLORS = {"weft": "#d62728", "weft-eager": "#ff9896", "boost.fiber": "#1f77b4",
+COLORS = {"weft": "#d62728", "weft-eager": "#ff9896", "weft-sock": "#ffbb78", "boost.fiber": "#1f77b4",
           "boost.fiber-suspend": "#7fb0dc", "onetbb": "#2ca02c", "go": "#9467bd",
           "tokio": "#8c564b", "asio": "#e377c2"}
 # The workloads a runtime has rows for, where not all: where a runtime that could not be built
 # is shown as "not built".
 RUNTIME_BENCHES = {"weft-eager": {"skynet", "spawn_join", "gather_fanout"},
+                   "weft-sock": {"echo_single", "echo", "echo_many"},
                    "asio": {"echo_single", "echo", "echo_many"}}
 
 # The targets of issue 14 (2 workers unless said). A target is
@@ -90,6 +93,7 @@ TARGETS = [
     ("echo_many", 2, "weft", "go", 0.87),
     ("echo_many", 2, "weft", "tokio", 1.0),
     ("echo_many", 2, "weft", "asio", 1.0),
+    ("echo_many", 2, "weft", "weft-sock", 1.10),  # the streams cost <= 1.10 x sock_*
 ]
 
 
