@@ -1,15 +1,15 @@
-// bench_netload: the one load generator every echo server of the comparison run is driven by
-// (weft, Asio, Go, Tokio), so that the servers differ and the client does not. Plain epoll on one
-// thread, loopback only, bounded in count and time.
+// bench_netload: the one load generator every echo and HTTP server of the comparison run is
+// driven by (weft, Asio, Go, Tokio), so that the servers differ and the client does not. Plain
+// epoll on one thread, loopback only, bounded in count and time.
 //
 //   bench_netload --port P --workload echo
 //
 // Opens the workload's connections to 127.0.0.1:P, does one unmeasured round trip on each (so
 // every connection is accepted and its handler running before the clock starts), then runs the
 // measured round trips -- every connection keeps exactly one message in flight: write it, read
-// back exactly as many bytes, compare every byte -- then half-closes each connection and
-// expects end-of-file (an echo server that sent more than it was sent fails here). Prints one
-// line and exits 0:
+// the whole reply and check it (echo: every byte; HTTP: the status, Content-Length and body),
+// a byte more than the reply is an error -- then half-closes each connection and expects
+// end-of-file. Prints one line and exits 0:
 //
 //   ok <round trips> <seconds> <p50 ns> <p99 ns>
 //
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -58,12 +59,88 @@ struct Pattern {
   const char* message(std::size_t c, std::size_t r) const { return &bytes[(c * 31 + r) % 251]; }
 };
 
+// One protocol's message and reply check. reply_length: 0 while `got` holds less than the whole
+// reply, else the reply's length (the caller then fails if `got` holds more); fails on a wrong
+// reply.
+class Exchange {
+ public:
+  explicit Exchange(const cmp::net::EchoLoad& load) : load_(load), pattern_(load.size) {}
+
+  std::string_view message(std::size_t c, std::size_t r) const {
+    if (load_.protocol == cmp::net::Protocol::http) return cmp::net::kHttpRequest;
+    return {pattern_.message(c, r), load_.size};
+  }
+
+  std::size_t reply_length(std::string_view got, std::size_t c, std::size_t r) const {
+    if (load_.protocol == cmp::net::Protocol::http) return http_reply_length(got, c, r);
+    if (got.size() < load_.size) return 0;
+    if (std::memcmp(got.data(), pattern_.message(c, r), load_.size) != 0) {
+      fail(where(c, r) + "the reply differs from the message sent");
+    }
+    return load_.size;
+  }
+
+ private:
+  static std::string where(std::size_t c, std::size_t r) {
+    return "connection " + std::to_string(c) + ", round " + std::to_string(r) + ": ";
+  }
+
+  // "HTTP/1.1 200 ..." with a Content-Length header (any case) and kHttpBody as the body.
+  static std::size_t http_reply_length(std::string_view got, std::size_t c, std::size_t r) {
+    const std::size_t end = got.find("\r\n\r\n");
+    if (end == std::string_view::npos) {
+      if (got.size() > 8192) fail(where(c, r) + "no end of headers in 8 KiB");
+      return 0;
+    }
+    std::string head(got.substr(0, end + 2));
+    for (char& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (head.rfind("http/1.1 200 ", 0) != 0) {
+      fail(where(c, r) + "not a 200 response: " + std::string(got.substr(0, got.find('\r'))));
+    }
+    constexpr std::string_view kField = "\r\ncontent-length:";
+    const std::size_t field = head.find(kField);
+    if (field == std::string::npos) fail(where(c, r) + "no Content-Length");
+    const std::size_t length = std::strtoul(head.c_str() + field + kField.size(), nullptr, 10);
+    if (length != cmp::net::kHttpBody.size()) fail(where(c, r) + "wrong Content-Length");
+    if (got.size() < end + 4 + length) return 0;
+    if (got.substr(end + 4, length) != cmp::net::kHttpBody) fail(where(c, r) + "wrong body");
+    return end + 4 + length;
+  }
+
+  const cmp::net::EchoLoad& load_;
+  Pattern pattern_;
+};
+
 struct Connection {
   int fd = -1;
-  std::size_t round = 0;     // measured round trips done
-  std::size_t received = 0;  // bytes of the current reply
+  std::size_t round = 0;  // measured round trips done
+  std::string inbox;      // what has come of the current reply
   Clock::time_point sent_at;
 };
+
+// Reads what is there into conn.inbox (false: nothing yet). Fails on end-of-file or an error.
+bool receive(Connection& conn, std::size_t c) {
+  char buffer[4096];
+  const ssize_t n = recv(conn.fd, buffer, sizeof buffer, MSG_DONTWAIT);
+  if (n == 0) fail("connection " + std::to_string(c) + " closed by the server");
+  if (n < 0) {
+    if (errno == EAGAIN) return false;
+    fail(errno_text("recv"));
+  }
+  conn.inbox.append(buffer, static_cast<std::size_t>(n));
+  return true;
+}
+
+// Whether conn.inbox holds the whole reply to round r (and then empties it).
+bool reply_done(Connection& conn, const Exchange& exchange, std::size_t c, std::size_t r) {
+  const std::size_t length = exchange.reply_length(conn.inbox, c, r);
+  if (length == 0) return false;
+  if (conn.inbox.size() > length) {
+    fail("connection " + std::to_string(c) + ": the server sent more than one reply");
+  }
+  conn.inbox.clear();
+  return true;
+}
 
 int connect_to(std::uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -102,30 +179,16 @@ void wait_readable(int fd, Clock::time_point deadline) {
   }
 }
 
-void check_reply(const char* got, const char* expected, std::size_t size, std::size_t c,
-                 std::size_t r) {
-  if (std::memcmp(got, expected, size) != 0) {
-    fail("connection " + std::to_string(c) + ", round " + std::to_string(r) +
-         ": the reply differs from the message sent");
-  }
-}
-
 // One round trip per connection, one connection at a time, outside the clock.
-void warm_up(std::vector<Connection>& conns, const Pattern& pattern, std::size_t size,
-             Clock::time_point deadline) {
-  std::vector<char> buffer(size);
+void warm_up(std::vector<Connection>& conns, const Exchange& exchange, Clock::time_point deadline) {
+  constexpr std::size_t kWarmRound = 1000;  // a message the measured rounds do not start with
   for (std::size_t c = 0; c < conns.size(); ++c) {
-    const char* message = pattern.message(c, 1000);
-    send_all(conns[c].fd, message, size);
-    std::size_t got = 0;
-    while (got < size) {
+    const std::string_view message = exchange.message(c, kWarmRound);
+    send_all(conns[c].fd, message.data(), message.size());
+    do {
       wait_readable(conns[c].fd, deadline);
-      const ssize_t n = recv(conns[c].fd, buffer.data() + got, size - got, MSG_DONTWAIT);
-      if (n == 0) fail("connection " + std::to_string(c) + " closed by the server");
-      if (n < 0 && errno != EAGAIN) fail(errno_text("recv"));
-      if (n > 0) got += static_cast<std::size_t>(n);
-    }
-    check_reply(buffer.data(), message, size, c, 1000);
+      receive(conns[c], c);
+    } while (!reply_done(conns[c], exchange, c, kWarmRound));
   }
 }
 
@@ -135,7 +198,7 @@ struct Result {
   std::vector<std::uint32_t> latencies_ns;
 };
 
-Result measure(std::vector<Connection>& conns, const Pattern& pattern,
+Result measure(std::vector<Connection>& conns, const Exchange& exchange,
                const cmp::net::EchoLoad& load, Clock::time_point deadline) {
   const int epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) fail(errno_text("epoll_create1"));
@@ -147,12 +210,12 @@ Result measure(std::vector<Connection>& conns, const Pattern& pattern,
   }
   Result result;
   result.latencies_ns.reserve(conns.size() * load.rounds);
-  std::vector<char> buffer(load.size);
   std::size_t active = conns.size();
   const auto start = Clock::now();
   for (std::size_t c = 0; c < conns.size(); ++c) {
     conns[c].sent_at = Clock::now();
-    send_all(conns[c].fd, pattern.message(c, 0), load.size);
+    const std::string_view message = exchange.message(c, 0);
+    send_all(conns[c].fd, message.data(), message.size());
   }
   std::vector<epoll_event> events(std::min<std::size_t>(conns.size(), 256));
   while (active > 0) {
@@ -164,29 +227,19 @@ Result measure(std::vector<Connection>& conns, const Pattern& pattern,
     for (int i = 0; i < ready; ++i) {
       const std::size_t c = events[i].data.u64;
       Connection& conn = conns[c];
-      const char* expected = pattern.message(c, conn.round);
-      const ssize_t n = recv(conn.fd, buffer.data(), load.size - conn.received, MSG_DONTWAIT);
-      if (n == 0) fail("connection " + std::to_string(c) + " closed by the server");
-      if (n < 0) {
-        if (errno == EAGAIN) continue;
-        fail(errno_text("recv"));
-      }
-      check_reply(buffer.data(), expected + conn.received, static_cast<std::size_t>(n), c,
-                  conn.round);
-      conn.received += static_cast<std::size_t>(n);
-      if (conn.received < load.size) continue;
+      if (!receive(conn, c) || !reply_done(conn, exchange, c, conn.round)) continue;
       const auto now = Clock::now();
       result.latencies_ns.push_back(static_cast<std::uint32_t>(std::min<std::int64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(now - conn.sent_at).count(),
           UINT32_MAX)));
-      conn.received = 0;
       if (++conn.round == load.rounds) {
         epoll_ctl(epfd, EPOLL_CTL_DEL, conn.fd, nullptr);
         --active;
         continue;
       }
       conn.sent_at = now;
-      send_all(conn.fd, pattern.message(c, conn.round), load.size);
+      const std::string_view message = exchange.message(c, conn.round);
+      send_all(conn.fd, message.data(), message.size());
     }
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -224,14 +277,14 @@ int run(int argc, char** argv) {
   }
   const cmp::net::EchoLoad* load = cmp::net::find_echo_load(workload);
   if (load == nullptr || port <= 0 || port > 65535) {
-    fail("usage: bench_netload --port P --workload NAME (an echo workload of net/workloads.hpp)");
+    fail("usage: bench_netload --port P --workload NAME (a workload of net/workloads.hpp)");
   }
   const auto deadline = Clock::now() + cmp::net::kTimeLimit;
-  Pattern pattern(load->size);
+  const Exchange exchange(*load);
   std::vector<Connection> conns(load->connections);
   for (auto& conn : conns) conn.fd = connect_to(static_cast<std::uint16_t>(port));
-  warm_up(conns, pattern, load->size, deadline);
-  Result result = measure(conns, pattern, *load, deadline);
+  warm_up(conns, exchange, deadline);
+  Result result = measure(conns, exchange, *load, deadline);
   finish(conns, deadline);
   if (result.round_trips != load->connections * load->rounds) fail("round trips missing");
   const auto p50 = percentile(result.latencies_ns, 0.50);
