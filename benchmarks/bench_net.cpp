@@ -7,6 +7,9 @@
 //   echo_single  1 connection, 50k round trips of 512 bytes
 //   echo         50 connections, 2k round trips each
 //   echo_many    1,000 connections, 100 round trips each
+//   http         50 connections, 2k sequential keep-alive GETs each (a minimal HTTP/1.1 server:
+//                the request's head read through its blank line, a fixed 200 answer with
+//                Content-Length)
 //
 // The figure is the server's CPU time (user + system of this process) per round trip, in ns:
 // the inverse of the "requests per second of server CPU". Every server reads what comes
@@ -15,6 +18,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -50,13 +54,13 @@ void weft_echo(weft::StreamReader reader, weft::StreamWriter writer) {
   writer.close();
 }
 
-Outcome echo_weft(const std::string& workload, int threads) {
+Outcome serve_weft(const std::string& workload, int threads, weft::ClientConnected handler) {
   weft::Runtime runtime({.workers = static_cast<unsigned>(threads)});
-  auto [server, port] = cmp::weft_run(runtime, [] {
-    auto server = weft::start_server(weft_echo, "127.0.0.1", 0, {.backlog = kBacklog});
+  auto [server, port] = cmp::weft_run(runtime, [&handler] {
+    auto server = weft::start_server(handler, "127.0.0.1", 0, {.backlog = kBacklog});
     return std::pair{server, server.sockets().at(0).port};
   });
-  Outcome outcome = cmp::net::drive_echo(port, workload);
+  Outcome outcome = cmp::net::drive(port, workload);
   // Every connection has been closed by the client: the handlers end on end-of-file.
   cmp::weft_run(runtime, [&server] {
     server.close();
@@ -64,6 +68,26 @@ Outcome echo_weft(const std::string& workload, int threads) {
     return 0;
   });
   return outcome;
+}
+
+// An HTTP/1.1 server's whole answer to any request: the body is the one bench_netload checks.
+const std::string kHttpResponse =
+    "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(cmp::net::kHttpBody.size()) +
+    "\r\nContent-Type: text/plain\r\n\r\n" + std::string(cmp::net::kHttpBody);
+
+// Keep-alive: one request after the other (a GET: its head ends the request), until the client
+// closes. The minimal server every runtime but Go runs (Go's is net/http).
+void weft_http(weft::StreamReader reader, weft::StreamWriter writer) {
+  try {
+    for (;;) {
+      reader.readuntil("\r\n\r\n");
+      writer.write(kHttpResponse);
+      writer.drain();
+    }
+  } catch (const weft::IncompleteReadError&) {
+    // The client closed the connection.
+  }
+  writer.close();
 }
 
 // ---- weft, low level: sock_accept, sock_recv_into, sock_sendall ------------------------------
@@ -78,7 +102,7 @@ void weft_sock_echo(const std::shared_ptr<weft::Socket>& conn) {
   }
 }
 
-Outcome echo_weft_sock(const std::string& workload, int threads) {
+Outcome serve_weft_sock(const std::string& workload, int threads) {
   weft::Runtime runtime({.workers = static_cast<unsigned>(threads)});
   auto [acceptor, port] = cmp::weft_run(runtime, [] {
     auto listener = std::make_shared<weft::Socket>(AF_INET);
@@ -95,7 +119,7 @@ Outcome echo_weft_sock(const std::string& workload, int threads) {
     });
     return std::pair{acceptor, port};
   });
-  Outcome outcome = cmp::net::drive_echo(port, workload);
+  Outcome outcome = cmp::net::drive(port, workload);
   cmp::weft_run(runtime, [&acceptor] {
     acceptor.cancel();
     return 0;
@@ -121,18 +145,35 @@ asio::awaitable<void> asio_echo(tcp::socket socket) {
   }
 }
 
-asio::awaitable<void> asio_accept(tcp::acceptor& acceptor) {
+asio::awaitable<void> asio_http(tcp::socket socket) {
+  std::string inbox;
+  boost::system::error_code error;
+  for (;;) {
+    const std::size_t n =
+        co_await asio::async_read_until(socket, asio::dynamic_buffer(inbox), "\r\n\r\n",
+                                        asio::redirect_error(asio::use_awaitable, error));
+    if (error) break;
+    inbox.erase(0, n);
+    co_await asio::async_write(socket, asio::buffer(kHttpResponse),
+                               asio::redirect_error(asio::use_awaitable, error));
+    if (error) break;
+  }
+}
+
+using AsioHandler = asio::awaitable<void> (*)(tcp::socket);
+
+asio::awaitable<void> asio_accept(tcp::acceptor& acceptor, AsioHandler handler) {
   boost::system::error_code error;
   for (;;) {
     tcp::socket socket =
         co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, error));
     if (error) break;  // the acceptor was closed
     socket.set_option(tcp::no_delay(true));
-    asio::co_spawn(acceptor.get_executor(), asio_echo(std::move(socket)), asio::detached);
+    asio::co_spawn(acceptor.get_executor(), handler(std::move(socket)), asio::detached);
   }
 }
 
-Outcome echo_asio(const std::string& workload, int threads) {
+Outcome serve_asio(const std::string& workload, int threads, AsioHandler handler) {
   asio::io_context context(threads);
   tcp::acceptor acceptor(context);
   const tcp::endpoint endpoint(asio::ip::address_v4::loopback(), 0);
@@ -141,10 +182,10 @@ Outcome echo_asio(const std::string& workload, int threads) {
   acceptor.bind(endpoint);
   acceptor.listen(kBacklog);
   const auto port = acceptor.local_endpoint().port();
-  asio::co_spawn(context, asio_accept(acceptor), asio::detached);
+  asio::co_spawn(context, asio_accept(acceptor, handler), asio::detached);
   std::vector<std::thread> workers;
   for (int i = 0; i < threads; ++i) workers.emplace_back([&context] { context.run(); });
-  Outcome outcome = cmp::net::drive_echo(port, workload);
+  Outcome outcome = cmp::net::drive(port, workload);
   asio::post(context, [&acceptor] { acceptor.close(); });
   context.stop();
   for (auto& w : workers) w.join();
@@ -154,13 +195,18 @@ Outcome echo_asio(const std::string& workload, int threads) {
 void register_all() {
   for (const auto& load : cmp::net::kEchoLoads) {
     const std::string name(load.name);
+    const bool http = load.protocol == cmp::net::Protocol::http;
+    const std::string unit = http ? "cpu ns/request" : "cpu ns/round trip";
+    const weft::ClientConnected weft_handler = http ? weft_http : weft_echo;
+    const AsioHandler asio_handler = http ? asio_http : asio_echo;
     for (int threads : cmp::worker_counts()) {
-      cmp::add(name, "weft", threads, "cpu ns/round trip",
-               [name, threads] { return echo_weft(name, threads); });
-      cmp::add(name, "weft-sock", threads, "cpu ns/round trip",
-               [name, threads] { return echo_weft_sock(name, threads); });
-      cmp::add(name, "asio", threads, "cpu ns/round trip",
-               [name, threads] { return echo_asio(name, threads); });
+      cmp::add(name, "weft", threads, unit,
+               [=] { return serve_weft(name, threads, weft_handler); });
+      if (!http) {
+        cmp::add(name, "weft-sock", threads, unit, [=] { return serve_weft_sock(name, threads); });
+      }
+      cmp::add(name, "asio", threads, unit,
+               [=] { return serve_asio(name, threads, asio_handler); });
     }
   }
 }

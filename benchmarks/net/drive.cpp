@@ -72,7 +72,7 @@ Ran run(const std::vector<std::string>& args) {
 
 }  // namespace
 
-Outcome drive_echo(std::uint16_t port, const std::string& workload) {
+Outcome drive(std::uint16_t port, const std::string& workload) {
   const double cpu_before = cpu_seconds();
   const Ran ran = run({load_generator(), "--port", std::to_string(port), "--workload", workload});
   const double cpu = cpu_seconds() - cpu_before;
