@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,6 +65,7 @@ var workloads = []workload{
 	{"echo_single", "cpu ns/round trip", nil, echoServer("echo_single")},
 	{"echo", "cpu ns/round trip", nil, echoServer("echo")},
 	{"echo_many", "cpu ns/round trip", nil, echoServer("echo_many")},
+	{"http", "cpu ns/request", nil, httpServer},
 }
 
 const defaultWorkers = "1,2"
@@ -396,12 +398,32 @@ func echoConn(conn net.Conn) {
 	}
 }
 
+// Runs the load generator against the server listening on ln; the figure is this process's CPU
+// time per round trip (request).
+func driveLoad(ln net.Listener, workload string) (float64, map[string]float64, error) {
+	load := os.Getenv("CMP_NETLOAD")
+	if load == "" {
+		return 0, nil, fmt.Errorf("CMP_NETLOAD is not set (tools/bench sets it to build/release/benchmarks/bench_netload)")
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	before := cpuSeconds()
+	out, err := exec.Command(filepath.Clean(load), "--port", strconv.Itoa(port), "--workload", workload).Output()
+	cpu := cpuSeconds() - before
+	var word string
+	var roundTrips, seconds, p50, p99 float64
+	fmt.Sscan(string(out), &word, &roundTrips, &seconds, &p50, &p99)
+	if err != nil || word != "ok" || roundTrips <= 0 {
+		return 0, nil, fmt.Errorf("bench_netload (%v): %s", err, strings.TrimSpace(string(out)))
+	}
+	return cpu * 1e9 / roundTrips, map[string]float64{
+		"wall_ns_per_round_trip": seconds * 1e9 / roundTrips,
+		"p50_latency_ns":         p50,
+		"p99_latency_ns":         p99,
+	}, nil
+}
+
 func echoServer(workload string) func(int) (float64, map[string]float64, error) {
 	return func(int) (float64, map[string]float64, error) {
-		load := os.Getenv("CMP_NETLOAD")
-		if load == "" {
-			return 0, nil, fmt.Errorf("CMP_NETLOAD is not set (tools/bench sets it to build/release/benchmarks/bench_netload)")
-		}
 		// net.Listen's backlog is the kernel's somaxconn (4096 on Debian 12): echo_many's 1,000
 		// connections fit.
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -418,22 +440,29 @@ func echoServer(workload string) func(int) (float64, map[string]float64, error) 
 				go echoConn(conn) // TCP_NODELAY is Go's default
 			}
 		}()
-		port := ln.Addr().(*net.TCPAddr).Port
-		before := cpuSeconds()
-		out, err := exec.Command(filepath.Clean(load), "--port", strconv.Itoa(port), "--workload", workload).Output()
-		cpu := cpuSeconds() - before
-		var word string
-		var roundTrips, seconds, p50, p99 float64
-		fmt.Sscan(string(out), &word, &roundTrips, &seconds, &p50, &p99)
-		if err != nil || word != "ok" || roundTrips <= 0 {
-			return 0, nil, fmt.Errorf("bench_netload (%v): %s", err, strings.TrimSpace(string(out)))
-		}
-		return cpu * 1e9 / roundTrips, map[string]float64{
-			"wall_ns_per_round_trip": seconds * 1e9 / roundTrips,
-			"p50_latency_ns":         p50,
-			"p99_latency_ns":         p99,
-		}, nil
+		return driveLoad(ln, workload)
 	}
+}
+
+// ---- http: net/http with a handler that answers every request with the same short body (the
+// other runtimes run a minimal hand-written HTTP/1.1 server; Go's is the standard library's, as
+// a Go server author would write it, and does more: it parses every header and adds Date).
+
+var httpBody = []byte("Hello, World!")
+
+func httpServer(int) (float64, map[string]float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, nil, err
+	}
+	server := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Length", strconv.Itoa(len(httpBody)))
+		w.Write(httpBody)
+	})}
+	go server.Serve(ln)
+	defer server.Close()
+	return driveLoad(ln, "http")
 }
 
 // ---- driver
