@@ -39,6 +39,8 @@ WORKLOADS = [
      "echo server, 50 connections x 2k round trips of 512 B: server CPU per round trip"),
     ("echo_many", "cpu ns/round trip",
      "echo server, 1,000 connections x 100 round trips of 512 B: server CPU per round trip"),
+    ("http", "cpu ns/request",
+     "HTTP/1.1 keep-alive server, 50 connections x 2k sequential GETs: server CPU per request"),
 ]
 UNITS = {name: unit for name, unit, _ in WORKLOADS}
 # weft-eager is weft with RunOptions{.eager_tasks = true, .continuation_stealing = true}
@@ -56,7 +58,7 @@ COLORS = {"weft": "#d62728", "weft-eager": "#ff9896", "weft-sock": "#ffbb78", "b
 # is shown as "not built".
 RUNTIME_BENCHES = {"weft-eager": {"skynet", "spawn_join", "gather_fanout"},
                    "weft-sock": {"echo_single", "echo", "echo_many"},
-                   "asio": {"echo_single", "echo", "echo_many"}}
+                   "asio": {"echo_single", "echo", "echo_many", "http"}}
 
 # The targets of issue 14 (2 workers unless said). A target is
 #   (workload, workers, subject, peer, factor): subject's median <= factor x the peer's, or

@@ -24,7 +24,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
@@ -127,6 +127,12 @@ const WORKLOADS: &[Workload] = &[
         unit: "cpu ns/round trip",
         fixed_threads: None,
         run: echo_many,
+    },
+    Workload {
+        name: "http",
+        unit: "cpu ns/request",
+        fixed_threads: None,
+        run: http,
     },
 ];
 
@@ -631,11 +637,49 @@ fn idle_cpu(threads: usize) -> Result<Outcome, String> {
 
 // ---- echo_single / echo / echo_many ----------------------------------------------------------
 
-/// An echo server on TcpListener / TcpStream, a task per connection, driven by the C++ load
+/// Echoes what comes (up to 4 KiB a read) until end-of-file.
+async fn serve_echo(mut socket: TcpStream) {
+    let mut buffer = vec![0u8; 4096];
+    loop {
+        let n = match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => return, // end-of-file or an error
+            Ok(n) => n,
+        };
+        if socket.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 keep-alive server, as the C++ ones: every request head (through its blank
+/// line) gets the same 200 answer with Content-Length, until end-of-file. (hyper is not in
+/// Debian 12's packaged crates this build uses.)
+async fn serve_http(mut socket: TcpStream) {
+    const RESPONSE: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, World!";
+    let mut inbox: Vec<u8> = Vec::with_capacity(4096);
+    let mut buffer = vec![0u8; 4096];
+    loop {
+        let n = match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        inbox.extend_from_slice(&buffer[..n]);
+        while let Some(end) = inbox.windows(4).position(|w| w == b"\r\n\r\n") {
+            inbox.drain(..end + 4);
+            if socket.write_all(RESPONSE).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// An echo (or HTTP) server on TcpListener / TcpStream, a task per connection, driven by the C++ load
 /// generator (benchmarks/net/netload.cpp, $CMP_NETLOAD) that drives every runtime's server. The
 /// figure is this process's CPU time per round trip (the server's: the client is another
 /// process), as the C++ suite's and Go's.
-fn echo_server(workload: &str, threads: usize) -> Result<Outcome, String> {
+fn serve(workload: &str, threads: usize) -> Result<Outcome, String> {
+    let http = workload == "http";
     let load = std::env::var("CMP_NETLOAD").map_err(|_| {
         "CMP_NETLOAD is not set (tools/bench sets it to build/release/benchmarks/bench_netload)"
             .to_string()
@@ -662,20 +706,13 @@ fn echo_server(workload: &str, threads: usize) -> Result<Outcome, String> {
     let before = cpu_seconds();
     let output = rt.block_on(async move {
         let server = tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
+            while let Ok((socket, _)) = listener.accept().await {
                 let _ = socket.set_nodelay(true);
-                tokio::spawn(async move {
-                    let mut buffer = vec![0u8; 4096];
-                    loop {
-                        let n = match socket.read(&mut buffer).await {
-                            Ok(0) | Err(_) => return, // end-of-file or an error
-                            Ok(n) => n,
-                        };
-                        if socket.write_all(&buffer[..n]).await.is_err() {
-                            return;
-                        }
-                    }
-                });
+                if http {
+                    tokio::spawn(serve_http(socket));
+                } else {
+                    tokio::spawn(serve_echo(socket));
+                }
             }
         });
         // The client waits on a blocking-pool thread: on one worker the runtime is driven by
@@ -714,15 +751,19 @@ fn echo_server(workload: &str, threads: usize) -> Result<Outcome, String> {
 }
 
 fn echo_single(threads: usize) -> Result<Outcome, String> {
-    echo_server("echo_single", threads)
+    serve("echo_single", threads)
 }
 
 fn echo(threads: usize) -> Result<Outcome, String> {
-    echo_server("echo", threads)
+    serve("echo", threads)
 }
 
 fn echo_many(threads: usize) -> Result<Outcome, String> {
-    echo_server("echo_many", threads)
+    serve("echo_many", threads)
+}
+
+fn http(threads: usize) -> Result<Outcome, String> {
+    serve("http", threads)
 }
 
 // ---- driver -----------------------------------------------------------------------------------
