@@ -186,7 +186,6 @@ Outcome serve_asio(const std::string& workload, int threads, AsioHandler handler
   std::vector<std::thread> workers;
   for (int i = 0; i < threads; ++i) workers.emplace_back([&context] { context.run(); });
   Outcome outcome = cmp::net::drive(port, workload);
-  asio::post(context, [&acceptor] { acceptor.close(); });
   context.stop();
   for (auto& w : workers) w.join();
   return outcome;
