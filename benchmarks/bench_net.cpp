@@ -56,10 +56,12 @@ void weft_echo(weft::StreamReader reader, weft::StreamWriter writer) {
 
 Outcome serve_weft(const std::string& workload, int threads, weft::ClientConnected handler) {
   weft::Runtime runtime({.workers = static_cast<unsigned>(threads)});
-  auto [server, port] = cmp::weft_run(runtime, [&handler] {
-    auto server = weft::start_server(handler, "127.0.0.1", 0, {.backlog = kBacklog});
-    return std::pair{server, server.sockets().at(0).port};
+  // No structured binding: clang 14 cannot capture one in a lambda.
+  weft::Server server = cmp::weft_run(runtime, [&handler] {
+    return weft::start_server(handler, "127.0.0.1", 0, {.backlog = kBacklog});
   });
+  const std::uint16_t port =
+      cmp::weft_run(runtime, [&server] { return server.sockets().at(0).port; });
   Outcome outcome = cmp::net::drive(port, workload);
   // Every connection has been closed by the client: the handlers end on end-of-file.
   cmp::weft_run(runtime, [&server] {
@@ -104,7 +106,7 @@ void weft_sock_echo(const std::shared_ptr<weft::Socket>& conn) {
 
 Outcome serve_weft_sock(const std::string& workload, int threads) {
   weft::Runtime runtime({.workers = static_cast<unsigned>(threads)});
-  auto [acceptor, port] = cmp::weft_run(runtime, [] {
+  auto started = cmp::weft_run(runtime, [] {
     auto listener = std::make_shared<weft::Socket>(AF_INET);
     listener->setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
     listener->bind({"127.0.0.1", 0});
@@ -119,7 +121,8 @@ Outcome serve_weft_sock(const std::string& workload, int threads) {
     });
     return std::pair{acceptor, port};
   });
-  Outcome outcome = cmp::net::drive(port, workload);
+  auto& acceptor = started.first;  // not a structured binding: clang 14 cannot capture one
+  Outcome outcome = cmp::net::drive(started.second, workload);
   cmp::weft_run(runtime, [&acceptor] {
     acceptor.cancel();
     return 0;
