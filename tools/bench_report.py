@@ -11,7 +11,8 @@ and weft's ratio to the best peer) and each target's PASS / MISS, and writes the
 the same table plus one bar chart per workload (inline SVG, log scale where the values span
 decades; no scripts, nothing fetched).
 
-Every figure is lower-is-better. TARGETS below is the one list of the targets (issue 14).
+Every figure is lower-is-better. TARGETS below is the one list of the targets (issue 14, and
+issue 12's network ones).
 """
 import argparse
 import html
@@ -32,19 +33,32 @@ WORKLOADS = [
     ("suspended_memory", "bytes/task", "1M tasks suspended on one event: RSS grown per task"),
     ("sleep_timers", "ms", "100k tasks each sleep 10 ms: first spawn to last join (ideal: 10)"),
     ("idle_cpu", "cpu ms/s", "CPU time a started, idle runtime burns, per second of wall time"),
+    ("echo_single", "cpu ns/round trip",
+     "echo server, 1 loopback connection, 50k round trips of 512 B: server CPU per round trip"),
+    ("echo", "cpu ns/round trip",
+     "echo server, 50 connections x 2k round trips of 512 B: server CPU per round trip"),
+    ("echo_many", "cpu ns/round trip",
+     "echo server, 1,000 connections x 100 round trips of 512 B: server CPU per round trip"),
+    ("http", "cpu ns/request",
+     "HTTP/1.1 keep-alive server, 50 connections x 2k sequential GETs: server CPU per request"),
 ]
 UNITS = {name: unit for name, unit, _ in WORKLOADS}
 # weft-eager is weft with RunOptions{.eager_tasks = true, .continuation_stealing = true}
 # (issue 14): a variant of weft, not a peer.
-RUNTIMES = ["weft", "weft-eager", "boost.fiber", "boost.fiber-suspend", "onetbb", "go", "tokio"]
-VARIANTS = ["weft", "weft-eager"]
+RUNTIMES = ["weft", "weft-eager", "weft-sock", "boost.fiber", "boost.fiber-suspend", "onetbb", "go", "tokio",
+            "asio"]
+# weft-sock is weft's echo server on sock_accept / sock_recv_into / sock_sendall instead of the
+# streams (issue 12): a variant too.
+VARIANTS = ["weft", "weft-eager", "weft-sock"]
 PEERS = [rt for rt in RUNTIMES if rt not in VARIANTS]
-COLORS = {"weft": "#d62728", "weft-eager": "#ff9896", "boost.fiber": "#1f77b4",
+COLORS = {"weft": "#d62728", "weft-eager": "#ff9896", "weft-sock": "#ffbb78", "boost.fiber": "#1f77b4",
           "boost.fiber-suspend": "#7fb0dc", "onetbb": "#2ca02c", "go": "#9467bd",
-          "tokio": "#8c564b"}
+          "tokio": "#8c564b", "asio": "#e377c2"}
 # The workloads a runtime has rows for, where not all: where a runtime that could not be built
 # is shown as "not built".
-RUNTIME_BENCHES = {"weft-eager": {"skynet", "spawn_join", "gather_fanout"}}
+RUNTIME_BENCHES = {"weft-eager": {"skynet", "spawn_join", "gather_fanout"},
+                   "weft-sock": {"echo_single", "echo", "echo_many"},
+                   "asio": {"echo_single", "echo", "echo_many", "http"}}
 
 # The targets of issue 14 (2 workers unless said). A target is
 #   (workload, workers, subject, peer, factor): subject's median <= factor x the peer's, or
@@ -76,6 +90,12 @@ TARGETS = [
     ("suspended_memory", 2, "weft", None, 4710.0),  # one 4 KiB stack page + 614 B
     ("sleep_timers", 2, "weft", "go", 0.5),
     ("idle_cpu", 2, "weft", None, 10.0),  # 0.01 CPU s per idle s
+    # Issue 12: ping-pong at 1,000 connections, in round trips per second of server CPU,
+    # >= 1.15 x Go and >= 1.0 x Tokio and Asio; as CPU ns per round trip, <= 1 / 1.15 x Go.
+    ("echo_many", 2, "weft", "go", 0.87),
+    ("echo_many", 2, "weft", "tokio", 1.0),
+    ("echo_many", 2, "weft", "asio", 1.0),
+    ("echo_many", 2, "weft", "weft-sock", 1.10),  # the streams cost <= 1.10 x sock_*
 ]
 
 

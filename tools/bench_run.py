@@ -2,7 +2,7 @@
 """The comparison run (tools/bench runs this after tools/deps).
 
 Builds the release preset's comparison suites (benchmarks/bench_{spawn,switch,submit,memory,
-timers}), the Go program (benchmarks/go) and the Tokio program (benchmarks/tokio, offline from
+timers,net}) and the load generator that drives every echo server (bench_netload), the Go program (benchmarks/go) and the Tokio program (benchmarks/tokio, offline from
 Debian's packaged crates), runs every workload x runtime x worker count on its own -- each
 repetition in a fresh process -- and then prints the table and the targets and writes
 build/bench/results.json, samples.json, unavailable.json and report.html.
@@ -28,7 +28,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_report  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SUITES = ["bench_spawn", "bench_switch", "bench_submit", "bench_memory", "bench_timers"]
+SUITES = ["bench_spawn", "bench_switch", "bench_submit", "bench_memory", "bench_timers",
+          "bench_net"]
+# The load generator every echo server is driven by (benchmarks/net/netload.cpp); bench_net,
+# gobench and tokiobench find it through $CMP_NETLOAD.
+NETLOAD = "bench_netload"
 NAME = re.compile(r"^(?P<bench>[a-z_]+)/(?P<runtime>[a-z.\-]+)/threads:(?P<threads>\d+)")
 QUICK_REPS, FULL_REPS = 3, 10
 DEFAULT_WORKERS = "1,2"
@@ -127,9 +131,9 @@ def build(out_dir, build_dir, unavailable):
     log("tools/bench: building the comparison suites (release preset) ...", end="")
     if build_dir == os.path.join(ROOT, "build", "release"):
         steps = [["cmake", "--preset", "release"],
-                 ["cmake", "--build", "--preset", "release", "--target"] + SUITES]
+                 ["cmake", "--build", "--preset", "release", "--target"] + SUITES + [NETLOAD]]
     else:
-        steps = [["cmake", "--build", build_dir, "-j2", "--target"] + SUITES]
+        steps = [["cmake", "--build", build_dir, "-j2", "--target"] + SUITES + [NETLOAD]]
     for cmd in steps:
         if run_logged(cmd, logfile) != 0:
             log(" FAILED")
@@ -242,7 +246,8 @@ def run_job(name, kind, exe, reps, timeout, workers):
         extra = {}
         for b in good:
             for k, v in b.items():
-                if k.endswith("_per_task") or k.startswith("retained"):
+                if (k.endswith("_per_task") or k.startswith("retained")
+                        or k.endswith("_ns") or k.endswith("_per_round_trip")):
                     extra.setdefault(k, []).append(v)
     else:
         cmd = [exe, "-bench", m["bench"], "-threads", m["threads"], "-reps", str(reps)]
@@ -276,7 +281,7 @@ def run_job(name, kind, exe, reps, timeout, workers):
 def main(argv):
     ap = argparse.ArgumentParser(
         prog="tools/bench",
-        description="The comparison run: weft beside Boost.Fiber, oneTBB, Go and Tokio.",
+        description="The comparison run: weft beside Boost.Fiber, oneTBB, Go, Tokio and Asio.",
         epilog="Quick by default (%d repetitions); results in build/bench/ (results.json, "
                "samples.json, report.html). See docs/performance.md, \"Comparison\"."
                % QUICK_REPS)
@@ -317,6 +322,7 @@ def main(argv):
             f"than the {found} cores found: counts above {found} are oversubscribed (workers "
             f"share cores), so their figures show time-slicing, not scaling")
     build_dir = os.path.abspath(args.build_dir)
+    os.environ["CMP_NETLOAD"] = os.path.join(build_dir, "benchmarks", NETLOAD)
     out_dir = os.path.join(ROOT, "build", "bench")
     os.makedirs(out_dir, exist_ok=True)
     report_out = sys.stderr if args.json else sys.stdout
@@ -397,7 +403,7 @@ def main(argv):
     print(file=report_out)
     print("\n".join(bench_report.table_lines(rows, unavailable_rows)), file=report_out)
     print(file=report_out)
-    print("Targets (issue 14; tools/bench_report.py, TARGETS):", file=report_out)
+    print("Targets (issues 14 and 12; tools/bench_report.py, TARGETS):", file=report_out)
     print("\n".join("  " + t for t in bench_report.target_lines(rows, unavailable_rows)),
           file=report_out)
     print(file=report_out)

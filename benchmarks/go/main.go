@@ -18,8 +18,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -59,6 +62,10 @@ var workloads = []workload{
 	{"suspended_memory", "bytes/task", []int{2}, suspendedMemory},
 	{"sleep_timers", "ms", nil, sleepTimers},
 	{"idle_cpu", "cpu ms/s", nil, idleCPU},
+	{"echo_single", "cpu ns/round trip", nil, echoServer("echo_single")},
+	{"echo", "cpu ns/round trip", nil, echoServer("echo")},
+	{"echo_many", "cpu ns/round trip", nil, echoServer("echo_many")},
+	{"http", "cpu ns/request", nil, httpServer},
 }
 
 const defaultWorkers = "1,2"
@@ -370,6 +377,92 @@ func idleCPU(threads int) (float64, map[string]float64, error) {
 	start := time.Now()
 	time.Sleep(time.Second)
 	return (cpuSeconds() - cpu) * 1e3 / time.Since(start).Seconds(), nil, nil
+}
+
+// ---- echo_single / echo / echo_many: a net package echo server, a goroutine per connection,
+// driven by the C++ load generator (benchmarks/net/netload.cpp, $CMP_NETLOAD) that drives every
+// runtime's server. The figure is this process's CPU time per round trip (the server's: the
+// client is another process), as the C++ suite's.
+
+func echoConn(conn net.Conn) {
+	defer conn.Close()
+	buffer := make([]byte, 4096)
+	for {
+		n, err := conn.Read(buffer)
+		if err != nil {
+			return // io.EOF included
+		}
+		if _, err := conn.Write(buffer[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// Runs the load generator against the server listening on ln; the figure is this process's CPU
+// time per round trip (request).
+func driveLoad(ln net.Listener, workload string) (float64, map[string]float64, error) {
+	load := os.Getenv("CMP_NETLOAD")
+	if load == "" {
+		return 0, nil, fmt.Errorf("CMP_NETLOAD is not set (tools/bench sets it to build/release/benchmarks/bench_netload)")
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	before := cpuSeconds()
+	out, err := exec.Command(filepath.Clean(load), "--port", strconv.Itoa(port), "--workload", workload).Output()
+	cpu := cpuSeconds() - before
+	var word string
+	var roundTrips, seconds, p50, p99 float64
+	fmt.Sscan(string(out), &word, &roundTrips, &seconds, &p50, &p99)
+	if err != nil || word != "ok" || roundTrips <= 0 {
+		return 0, nil, fmt.Errorf("bench_netload (%v): %s", err, strings.TrimSpace(string(out)))
+	}
+	return cpu * 1e9 / roundTrips, map[string]float64{
+		"wall_ns_per_round_trip": seconds * 1e9 / roundTrips,
+		"p50_latency_ns":         p50,
+		"p99_latency_ns":         p99,
+	}, nil
+}
+
+func echoServer(workload string) func(int) (float64, map[string]float64, error) {
+	return func(int) (float64, map[string]float64, error) {
+		// net.Listen's backlog is the kernel's somaxconn (4096 on Debian 12): echo_many's 1,000
+		// connections fit.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, nil, err
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go echoConn(conn) // TCP_NODELAY is Go's default
+			}
+		}()
+		return driveLoad(ln, workload)
+	}
+}
+
+// ---- http: net/http with a handler that answers every request with the same short body (the
+// other runtimes run a minimal hand-written HTTP/1.1 server; Go's is the standard library's, as
+// a Go server author would write it, and does more: it parses every header and adds Date).
+
+var httpBody = []byte("Hello, World!")
+
+func httpServer(int) (float64, map[string]float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, nil, err
+	}
+	server := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Length", strconv.Itoa(len(httpBody)))
+		w.Write(httpBody)
+	})}
+	go server.Serve(ln)
+	defer server.Close()
+	return driveLoad(ln, "http")
 }
 
 // ---- driver

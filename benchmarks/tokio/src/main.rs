@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
@@ -107,6 +109,30 @@ const WORKLOADS: &[Workload] = &[
         unit: "cpu ms/s",
         fixed_threads: None,
         run: idle_cpu,
+    },
+    Workload {
+        name: "echo_single",
+        unit: "cpu ns/round trip",
+        fixed_threads: None,
+        run: echo_single,
+    },
+    Workload {
+        name: "echo",
+        unit: "cpu ns/round trip",
+        fixed_threads: None,
+        run: echo,
+    },
+    Workload {
+        name: "echo_many",
+        unit: "cpu ns/round trip",
+        fixed_threads: None,
+        run: echo_many,
+    },
+    Workload {
+        name: "http",
+        unit: "cpu ns/request",
+        fixed_threads: None,
+        run: http,
     },
 ];
 
@@ -607,6 +633,137 @@ fn idle_cpu(threads: usize) -> Result<Outcome, String> {
     let start = Instant::now();
     std::thread::sleep(Duration::from_secs(1));
     measured((cpu_seconds() - cpu) * 1e3 / start.elapsed().as_secs_f64())
+}
+
+// ---- echo_single / echo / echo_many ----------------------------------------------------------
+
+/// Echoes what comes (up to 4 KiB a read) until end-of-file.
+async fn serve_echo(mut socket: TcpStream) {
+    let mut buffer = vec![0u8; 4096];
+    loop {
+        let n = match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => return, // end-of-file or an error
+            Ok(n) => n,
+        };
+        if socket.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 keep-alive server, as the C++ ones: every request head (through its blank
+/// line) gets the same 200 answer with Content-Length, until end-of-file. (hyper is not in
+/// Debian 12's packaged crates this build uses.)
+async fn serve_http(mut socket: TcpStream) {
+    const RESPONSE: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, World!";
+    let mut inbox: Vec<u8> = Vec::with_capacity(4096);
+    let mut buffer = vec![0u8; 4096];
+    loop {
+        let n = match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        inbox.extend_from_slice(&buffer[..n]);
+        while let Some(end) = inbox.windows(4).position(|w| w == b"\r\n\r\n") {
+            inbox.drain(..end + 4);
+            if socket.write_all(RESPONSE).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// An echo (or HTTP) server on TcpListener / TcpStream, a task per connection, driven by the C++ load
+/// generator (benchmarks/net/netload.cpp, $CMP_NETLOAD) that drives every runtime's server. The
+/// figure is this process's CPU time per round trip (the server's: the client is another
+/// process), as the C++ suite's and Go's.
+fn serve(workload: &str, threads: usize) -> Result<Outcome, String> {
+    let http = workload == "http";
+    let load = std::env::var("CMP_NETLOAD").map_err(|_| {
+        "CMP_NETLOAD is not set (tools/bench sets it to build/release/benchmarks/bench_netload)"
+            .to_string()
+    })?;
+    let mut builder = if threads == 1 {
+        Builder::new_current_thread()
+    } else {
+        let mut b = Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
+    };
+    let rt = builder.enable_io().build().map_err(|e| e.to_string())?;
+    // TcpListener::bind listens with a backlog of 1024: echo_many's 1,000 connections fit.
+    let listener = rt
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .map_err(|e| format!("bind: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let args = [
+        "--port".to_string(),
+        port.to_string(),
+        "--workload".to_string(),
+        workload.to_string(),
+    ];
+    let before = cpu_seconds();
+    let output = rt.block_on(async move {
+        let server = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let _ = socket.set_nodelay(true);
+                if http {
+                    tokio::spawn(serve_http(socket));
+                } else {
+                    tokio::spawn(serve_echo(socket));
+                }
+            }
+        });
+        // The client waits on a blocking-pool thread: on one worker the runtime is driven by
+        // this block_on, which must not block.
+        let client =
+            tokio::task::spawn_blocking(move || Command::new(load).args(args).output()).await;
+        server.abort();
+        client
+    });
+    let cpu = cpu_seconds() - before;
+    let output = output
+        .map_err(|e| format!("the client task failed: {e}"))?
+        .map_err(|e| format!("cannot run bench_netload: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let number = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let round_trips = number(1);
+    if !output.status.success() || fields.first() != Some(&"ok") || round_trips <= 0.0 {
+        return Err(format!("bench_netload ({}): {text}", output.status));
+    }
+    // Never dropped: the child process ends without shutting the runtime down.
+    std::mem::forget(rt);
+    Ok(Outcome {
+        value: cpu * 1e9 / round_trips,
+        extra: vec![
+            ("wall_ns_per_round_trip", number(2) * 1e9 / round_trips),
+            ("p50_latency_ns", number(3)),
+            ("p99_latency_ns", number(4)),
+        ],
+    })
+}
+
+fn echo_single(threads: usize) -> Result<Outcome, String> {
+    serve("echo_single", threads)
+}
+
+fn echo(threads: usize) -> Result<Outcome, String> {
+    serve("echo", threads)
+}
+
+fn echo_many(threads: usize) -> Result<Outcome, String> {
+    serve("echo_many", threads)
+}
+
+fn http(threads: usize) -> Result<Outcome, String> {
+    serve("http", threads)
 }
 
 // ---- driver -----------------------------------------------------------------------------------
