@@ -289,7 +289,13 @@ TEST_P(EventLoopTestsMixin, test_reader_callback) {
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
   int r = fds[0];
   int w = fds[1];
+  // The callback runs on whichever worker polled; the task reads on another (2 workers).
+  std::mutex guard;
   std::string bytes_read;
+  auto bytes_so_far = [&] {
+    std::lock_guard lock(guard);
+    return bytes_read.size();
+  };
   weft::run(
       [&] {
         weft::Event closed;
@@ -298,6 +304,7 @@ TEST_P(EventLoopTestsMixin, test_reader_callback) {
           ssize_t n = ::recv(r, data, sizeof data, 0);
           if (n < 0) return;  // spurious readiness notifications are possible
           if (n > 0) {
+            std::lock_guard lock(guard);
             bytes_read.append(data, static_cast<std::size_t>(n));
           } else {
             EXPECT_TRUE(weft::remove_reader(r));
@@ -306,9 +313,9 @@ TEST_P(EventLoopTestsMixin, test_reader_callback) {
           }
         });
         ::send(w, "abc", 3, 0);
-        while (bytes_read.size() < 3) weft::sleep(0.001);
+        while (bytes_so_far() < 3) weft::sleep(0.001);
         ::send(w, "def", 3, 0);
-        while (bytes_read.size() < 6) weft::sleep(0.001);
+        while (bytes_so_far() < 6) weft::sleep(0.001);
         ::close(w);
         closed.wait();
       },
