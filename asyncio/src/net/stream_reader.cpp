@@ -41,6 +41,17 @@ void ReaderState::wait_for_data(const char* function, std::size_t seen) {
 
 namespace {
 
+// read() and read_into(): with nothing buffered and no EOF yet, waits for data (the mutex is let
+// go meanwhile); an error with nothing left to return is raised.
+void wait_for_some_data(detail::ReaderState& s, std::unique_lock<std::mutex>& lock) {
+  if (!s.buffer.empty() || s.eof) return;
+  const std::size_t seen = s.buffer.size();
+  lock.unlock();
+  s.wait_for_data("read", seen);
+  lock.lock();
+  if (s.error && s.buffer.empty()) std::rethrow_exception(s.error);
+}
+
 void wake_waiter(detail::ReaderState& state) {  // with the lock
   if (state.waiter && !state.waiter->done()) state.waiter->set_result();
 }
@@ -108,13 +119,7 @@ std::string StreamReader::read(long n) {
       all += block;
     }
   }
-  if (s.buffer.empty() && !s.eof) {
-    const std::size_t seen = s.buffer.size();
-    lock.unlock();
-    s.wait_for_data("read", seen);
-    lock.lock();
-    if (s.error && s.buffer.empty()) std::rethrow_exception(s.error);
-  }
+  wait_for_some_data(s, lock);
   const std::size_t take = std::min(s.buffer.size(), static_cast<std::size_t>(n));
   std::string data = s.buffer.substr(0, take);
   s.buffer.erase(0, take);
@@ -126,13 +131,7 @@ std::size_t StreamReader::read_into(std::span<char> buffer) {
   std::unique_lock lock(s.mutex);
   if (s.error) std::rethrow_exception(s.error);
   if (buffer.empty()) return 0;
-  if (s.buffer.empty() && !s.eof) {
-    const std::size_t seen = s.buffer.size();
-    lock.unlock();
-    s.wait_for_data("read", seen);
-    lock.lock();
-    if (s.error && s.buffer.empty()) std::rethrow_exception(s.error);
-  }
+  wait_for_some_data(s, lock);
   const std::size_t take = std::min(s.buffer.size(), buffer.size());
   std::copy_n(s.buffer.data(), take, buffer.data());
   s.buffer.erase(0, take);
