@@ -55,7 +55,8 @@ TEST_P(StreamsStress, EchoManyConnectionsWhileSomeResetAndSomeReadsAreCancelled)
             }
             if (kind == 1) {
               // Nothing was sent: the read times out, and loses nothing that comes later.
-              EXPECT_THROW(weft::wait_for(weft::coro([&] { return reader.readline(); }), 0.001),
+              EXPECT_THROW(weft::wait_for(
+                               weft::coro([&reader = reader] { return reader.readline(); }), 0.001),
                            weft::TimeoutError);
             }
             for (int m = 0; m < messages; ++m) {

@@ -299,7 +299,7 @@ TEST_P(ReactorStress, PingPongOverManyPairsWhileSomeWaitsAreCancelled) {
   // Each pair's two tasks bounce a counter; a third task cancels readers of other pairs' sockets
   // that wait forever. Every message must arrive exactly once, in order.
   const int pairs_count = static_cast<int>(scaled(200));
-  const int rounds = static_cast<int>(scaled(500)) + 5;
+  int rounds = static_cast<int>(scaled(500)) + 5;
   std::vector<std::unique_ptr<Pair>> pairs;
   std::vector<std::unique_ptr<Pair>> idle;
   for (int i = 0; i < pairs_count; ++i) {

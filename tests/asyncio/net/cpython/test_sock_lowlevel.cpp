@@ -125,7 +125,7 @@ TEST_P(SockLowLevelTests, test_sock_client_racing) {
         auto blocked = weft::create_task(weft::coro([&] { weft::sock_sendall(sock, "hello"); }));
         weft::sleep(0.0);
         blocked.cancel();
-        auto recv_all = weft::create_task(weft::coro([&] {
+        auto recv_all = weft::create_task(weft::coro([&, &server = server] {
           std::string rv;
           for (;;) {
             std::string buf = weft::sock_recv(server, 8192);
