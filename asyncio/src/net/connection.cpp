@@ -48,8 +48,15 @@ Connection::~Connection() {
   }
 }
 
-void Connection::receive(ReaderState& reader) {
-  if (reader.scratch.empty()) reader.scratch.resize(64 * 1024);
+std::size_t Connection::receive(ReaderState& reader, std::span<char> direct) {
+  constexpr std::size_t first_scratch = 4 * 1024;
+  constexpr std::size_t most_scratch = 64 * 1024;
+  if (direct.empty() && !reader.scratch) {
+    reader.scratch.reset(new char[first_scratch]);  // not value-initialized: no zero fill
+    reader.scratch_size = first_scratch;
+  }
+  char* const into = direct.empty() ? reader.scratch.get() : direct.data();
+  const std::size_t room = direct.empty() ? reader.scratch_size : direct.size();
   for (;;) {
     int fd;
     {
@@ -58,12 +65,12 @@ void Connection::receive(ReaderState& reader) {
         // asyncio's close() stops reading; connection_lost then feeds EOF.
         std::lock_guard hold_reader(reader.mutex);
         reader.eof = true;
-        return;
+        return 0;
       }
       ++reads_in_flight_;
       fd = fd_;
     }
-    ssize_t n = ::recv(fd, reader.scratch.data(), reader.scratch.size(), 0);
+    ssize_t n = ::recv(fd, into, room, 0);
     int error = errno;
     {
       std::unique_lock lock(mutex_);
@@ -72,22 +79,29 @@ void Connection::receive(ReaderState& reader) {
         fd_ = -1;
       }
     }
+    if (n > 0 && !direct.empty()) return static_cast<std::size_t>(n);
     if (n > 0) {
-      std::lock_guard hold_reader(reader.mutex);
-      reader.buffer.append(reader.scratch.data(), static_cast<std::size_t>(n));
-      return;
+      {
+        std::lock_guard hold_reader(reader.mutex);
+        reader.buffer.append(into, static_cast<std::size_t>(n));
+      }
+      if (static_cast<std::size_t>(n) == room && room < most_scratch) {
+        reader.scratch.reset(new char[room * 2]);  // more was probably waiting: read more at once
+        reader.scratch_size = room * 2;
+      }
+      return 0;
     }
     if (n == 0) {
       std::lock_guard hold_reader(reader.mutex);
       reader.eof = true;
-      return;
+      return 0;
     }
     if (error == EINTR) continue;
     if (!would_block(error)) {
       // connection_lost(exc): the reader raises it.
       std::lock_guard hold_reader(reader.mutex);
       reader.error = os_error(error);
-      return;
+      return 0;
     }
     try {
       io_wait(io_, IoDirection::read);
@@ -95,7 +109,7 @@ void Connection::receive(ReaderState& reader) {
       // Taken out of the reactor: closed (or being closed) under us, which reads as EOF.
       std::lock_guard hold_reader(reader.mutex);
       reader.eof = true;
-      return;
+      return 0;
     }
   }
 }

@@ -10,13 +10,14 @@
 namespace weft {
 namespace detail {
 
-void ReaderState::wait_for_data(const char* function, std::size_t seen) {
+std::size_t ReaderState::wait_for_data(const char* function, std::size_t seen,
+                                       std::span<char> direct) {
   std::unique_lock lock(mutex);
   if (waiting) {
     throw RuntimeError(std::string(function) +
                        "() called while another coroutine is already waiting for incoming data");
   }
-  if (eof || error || buffer.size() != seen) return;
+  if (eof || error || buffer.size() != seen) return 0;
   waiting = true;
   struct Done {
     ReaderState& state;
@@ -28,13 +29,13 @@ void ReaderState::wait_for_data(const char* function, std::size_t seen) {
   } done{*this};
   if (source) {
     lock.unlock();
-    source->receive(*this);
-    return;
+    return source->receive(*this, direct);
   }
   Future<void> fed;
   waiter = fed;
   lock.unlock();
   fed.await();
+  return 0;
 }
 
 }  // namespace detail
@@ -42,14 +43,17 @@ void ReaderState::wait_for_data(const char* function, std::size_t seen) {
 namespace {
 
 // read() and read_into(): with nothing buffered and no EOF yet, waits for data (the mutex is let
-// go meanwhile); an error with nothing left to return is raised.
-void wait_for_some_data(detail::ReaderState& s, std::unique_lock<std::mutex>& lock) {
-  if (!s.buffer.empty() || s.eof) return;
+// go meanwhile); an error with nothing left to return is raised. Returns how many bytes landed in
+// `direct` (read_into's span) rather than in the buffer; the lock is not retaken then.
+std::size_t wait_for_some_data(detail::ReaderState& s, std::unique_lock<std::mutex>& lock,
+                               std::span<char> direct = {}) {
+  if (!s.buffer.empty() || s.eof) return 0;
   const std::size_t seen = s.buffer.size();
   lock.unlock();
-  s.wait_for_data("read", seen);
+  if (std::size_t landed = s.wait_for_data("read", seen, direct)) return landed;
   lock.lock();
   if (s.error && s.buffer.empty()) std::rethrow_exception(s.error);
+  return 0;
 }
 
 void wake_waiter(detail::ReaderState& state) {  // with the lock
@@ -131,7 +135,8 @@ std::size_t StreamReader::read_into(std::span<char> buffer) {
   std::unique_lock lock(s.mutex);
   if (s.error) std::rethrow_exception(s.error);
   if (buffer.empty()) return 0;
-  wait_for_some_data(s, lock);
+  // Nothing buffered: the socket's bytes go straight into the caller's span (one copy, not two).
+  if (std::size_t landed = wait_for_some_data(s, lock, buffer)) return landed;
   const std::size_t take = std::min(s.buffer.size(), buffer.size());
   std::copy_n(s.buffer.data(), take, buffer.data());
   s.buffer.erase(0, take);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,9 @@ struct ReaderState {
   // _wait_for_data): pulls from the connection, or waits for feed_data. RuntimeError if a task
   // waits already. Returns at once if that happened since the caller looked: with several
   // workers a feed_data may land between the caller's look and this call.
-  void wait_for_data(const char* function, std::size_t seen);
+  // With `direct` non-empty and a connection behind, the bytes may land there instead of in the
+  // buffer (read_into's zero-copy path): returns how many did.
+  std::size_t wait_for_data(const char* function, std::size_t seen, std::span<char> direct = {});
 
   mutable std::mutex mutex;
   std::string buffer;                  // guarded by mutex
@@ -34,7 +37,12 @@ struct ReaderState {
   std::optional<Future<void>> waiter;  // guarded by mutex: a fed reader's waiting task
   const std::size_t limit;
   std::shared_ptr<Connection> source;  // set once, before sharing; null: fed by hand
-  std::vector<char> scratch;           // the waiting task's alone (see `waiting`)
+  // Where a receive lands before it is appended to the buffer; the waiting task's alone (see
+  // `waiting`). Allocated at the first receive, not zero-filled, 4 KiB, doubled each time one
+  // receive fills it, up to 64 KiB: an idle or chatty connection keeps a page, a bulk one gets
+  // asyncio-sized reads.
+  std::unique_ptr<char[]> scratch;
+  std::size_t scratch_size = 0;
 };
 
 struct Connection : std::enable_shared_from_this<Connection> {
@@ -46,7 +54,9 @@ struct Connection : std::enable_shared_from_this<Connection> {
   ~Connection();
 
   // One read into `reader`'s buffer (or EOF, or the error), waiting on the reactor as needed.
-  void receive(ReaderState& reader);
+  // With `direct` non-empty the bytes go there instead: returns how many did (0: none, then EOF,
+  // an error, or bytes in the buffer are the outcome, as without it).
+  std::size_t receive(ReaderState& reader, std::span<char> direct = {});
   void write(std::string_view data);
   void drain(ReaderState* reader);
   void close();

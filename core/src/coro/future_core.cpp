@@ -5,6 +5,7 @@
 #include <thread>
 #include <utility>
 
+#include "weft/detail/block_pool.hpp"
 #include "weft/errors.hpp"
 #include "weft/warnings.hpp"
 
@@ -28,6 +29,35 @@ const char* state_name(FutureState state) {
 }
 
 }  // namespace
+
+// A completion's done callbacks as one job on the runtime: asyncio call_soon()s each; one job
+// that runs them in order (and queues itself again behind the tasks a callback's turn woke)
+// costs a completion one block from the pool. It keeps the future alive until the last has run.
+struct FutureCore::Delivery final : Runnable, PooledObject {
+  Delivery(std::shared_ptr<FutureCore> future_, std::vector<Entry> callbacks_)
+      : future(std::move(future_)), callbacks(std::move(callbacks_)) {}
+  void run() override {
+    std::unique_ptr<Delivery> owned(this);
+    if (!future->run_delivery(*this)) owned.release();  // queued again: the queue owns it now
+  }
+  std::string describe() const override { return "<Handle the done callbacks of a future>"; }
+  std::shared_ptr<FutureCore> future;
+  std::vector<Entry> callbacks;
+  std::size_t next = 0;  // the first callback not yet run
+};
+
+// One callback added to a future already done (asyncio schedules it at once).
+struct FutureCore::CallbackJob final : Runnable, PooledObject {
+  CallbackJob(std::shared_ptr<FutureCore> future_, Callback callback_)
+      : future(std::move(future_)), callback(std::move(callback_)) {}
+  void run() override {
+    std::unique_ptr<CallbackJob> owned(this);
+    future->invoke_callback(callback);
+  }
+  std::string describe() const override { return "<Handle a done callback of a future>"; }
+  std::shared_ptr<FutureCore> future;
+  Callback callback;
+};
 
 std::shared_ptr<CallbackScheduler> thread_callback_scheduler() noexcept {
   return tls_callback_scheduler;
@@ -196,12 +226,12 @@ void FutureCore::complete_locked_and_run(FutureState final_state) {
   delivering_ = true;
   unlock();
   on_completed();
-  std::shared_ptr<std::vector<Entry>> shared;
+  Delivery* delivery;
   try {
-    shared = std::make_shared<std::vector<Entry>>(std::move(callbacks));
+    delivery = new Delivery(shared_from_this(), std::move(callbacks));
   } catch (...) {
-    // No memory to schedule them: run them here, in order still. (Allocation comes before the
-    // move, so `callbacks` is intact.)
+    // No memory to schedule them: run them here, in order still. (The allocation comes before
+    // the vector is moved into the job, so `callbacks` is intact.)
     for (Entry& entry : callbacks) {
       lock();
       wake_waiters_before(entry.id);
@@ -211,7 +241,7 @@ void FutureCore::complete_locked_and_run(FutureState final_state) {
     end_delivery();
     return;
   }
-  if (!schedule_callbacks_from(shared, 0)) run_callbacks_from(std::move(shared), 0);
+  if (!scheduler_ || !scheduler_->call_soon(delivery)) delivery->run();
 }
 
 bool FutureCore::wake_waiters_before(std::uint64_t limit) noexcept {
@@ -239,23 +269,9 @@ bool FutureCore::wake_waiters_before(std::uint64_t limit) noexcept {
   return woke;
 }
 
-bool FutureCore::schedule_callbacks_from(const std::shared_ptr<std::vector<Entry>>& callbacks,
-                                         std::size_t next) noexcept {
-  if (!scheduler_) return false;
-  try {
-    std::function<void()> job = [self = shared_from_this(), callbacks, next]() mutable {
-      self->run_callbacks_from(std::move(callbacks), next);
-    };
-    return scheduler_->call_soon(job);
-  } catch (...) {
-    return false;  // no memory for the job: the caller runs them at once
-  }
-}
-
-void FutureCore::run_callbacks_from(std::shared_ptr<std::vector<Entry>> callbacks,
-                                    std::size_t next) noexcept {
-  for (; next < callbacks->size(); ++next) {
-    Entry& entry = (*callbacks)[next];
+bool FutureCore::run_delivery(Delivery& delivery) noexcept {
+  for (; delivery.next < delivery.callbacks.size(); ++delivery.next) {
+    Entry& entry = delivery.callbacks[delivery.next];
     // The tasks that began waiting before this callback step first, here (asyncio's ready queue
     // holds their wake-ups and the callbacks side by side, in this order).
     bool inline_wakes = scheduler_ && scheduler_->begin_inline_wakes();
@@ -264,12 +280,15 @@ void FutureCore::run_callbacks_from(std::shared_ptr<std::vector<Entry>> callback
     unlock();
     if (inline_wakes) {
       scheduler_->run_inline_wakes();
-    } else if (woke && schedule_callbacks_from(callbacks, next)) {
-      return;  // queued behind the tasks just woken, as close to that order as a queue gets
+    } else if (woke && scheduler_ && scheduler_->call_soon(&delivery)) {
+      // Queued behind the tasks just woken, as close to that order as a queue gets; from here
+      // the job may already run on another worker, so nothing of it or of us is touched again.
+      return false;
     }
     invoke_callback(entry.callback);
   }
   end_delivery();
+  return true;
 }
 
 void FutureCore::end_delivery() noexcept {
@@ -283,11 +302,8 @@ void FutureCore::end_delivery() noexcept {
 
 void FutureCore::run_callback(Callback& callback) {
   if (scheduler_) {
-    std::function<void()> call = [self = shared_from_this(), cb = std::move(callback)]() mutable {
-      self->invoke_callback(cb);
-    };
-    if (scheduler_->call_soon(call)) return;
-    call();
+    auto* job = new CallbackJob(shared_from_this(), std::move(callback));
+    if (!scheduler_->call_soon(job)) job->run();
     return;
   }
   invoke_callback(callback);

@@ -244,6 +244,14 @@ bool Scheduler::call_soon(std::function<void()>& callback) {
                              [&] { submit(new CallbackItem(std::move(callback))); });
 }
 
+bool Scheduler::call_soon(Runnable* job) noexcept {
+  if (local_worker()) {
+    submit(job);
+    return true;
+  }
+  return submit_from_outside(callbacks_closed_, [&] { submit(job); });
+}
+
 bool Scheduler::begin_inline_wakes() noexcept {
   Worker* w = local_worker();
   // Only a worker between steps may step a task: not another thread, not inside a task's step.

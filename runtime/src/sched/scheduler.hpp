@@ -147,6 +147,7 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // A future's done callbacks (CallbackScheduler): from a worker always; from another thread
   // until the workers stop taking work (false: the future runs it inline instead).
   bool call_soon(std::function<void()>& callback) override;
+  bool call_soon(Runnable* job) noexcept override;
   bool begin_inline_wakes() noexcept override;
   void run_inline_wakes() noexcept override;
   // Acquire: pairs with the Runtime's release stores of itself and of null (runtime_of).

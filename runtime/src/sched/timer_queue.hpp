@@ -29,6 +29,7 @@
 #include "weft/detail/runnable.hpp"
 #include "weft/detail/spin_lock.hpp"
 #include "weft/detail/task_core.hpp"
+#include "weft/detail/timer_callback.hpp"
 
 namespace weft::detail {
 

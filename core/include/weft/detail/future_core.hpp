@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "weft/detail/runnable.hpp"
 #include "weft/detail/spin_lock.hpp"
 #include "weft/exception_handler.hpp"
 
@@ -27,6 +28,9 @@ class CallbackScheduler {
   virtual ~CallbackScheduler() = default;
   // Runs `callback` soon, not inline. Returns false if the scheduler is closed (run it inline).
   virtual bool call_soon(std::function<void()>& callback) = 0;
+  // The same for a job made by the caller (its run() frees it): no allocation here, so it cannot
+  // fail for memory. False: refused, and the job is still the caller's.
+  virtual bool call_soon(Runnable* job) noexcept = 0;
   // Reports an error nobody can catch (asyncio's loop.call_exception_handler): the runtime's
   // handler; by default, the default handler's log. Never throws.
   virtual void call_exception_handler(const ExceptionContext& context) noexcept;
@@ -190,11 +194,12 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
     std::uint64_t id;  // also the callback's place in the order (shared with waiters' order_)
     Callback callback;
   };
-  // The callbacks of a completion from index `next` on, each after the waiters added before it:
-  // in a job on the runtime (false: none could be scheduled), or here.
-  bool schedule_callbacks_from(const std::shared_ptr<std::vector<Entry>>& callbacks,
-                               std::size_t next) noexcept;
-  void run_callbacks_from(std::shared_ptr<std::vector<Entry>> callbacks, std::size_t next) noexcept;
+  struct Delivery;     // a completion's callbacks, as one job (future_core.cpp)
+  struct CallbackJob;  // one callback added after the completion, as one job
+  // Runs the callbacks of `delivery` from its next one on, each after the waiters added before
+  // it. Returns false if it handed the job back to the runtime to go on later (behind the tasks
+  // it woke); true when it ran the last (the caller frees the job).
+  bool run_delivery(Delivery& delivery) noexcept;
   // After the last callback: the waiters left wake, and add_waiter refuses from now on.
   void end_delivery() noexcept;
   void run_callback(Callback& callback);
