@@ -11,12 +11,15 @@
 // so a cancelled read loses nothing: what arrived stays buffered for the next. Only one task may
 // wait for data at a time (RuntimeError, as asyncio's). write() sends at once what the socket
 // takes and buffers the rest, which a task of the connection's own flushes; drain() waits while
-// more than the high-water mark (64 KiB) is buffered, until the low one (16 KiB).
+// more than the high-water mark (64 KiB) is buffered, until the low one (16 KiB). Dropping the
+// last copy of a StreamWriter whose connection is still open closes it with a ResourceWarning,
+// as asyncio's StreamWriter.__del__ does: close() what you open.
 #pragma once
 
 #include <any>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <span>
 #include <string>
@@ -58,6 +61,34 @@ class StreamReader {
   void feed_eof();
   std::string repr() const;
 
+  // `async for line in reader` (asyncio's __anext__: readline() until it returns b""):
+  //   for (const std::string& line : reader) handle(line);
+  // begin() and each ++ read one line, so they suspend as readline() does.
+  class LineIterator {
+   public:
+    using value_type = std::string;
+    using difference_type = std::ptrdiff_t;
+    LineIterator() = default;
+    explicit LineIterator(StreamReader* reader) : reader_(reader) { ++*this; }
+    const std::string& operator*() const noexcept { return line_; }
+    const std::string* operator->() const noexcept { return &line_; }
+    LineIterator& operator++() {
+      line_ = reader_->readline();
+      if (line_.empty()) reader_ = nullptr;  // EOF: StopAsyncIteration
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const LineIterator& it, std::default_sentinel_t) noexcept {
+      return it.reader_ == nullptr;
+    }
+
+   private:
+    StreamReader* reader_ = nullptr;
+    std::string line_;
+  };
+  LineIterator begin() { return LineIterator(this); }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
  private:
   std::shared_ptr<detail::ReaderState> state_;
 };
@@ -77,6 +108,8 @@ class StreamWriter {
   bool can_write_eof() const noexcept { return true; }
   // "peername" / "sockname": a SocketAddress; "socket": the fd (int); empty std::any otherwise.
   std::any get_extra_info(const std::string& name) const;
+  // "<StreamWriter transport=<Transport fd=7 write=<idle, bufsize=0>>>"
+  std::string repr() const;
 
  private:
   std::shared_ptr<detail::Connection> connection_;

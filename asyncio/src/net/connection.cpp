@@ -14,6 +14,7 @@
 #include "weft/errors.hpp"
 #include "weft/sleep.hpp"
 #include "weft/task.hpp"
+#include "weft/warnings.hpp"
 
 namespace weft::detail {
 namespace {
@@ -286,6 +287,36 @@ std::any Connection::extra_info(const std::string& name) const {
     return net::from_raw(raw, length);
   }
   return {};
+}
+
+}  // namespace weft::detail
+
+namespace weft::detail {
+
+std::string Connection::repr() const {
+  std::lock_guard hold(mutex_);
+  std::string info = "<Transport";
+  if (closed_) return info + " closed>";
+  if (closing_) info += " closing";
+  info += " fd=" + std::to_string(fd_);
+  info += " write=<" + std::string(pending() ? "polling" : "idle") +
+          ", bufsize=" + std::to_string(pending()) + ">";
+  return info + ">";
+}
+
+void Connection::last_writer_gone() noexcept {
+  try {
+    if (is_closing()) return;
+    if (io_loop_closed(io_)) {
+      warn({"ResourceWarning", "loop is closed", "", 0});
+      return;
+    }
+    std::string unclosed = "unclosed <StreamWriter transport=" + repr() + ">";
+    close();
+    warn({"ResourceWarning", std::move(unclosed), "", 0});
+  } catch (...) {
+    // A warning handler that throws, or no memory for the message: the close is what matters.
+  }
 }
 
 }  // namespace weft::detail

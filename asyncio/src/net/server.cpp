@@ -66,16 +66,19 @@ void report(const char* message, std::exception_ptr error) {
                                                              .context = nullptr});
 }
 
-void run_client(ClientConnected callback, StreamReader reader, StreamWriter writer) {
-  // asyncio's done callback on the client task: cancelled or failed, the transport closes.
+void run_client(ClientConnected callback, StreamReader reader,
+                std::shared_ptr<Connection> connection) {
+  // The handler's StreamWriter is the only one, so that dropping it unclosed is noticed (asyncio's
+  // StreamWriter.__del__); we keep the transport, as asyncio's protocol does, to close it when
+  // the handler is cancelled or fails (the done callback on the client task).
   try {
-    callback(reader, writer);
+    callback(std::move(reader), StreamWriter(connection));
   } catch (const CancelledError&) {
-    writer.close();
+    connection->close();
     throw;
   } catch (...) {
     report("Unhandled exception in client_connected_cb", std::current_exception());
-    writer.close();
+    connection->close();
   }
 }
 
@@ -122,8 +125,8 @@ void accept_loop(std::shared_ptr<Accepting> accepting) {
     auto reader = std::make_shared<ReaderState>(state->options.limit);
     reader->source = connection;
     connection->reader = reader;
-    create_task(coro(run_client, state->callback, StreamReader(std::move(reader)),
-                     StreamWriter(std::move(connection))));
+    create_task(
+        coro(run_client, state->callback, StreamReader(std::move(reader)), std::move(connection)));
   }
 }
 

@@ -65,6 +65,12 @@ struct Connection : std::enable_shared_from_this<Connection> {
   void wait_closed();
   bool is_closing() const;
   std::any extra_info(const std::string& name) const;
+  // asyncio's repr of the transport: "<Transport fd=7 read=idle write=<idle, bufsize=0>>".
+  std::string repr() const;
+  // The last StreamWriter handle went (asyncio's StreamWriter.__del__): unless closing already,
+  // closes and warns "unclosed <StreamWriter ...>" (ResourceWarning), or warns "loop is closed"
+  // if the runtime has shut down. Never throws.
+  void last_writer_gone() noexcept;
   // Called once, after the fd is closed (a server's count of its connections).
   std::function<void()> on_closed;
   // The reader of this connection: fed EOF when it closes (asyncio's connection_lost). Set

@@ -10,8 +10,29 @@
 
 namespace weft {
 
+namespace {
+
+// The handle every StreamWriter copy shares: a control block of its own over the connection,
+// whose deleter runs when the last copy goes (asyncio's StreamWriter.__del__) and then lets go of
+// the real reference. The connection's flusher and the server hold the real one, so they do not
+// keep a dropped writer "alive".
+std::shared_ptr<detail::Connection> writer_handle(std::shared_ptr<detail::Connection> connection) {
+  detail::Connection* raw = connection.get();
+  return std::shared_ptr<detail::Connection>(
+      raw, [real = std::move(connection)](detail::Connection* c) mutable {
+        c->last_writer_gone();
+        real.reset();
+      });
+}
+
+}  // namespace
+
 StreamWriter::StreamWriter(std::shared_ptr<detail::Connection> connection)
-    : connection_(std::move(connection)) {}
+    : connection_(writer_handle(std::move(connection))) {}
+
+std::string StreamWriter::repr() const {
+  return "<StreamWriter transport=" + connection_->repr() + ">";
+}
 
 void StreamWriter::write(std::string_view data) {
   connection_->write(data);
@@ -25,7 +46,9 @@ void StreamWriter::writelines(const std::vector<std::string>& lines) {
 }
 
 void StreamWriter::drain() {
-  connection_->drain(nullptr);
+  // asyncio's drain() raises the reader's exception first (a connection lost with an error).
+  std::shared_ptr<detail::ReaderState> reader = connection_->reader.lock();
+  connection_->drain(reader.get());
 }
 void StreamWriter::close() {
   connection_->close();

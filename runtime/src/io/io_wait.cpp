@@ -179,4 +179,8 @@ void io_unregister(const IoHandle& handle) noexcept {
   if (handle && handle.owns_registration) handle.reactor->remove(handle.fd, handle.generation);
 }
 
+bool io_loop_closed(const IoHandle& handle) noexcept {
+  return handle && handle.reactor->loop_closed();
+}
+
 }  // namespace weft::detail

@@ -78,6 +78,12 @@ class Reactor {
   // Makes the blocking poller return (eventfd). Writes collapse: at most one is pending.
   void interrupt() noexcept;
 
+  // Set once the runtime has shut down (asyncio's loop.is_closed()), for the objects that
+  // outlive it: an unclosed StreamWriter dropped then says "loop is closed". Release/acquire:
+  // whoever sees it set sees the shutdown finished.
+  void mark_loop_closed() noexcept { loop_closed_.store(true, std::memory_order_release); }
+  bool loop_closed() const noexcept { return loop_closed_.load(std::memory_order_acquire); }
+
  private:
   struct Shard {
     int epfd = -1;
@@ -96,6 +102,7 @@ class Reactor {
   int break_fd_ = -1;   // the eventfd
   std::atomic<bool> break_pending_{false};
   std::atomic<bool> blocking_{false};
+  std::atomic<bool> loop_closed_{false};
   alignas(64) std::atomic<std::int64_t> waiters_{0};
   // Records never move nor go away while the reactor lives: a chunk of 4096 is made on first
   // use of one of its fds (CAS), so a poller may look a record up without a lock.

@@ -515,6 +515,7 @@ void Scheduler::shutdown() {
   for (auto& worker : workers_) {
     if (worker->thread_.joinable()) worker->thread_.join();
   }
+  reactor_->mark_loop_closed();
   shut_down_ = true;
 }
 

@@ -32,5 +32,7 @@ void io_wait(const IoHandle& handle, IoDirection direction);
 // Takes the fd out of the reactor (before the caller closes it) and wakes its waiters, whose
 // io_wait raises OSError(EBADF). Idempotent; any thread.
 void io_unregister(const IoHandle& handle) noexcept;
+// Whether the runtime the fd was registered with has shut down (asyncio's loop.is_closed()).
+bool io_loop_closed(const IoHandle& handle) noexcept;
 
 }  // namespace weft::detail

@@ -8,9 +8,12 @@
 
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -746,6 +749,151 @@ TEST_P(StreamTests, test_async_writer_api_exception_after_close) {
           wr.drain();
         },
         weft::ConnectionResetError);
+  });
+}
+
+TEST_P(StreamTests, test_async_writer_api) {
+  TestHttpServer httpd;
+  std::vector<std::string> messages;
+  in_loop(GetParam(), [&] {
+    weft::get_running_loop().set_exception_handler(
+        [&](weft::Runtime&, const weft::ExceptionContext& context) {
+          messages.push_back(context.message);
+        });
+    auto [rd, wr] = weft::open_connection(httpd.address.host, httpd.address.port);
+    wr.write("GET / HTTP/1.0\r\n\r\n");
+    EXPECT_EQ(rd.readline(), "HTTP/1.0 200 OK\r\n");
+    EXPECT_TRUE(rd.read().ends_with("\r\n\r\nTest message"));
+    wr.close();
+    wr.wait_closed();
+    EXPECT_TRUE(wr.is_closing());
+  });
+  EXPECT_EQ(messages, std::vector<std::string>{});
+}
+
+// asyncio's StreamWriter.__del__: the last handle of an open writer closes it and warns.
+TEST_P(StreamTests, test_unclosed_resource_warnings) {
+  TestHttpServer httpd;
+  weft_test_support::WarningCapture warnings;
+  in_loop(GetParam(), [&] {
+    auto [rd, wr] = weft::open_connection(httpd.address.host, httpd.address.port);
+    wr.write("GET / HTTP/1.0\r\n\r\n");
+    EXPECT_EQ(rd.readline(), "HTTP/1.0 200 OK\r\n");
+    EXPECT_TRUE(rd.read().ends_with("\r\n\r\nTest message"));
+    {
+      weft::StreamWriter copy = wr;  // a second handle: dropping one of two says nothing
+    }
+    EXPECT_TRUE(warnings.of("ResourceWarning").empty());
+    { auto gone = std::move(wr); }  // del wr
+    auto resource = warnings.of("ResourceWarning");
+    ASSERT_EQ(resource.size(), 1u);
+    EXPECT_TRUE(resource[0].message.starts_with("unclosed <StreamWriter")) << resource[0].message;
+  });
+}
+
+// The same writer outlives its runtime: dropped then, it says "loop is closed" (asyncio checks
+// loop.is_closed() before anything else).
+TEST_P(StreamTests, test_loop_is_closed_resource_warnings) {
+  TestHttpServer httpd;
+  weft_test_support::WarningCapture warnings;
+  std::optional<weft::StreamWriter> kept;
+  in_loop(GetParam(), [&] {
+    auto [rd, wr] = weft::open_connection(httpd.address.host, httpd.address.port);
+    wr.write("GET / HTTP/1.0\r\n\r\n");
+    EXPECT_EQ(rd.readline(), "HTTP/1.0 200 OK\r\n");
+    rd.read();
+    kept = std::move(wr);
+  });
+  EXPECT_TRUE(warnings.of("ResourceWarning").empty());
+  kept.reset();
+  auto resource = warnings.of("ResourceWarning");
+  ASSERT_EQ(resource.size(), 1u);
+  EXPECT_EQ(resource[0].message, "loop is closed");
+}
+
+TEST_P(StreamTests, test_unclosed_server_resource_warnings) {
+  weft_test_support::WarningCapture warnings;
+  in_loop(GetParam(), [&] {
+    weft::Future<std::size_t> fut;
+    auto inner = [&](weft::StreamReader, weft::StreamWriter wr) {
+      std::size_t before = warnings.of("ResourceWarning").size();
+      { auto gone = std::move(wr); }  // del wr
+      fut.set_result(warnings.of("ResourceWarning").size() - before);
+    };
+    auto srv = weft::start_server(inner, "127.0.0.1", 0);
+    const auto addr = srv.sockets().at(0);
+    int client = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(addr.port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    EXPECT_EQ(fut.await(), 1u);
+    auto resource = warnings.of("ResourceWarning");
+    ASSERT_EQ(resource.size(), 1u);
+    EXPECT_TRUE(resource[0].message.starts_with("unclosed <StreamWriter")) << resource[0].message;
+    char c;
+    EXPECT_EQ(::recv(client, &c, 1, 0), 0) << "the dropped writer closed the connection";
+    ::close(client);
+    srv.close();
+    srv.wait_closed();
+  });
+}
+
+TEST_P(StreamTests, test_open_unix_connection_error) {
+  // As test_open_connection_error, over a Unix socket: the peer closes with our byte unread,
+  // which Linux reports to us as a reset.
+  const std::string path = "/tmp/weft-test-unix-error-" + std::to_string(::getpid()) + ".sock";
+  ::unlink(path.c_str());
+  int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ::listen(listener, 1);
+  std::thread server([&] {
+    int conn = ::accept(listener, nullptr, nullptr);
+    char c;
+    ::recv(conn, &c, 1, MSG_PEEK);  // the byte is there, and stays unread
+    ::close(conn);
+  });
+  in_loop(GetParam(), [&] {
+    auto [reader, writer] = weft::open_unix_connection(path);
+    writer.write("x");
+    EXPECT_THROW(reader.readline(), weft::ConnectionResetError);
+    writer.close();
+  });
+  server.join();
+  ::close(listener);
+  ::unlink(path.c_str());
+}
+
+// `async for line in reader`: every line, the last one even without "\n", then the loop ends.
+TEST_P(StreamTests, AsyncForOverTheReaderYieldsEveryLineThenStopsAtEof) {
+  in_loop(GetParam(), [] {
+    weft::StreamReader stream;
+    stream.feed_data("line1\nline2\n");
+    auto lines_task = weft::create_task(weft::coro([&] {
+      std::vector<std::string> lines;
+      for (const std::string& line : stream) lines.push_back(line);
+      return lines;
+    }));
+    weft::sleep(0.0);
+    stream.feed_data("line3\nlast");
+    stream.feed_eof();
+    EXPECT_EQ(weft::await(lines_task),
+              (std::vector<std::string>{"line1\n", "line2\n", "line3\n", "last"}));
+  });
+}
+
+// asyncio's drain() raises the reader's exception before it looks at the transport.
+TEST_P(StreamTests, DrainRaisesTheReadersException) {
+  TestHttpServer httpd;
+  in_loop(GetParam(), [&] {
+    auto [rd, wr] = weft::open_connection(httpd.address.host, httpd.address.port);
+    rd.set_exception(std::make_exception_ptr(weft::ValueError("the reader failed")));
+    EXPECT_THROW(wr.drain(), weft::ValueError);
+    wr.close();
   });
 }
 
