@@ -66,6 +66,18 @@ concept RangeOfAwaitables = requires(Range& r) {
 class GatherProgress {
  public:
   GatherProgress(std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions);
+  // The await graph (asyncio 3.14's gather): the task that gathers is recorded as awaiting each
+  // child not done yet, until the child ends. `held`: a gather_future keeps that task alive for
+  // as long as a record may name it; the blocking gather() forgets them all before it returns.
+  void record_awaiter(FutureCore* task, std::shared_ptr<FutureCore> held) noexcept {
+    awaiter_ = task;
+    awaiter_held_ = std::move(held);
+  }
+  void note_awaited(FutureCore& child) {
+    if (awaiter_ && !child.done()) child.add_awaited_by(*awaiter_);
+  }
+  void forget_awaiter() noexcept;
+  const FutureCore* awaiter() const noexcept { return awaiter_; }
   struct Verdict {
     enum Kind { keep_waiting, fail, succeed } kind = keep_waiting;
     std::exception_ptr error;  // for fail
@@ -78,6 +90,8 @@ class GatherProgress {
 
  private:
   std::vector<std::shared_ptr<FutureCore>> children_;
+  FutureCore* awaiter_ = nullptr;  // set before any child's callback, then read only
+  std::shared_ptr<FutureCore> awaiter_held_;
   bool return_exceptions_;
   // Relaxed counters: the future's own lock orders its completion; these only count.
   std::atomic<std::size_t> finished_{0};
@@ -106,9 +120,11 @@ class GatheringFuture final : public ValueFuture<Results> {
     }
     auto self = std::static_pointer_cast<GatheringFuture>(this->shared_from_this());
     for (auto& child : progress_.children()) {
+      progress_.note_awaited(*child);  // before the callback, which takes it back
       child->add_done_callback([self](FutureCore& done) { self->on_child_done(done); });
     }
   }
+  GatherProgress& progress() noexcept { return progress_; }
 
  protected:
   FutureCore::CancelPlan begin_cancel(const std::string&) override {
@@ -122,6 +138,7 @@ class GatheringFuture final : public ValueFuture<Results> {
 
  private:
   void on_child_done(FutureCore& child) {
+    if (progress_.awaiter()) child.discard_awaited_by(*progress_.awaiter());
     GatherProgress::Verdict verdict = progress_.on_child_done(*this, child);
     try {
       if (verdict.kind == GatherProgress::Verdict::fail) {
@@ -149,16 +166,29 @@ class GatheringFuture final : public ValueFuture<Results> {
 
 // The running runtime's callback scheduler (gather's outer future is bound to it).
 std::shared_ptr<CallbackScheduler> gather_callback_scheduler();
+// The task to record as the gather's awaiter (the current one, or null), held if `hold`.
+std::shared_ptr<FutureCore> gathering_task(bool hold, FutureCore*& task) noexcept;
 
+// `blocking`: the caller awaits the gather before it returns (gather(), not gather_future()).
+template <class Results>
+std::shared_ptr<GatheringFuture<Results>> start_gathering_core(
+    std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions,
+    typename GatheringFuture<Results>::Collect collect, bool blocking) {
+  auto outer = std::allocate_shared<GatheringFuture<Results>>(
+      BlockAllocator<GatheringFuture<Results>>(), gather_callback_scheduler(), std::move(children),
+      return_exceptions, std::move(collect));
+  FutureCore* task = nullptr;
+  auto held = gathering_task(!blocking, task);
+  outer->progress().record_awaiter(task, std::move(held));
+  outer->start();
+  return outer;
+}
 template <class Results>
 Future<Results> start_gathering(std::vector<std::shared_ptr<FutureCore>> children,
                                 bool return_exceptions,
                                 typename GatheringFuture<Results>::Collect collect) {
-  auto outer = std::allocate_shared<GatheringFuture<Results>>(
-      BlockAllocator<GatheringFuture<Results>>(), gather_callback_scheduler(), std::move(children),
-      return_exceptions, std::move(collect));
-  outer->start();
-  return Future<Results>(std::move(outer));
+  return Future<Results>(start_gathering_core<Results>(std::move(children), return_exceptions,
+                                                       std::move(collect), false));
 }
 
 // Waits for all children under gather's rules. Throws what the gather raises.

@@ -46,6 +46,14 @@ auto shield(A&& awaitable) {
       // The outer future was cancelled on another worker meanwhile; it keeps that outcome.
     }
   };
+  // The await graph: the task that shields awaits the inner one until it ends (asyncio 3.14);
+  // the callback holds that task, so the record never outlives it.
+  if (detail::TaskCore* task = detail::current_task_core()) {
+    std::shared_ptr<detail::FutureCore> held = task->weak_from_this().lock();
+    detail::core_ptr(inner)->add_awaited_by(*held);
+    inner.add_done_callback(
+        [held](auto& done) { detail::core_ptr(done)->discard_awaited_by(*held); });
+  }
   auto id = inner.add_done_callback(copy_state);
   outer.add_done_callback([inner, id](Future<R>& self) mutable {
     if (inner.done()) return;

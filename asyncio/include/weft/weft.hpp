@@ -4,6 +4,7 @@
 #include "weft/as_completed.hpp"
 #include "weft/async_generator.hpp"
 #include "weft/barrier.hpp"
+#include "weft/call_graph.hpp"
 #include "weft/condition.hpp"
 #include "weft/context_var.hpp"
 #include "weft/core.hpp"

@@ -40,11 +40,30 @@ GatherProgress::Verdict GatherProgress::on_child_done(const FutureCore& outer, F
   return {Verdict::succeed, nullptr};
 }
 
+std::shared_ptr<FutureCore> gathering_task(bool hold, FutureCore*& task) noexcept {
+  TaskCore* current = current_task_core();
+  task = current;
+  if (!current || !hold) return nullptr;
+  return current->weak_from_this().lock();
+}
+
+void GatherProgress::forget_awaiter() noexcept {
+  // Relaxed: only spares the walk once every child has ended (each took its record back).
+  if (!awaiter_ || finished_.load(std::memory_order_relaxed) == children_.size()) return;
+  for (auto& child : children_) child->discard_awaited_by(*awaiter_);
+}
+
 void await_gathering(std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions) {
   if (children.empty()) return;
   // Results void: the caller takes each child's result itself once the gather is done.
-  Future<void> outer = start_gathering<void>(std::move(children), return_exceptions, nullptr);
-  await_core(outer.core());
+  auto outer = start_gathering_core<void>(std::move(children), return_exceptions, nullptr, true);
+  // A child that fails ends the gather while the others run on: their records name this task,
+  // which may be gone by the time they end (asyncio keeps it alive instead).
+  struct Forget {
+    GatherProgress& progress;
+    ~Forget() { progress.forget_awaiter(); }
+  } forget{outer->progress()};
+  await_core(*outer);
 }
 
 }  // namespace weft::detail

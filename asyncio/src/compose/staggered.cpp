@@ -26,6 +26,9 @@ class Race {
   const std::size_t count;
   const std::function<void(std::size_t)> attempt;
   const std::optional<double> delay;
+  // The await graph (asyncio 3.14): the calling task awaits every runner. It waits in
+  // run_staggered_race until each runner's done callback has taken its record back.
+  FutureCore* const parent = current_task_core();
 
   std::mutex mutex;
   std::size_t next_index = 0;                  // guarded
@@ -119,6 +122,7 @@ void run_one(const std::shared_ptr<Race>& race, const std::shared_ptr<Event>& pr
 
 void start_runner(const std::shared_ptr<Race>& race, std::shared_ptr<Event> previous_failed) {
   Task<void> runner = create_task([race, previous_failed] { run_one(race, previous_failed); });
+  if (race->parent) runner.core().add_awaited_by(*race->parent);
   bool cancel_now;
   std::string message;
   {
@@ -128,7 +132,10 @@ void start_runner(const std::shared_ptr<Race>& race, std::shared_ptr<Event> prev
     message = race->stop_message;
   }
   // After the push: a runner that already finished still calls back (soon), and is erased then.
-  runner.add_done_callback([race](Task<void>& done) { runner_done(race, done); });
+  runner.add_done_callback([race](Task<void>& done) {
+    if (race->parent) done.core().discard_awaited_by(*race->parent);
+    runner_done(race, done);
+  });
   if (cancel_now) runner.cancel(message);
 }
 

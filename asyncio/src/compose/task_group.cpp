@@ -42,6 +42,7 @@ class TaskGroupState {
   }
 
   void on_task_done(TaskCore& task) {
+    task.discard_awaited_by(parent.core());
     std::vector<std::shared_ptr<TaskCore>> to_cancel;
     bool cancel_parent = false;
     {
@@ -140,6 +141,9 @@ void TaskGroup::adopt(detail::TaskCore& task) {
     std::lock_guard lock(state_->mutex);
     state_->tasks.push_back(shared);
   }
+  // The await graph (asyncio 3.14): the parent awaits each child until it ends. The state holds
+  // the parent, and the done callback below holds the state, so the record never outlives it.
+  task.add_awaited_by(state_->parent.core());
   std::weak_ptr<detail::TaskGroupState> weak = state_;
   // Runs soon after the task is done (at once, scheduled, if it already is).
   task.add_done_callback([state = state_](detail::FutureCore& done) {

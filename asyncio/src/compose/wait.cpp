@@ -24,8 +24,13 @@ void wait_until(const std::vector<std::shared_ptr<FutureCore>>& futures,
   // acq_rel: each callback sees the count left by the ones before it, on any worker.
   auto counter = std::make_shared<std::atomic<long>>(static_cast<long>(futures.size()));
   std::vector<std::uint64_t> ids;
+  // The await graph (asyncio 3.14's _wait): the waiting task awaits each future until it ends
+  // or the wait is over. Its own call, so it outlives the records: they go in cleanup below.
+  TaskCore* task = current_task_core();
   for (auto& future : futures) {
+    if (task && !future->done()) future->add_awaited_by(*task);
     ids.push_back(future->add_done_callback([=](FutureCore& done) mutable {
+      if (task) done.discard_awaited_by(*task);
       long left = counter->fetch_sub(1, std::memory_order_acq_rel) - 1;
       if (left <= 0 || return_when == ReturnWhen::FIRST_COMPLETED ||
           (return_when == ReturnWhen::FIRST_EXCEPTION && !done.cancelled() && done.exception())) {
@@ -36,7 +41,10 @@ void wait_until(const std::vector<std::shared_ptr<FutureCore>>& futures,
   }
   auto cleanup = [&] {
     timer.cancel();
-    for (std::size_t i = 0; i < futures.size(); ++i) futures[i]->remove_done_callback(ids[i]);
+    for (std::size_t i = 0; i < futures.size(); ++i) {
+      futures[i]->remove_done_callback(ids[i]);
+      if (task) futures[i]->discard_awaited_by(*task);
+    }
   };
   try {
     waiter.await();

@@ -66,6 +66,17 @@ SourceLocation Frame::await_site() const noexcept {
                         await_function_.load(std::memory_order_relaxed));
 }
 
+void Frame::walk_await_chain(const SourceLocation& top, AwaitVisit visit, void* context) const {
+  const Frame* frame = active_;
+  SourceLocation site = top;
+  for (;;) {
+    visit(context, *frame, site);
+    if (frame == this) return;
+    site = frame->await_site();  // where the next one out awaits it
+    frame = frame->active_;
+  }
+}
+
 Frame* Frame::running_innermost() noexcept {
   Frame* host = load_running_host();
   return host ? host->active_ : nullptr;
@@ -173,6 +184,7 @@ bool Frame::resume_fiber(const Receiver& receiver) {
     }
   }
   Frame* previous_host = load_running_host();
+  host_ = previous_host;  // driver(): a fiber's frame is never DELEGATED, so the field is free
   store_running_host(this);
   fiber_.resume();
   store_running_host(previous_host);
@@ -256,6 +268,12 @@ void Frame::run_delegated() {
     throw RuntimeError(std::string(noun()) + " is being awaited already");
   }
   Frame* outer = host->active_;
+  // The await graph's link out: who awaits us, and where (the site await() just recorded).
+  active_ = outer;
+  await_file_.store(host->await_file_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  await_function_.store(host->await_function_.load(std::memory_order_relaxed),
+                        std::memory_order_relaxed);
+  await_line_.store(host->await_line_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   host->active_ = this;
   struct Restore {
     Frame* self;

@@ -1,5 +1,7 @@
 #include "weft/detail/future_core.hpp"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <string_view>
 #include <thread>
@@ -72,6 +74,7 @@ FutureCore::FutureCore(std::shared_ptr<CallbackScheduler> scheduler)
 
 FutureCore::~FutureCore() {
   report_unretrieved_exception();
+  if (awaited_by_ & 1) delete reinterpret_cast<std::vector<FutureCore*>*>(awaited_by_ - 1);
 }
 
 void FutureCore::report_unretrieved_exception() noexcept {
@@ -416,6 +419,89 @@ bool FutureCore::remove_waiter(Waiter& waiter) {
     }
   }
   unlock();
+  return false;
+}
+
+void FutureCore::add_awaited_by(FutureCore& waiter) {
+  auto* one = &waiter;
+  std::unique_ptr<std::vector<FutureCore*>> grown;
+  lock();
+  for (;;) {
+    if (awaited_by_ == 0) {
+      awaited_by_ = reinterpret_cast<std::uintptr_t>(one);
+      break;
+    }
+    if (awaited_by_ == reinterpret_cast<std::uintptr_t>(one)) break;  // a set
+    if (awaited_by_ & 1) {
+      auto& many = *reinterpret_cast<std::vector<FutureCore*>*>(awaited_by_ - 1);
+      if (std::find(many.begin(), many.end(), one) == many.end()) many.push_back(one);
+      break;
+    }
+    if (!grown) {
+      // The rare second awaiter: allocate outside the lock, then look again.
+      unlock();
+      grown = std::make_unique<std::vector<FutureCore*>>();
+      grown->reserve(4);
+      lock();
+      continue;
+    }
+    grown->push_back(reinterpret_cast<FutureCore*>(awaited_by_));
+    grown->push_back(one);
+    awaited_by_ = reinterpret_cast<std::uintptr_t>(grown.release()) | 1;
+    break;
+  }
+  unlock();
+}
+
+void FutureCore::discard_awaited_by(const FutureCore& waiter) noexcept {
+  auto* one = const_cast<FutureCore*>(&waiter);
+  lock();
+  if (awaited_by_ == reinterpret_cast<std::uintptr_t>(one)) {
+    awaited_by_ = 0;
+  } else if (awaited_by_ & 1) {
+    // The vector stays once made (freed with the future): a future awaited twice may be again.
+    auto& many = *reinterpret_cast<std::vector<FutureCore*>*>(awaited_by_ - 1);
+    auto at = std::find(many.begin(), many.end(), one);
+    if (at != many.end()) many.erase(at);
+  }
+  unlock();
+}
+
+namespace {
+// Gives a FutureCore's lock back however the code under it ends (a capture allocates).
+template <class Core>
+struct Unlocker {
+  const Core& core;
+  ~Unlocker() { core.unlock_for_graph(); }
+};
+}  // namespace
+
+void FutureCore::visit_awaited_by(AwaiterVisit visit, void* context) {
+  lock();
+  Unlocker<FutureCore> unlock_at_end{*this};
+  // The list is newest first; asyncio's order is the order they came in.
+  std::vector<FutureCore*> suspended;
+  for (Waiter* w = waiters_; w; w = w->next_) {
+    if (FutureCore* task = w->awaiting()) suspended.push_back(task);
+  }
+  for (auto at = suspended.rbegin(); at != suspended.rend(); ++at) visit(context, **at, true);
+  if (awaited_by_ & 1) {
+    for (FutureCore* f : *reinterpret_cast<std::vector<FutureCore*>*>(awaited_by_ - 1))
+      visit(context, *f, false);
+  } else if (awaited_by_ != 0) {
+    visit(context, *reinterpret_cast<FutureCore*>(awaited_by_), false);
+  }
+}
+
+bool FutureCore::while_registered(const Waiter& waiter, void (*fn)(void*), void* context) const {
+  lock();
+  Unlocker<FutureCore> unlock_at_end{*this};
+  for (Waiter* w = waiters_; w; w = w->next_) {
+    if (w == &waiter) {
+      fn(context);
+      return true;
+    }
+  }
   return false;
 }
 

@@ -53,6 +53,15 @@ std::vector<FrameSummary> TaskCore::get_stack(std::optional<int> limit,
   return frames;
 }
 
+bool TaskCore::while_suspended_on_future(void (*fn)(void*), void* context) const {
+  lock();
+  std::shared_ptr<FutureCore> awaited = fut_waiter_;
+  unlock();
+  // Registered means not woken: only the future's completion wakes a future wait (cancel()
+  // cancels the future), and it needs the lock while_registered holds (architecture.md §16).
+  return awaited && awaited->while_registered(wakeup_waiter_, fn, context);
+}
+
 void print_stack_to(const TaskCore& task, std::optional<int> limit, std::ostream* out,
                     const SourceLocation& caller) {
   std::ostream& file = out ? *out : std::cerr;

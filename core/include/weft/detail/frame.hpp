@@ -86,6 +86,16 @@ class Frame : public PooledObject {
   static void record_await_site(const SourceLocation& site) noexcept;
   SourceLocation await_site() const noexcept;
 
+  // ---- The await graph (call_graph.cpp). A host's chain of inline awaits, innermost first:
+  // visit(context, frame, site) for the innermost frame at `top`, then for each frame that
+  // awaits the previous one, at its await of it, out to this host. Only where the chain cannot
+  // change: on the host's own fiber, or while the host is known to stay suspended.
+  using AwaitVisit = void (*)(void* context, const Frame& frame, const SourceLocation& site);
+  void walk_await_chain(const SourceLocation& top, AwaitVisit visit, void* context) const;
+  // While this fiber's frame runs: the frame that resumed it (an async generator's driver), or
+  // null (a worker). Read on the fiber itself.
+  const Frame* driver() const noexcept { return host_; }
+
  protected:
   virtual ~Frame();
   virtual void run_body() = 0;  // invoke the callable and store its result
@@ -106,8 +116,13 @@ class Frame : public PooledObject {
   void* yielded_ = nullptr;     // body -> driver: the value suspended with
   std::exception_ptr thrown_;   // driver -> body: raise this at the suspension point
   std::exception_ptr failure_;  // body -> driver: the exception that ended the body
-  Frame* host_ = nullptr;       // DELEGATED: the frame whose fiber runs this one
-  Frame* active_ = this;        // host: the innermost frame it is running inline
+  // DELEGATED: the frame whose fiber runs this one; a fiber's own frame: the frame that last
+  // resumed it (driver()).
+  Frame* host_ = nullptr;
+  // A host: the innermost frame it is running inline. DELEGATED: the frame that awaits it, and
+  // the await_* fields below say where (the await graph's links; a delegated frame has no use
+  // for either otherwise).
+  Frame* active_ = this;
   LocalBinding* locals_ = nullptr;
   std::string name_;
   SourceLocation created_at_;

@@ -60,6 +60,9 @@ class FutureCore;
 class Waiter {
  public:
   virtual void on_future_done(FutureCore& future) noexcept = 0;
+  // The task waiting through this waiter, for the await graph (call_graph.hpp); null for a
+  // thread. While the waiter is registered, that task is suspended on the future.
+  virtual FutureCore* awaiting() const noexcept { return nullptr; }
 
  protected:
   ~Waiter() = default;
@@ -133,6 +136,21 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   bool add_waiter(Waiter& waiter);
   // Unregisters a waiter that has not been woken; false if it was already woken (or never added).
   bool remove_waiter(Waiter& waiter);
+
+  // ---- The await graph (architecture.md §16). Who awaits this future: the tasks registered as
+  // waiters, and the records below, which asyncio's gather, shield, wait, TaskGroup and
+  // future_add_to_awaited_by make. A set of plain pointers, under the lock: whoever adds
+  // `waiter` keeps it alive until it discards it (a capture takes a reference under the lock).
+  void add_awaited_by(FutureCore& waiter);
+  void discard_awaited_by(const FutureCore& waiter) noexcept;
+  // Under the lock, calls visit(context, awaiter, suspended) for each waiter's task (suspended:
+  // it stays suspended while the lock is held), in the order they began waiting, then for each
+  // record.
+  using AwaiterVisit = void (*)(void* context, FutureCore& awaiter, bool suspended);
+  void visit_awaited_by(AwaiterVisit visit, void* context);
+  // Runs fn(context) under the lock if `waiter` is registered (not yet woken); else false.
+  bool while_registered(const Waiter& waiter, void (*fn)(void*), void* context) const;
+  void unlock_for_graph() const noexcept { unlock(); }  // (their scope guard's)
 
   // asyncio 3.14's shield: the inner future of a cancelled shield failed. Reports "<Type>
   // exception in shielded future" to the exception handler and marks the exception retrieved;
@@ -220,6 +238,9 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   std::vector<Entry> callbacks_;
   std::uint64_t next_callback_id_ = 1;
   Waiter* waiters_ = nullptr;
+  // The awaited-by records: 0 (none), one FutureCore* (the usual case, no allocation), or
+  // (a std::vector<FutureCore*>*) | 1 for two or more.
+  std::uintptr_t awaited_by_ = 0;
   std::shared_ptr<CallbackScheduler> scheduler_;
 };
 

@@ -91,6 +91,11 @@ class TaskCore : public FutureCore, public Runnable {
   std::vector<FrameSummary> get_stack(std::optional<int> limit,
                                       const SourceLocation& caller = {}) const;
 
+  // The await graph (call_graph.cpp): runs fn(context) while this task cannot resume -- it is
+  // registered with the future it awaits and that future's lock is held -- and returns true;
+  // false if it awaits no future now.
+  bool while_suspended_on_future(void (*fn)(void*), void* context) const;
+
   // ---- runtime plumbing
   void run() override;  // one step (asyncio's Task.__step); only a worker calls it
   // The first step of a task no worker has seen, run inside create_task (eager_start), maybe
@@ -181,6 +186,7 @@ class TaskCore : public FutureCore, public Runnable {
       // Release: pairs with the acquire in release_previous_wait.
       delivered.store(true, std::memory_order_release);
     }
+    FutureCore* awaiting() const noexcept override { return task; }
   };
 
   Scheduler& scheduler_;
