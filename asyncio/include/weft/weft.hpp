@@ -16,6 +16,7 @@
 #include "weft/queue.hpp"
 #include "weft/run.hpp"
 #include "weft/runtime.hpp"
+#include "weft/runtime_metrics.hpp"
 #include "weft/semaphore.hpp"
 #include "weft/server.hpp"
 #include "weft/shield.hpp"

@@ -20,6 +20,8 @@
 #include <mutex>
 #include <vector>
 
+#include "fiber/pool_counters.hpp"
+
 namespace weft::detail {
 namespace {
 
@@ -110,12 +112,17 @@ std::size_t class_of(std::size_t bytes) noexcept {
 }  // namespace
 
 __attribute__((noinline)) void* allocate_block(std::size_t bytes) {
-  if (!pool_enabled || bytes > max_pooled_block || bytes == 0) return ::operator new(bytes);
+  PoolCounters* counters = tls_pool_counters;
+  if (!pool_enabled || bytes > max_pooled_block || bytes == 0) {
+    if (counters) count_one(counters->block_misses);
+    return ::operator new(bytes);
+  }
   const std::size_t c = class_of(bytes);
   ThreadCache& mine = cache;
   if (FreeBlock* block = mine.head[c]) {
     mine.head[c] = block->next;
     --mine.count[c];
+    if (counters) count_one(counters->block_hits);
     return block;
   }
   if (SharedClass& pool = shared[c]; pool.available.load(std::memory_order_relaxed) != 0) {
@@ -127,6 +134,7 @@ __attribute__((noinline)) void* allocate_block(std::size_t bytes) {
       lock.unlock();
       mine.head[c] = batch.head->next;
       mine.count[c] = batch.count - 1;
+      if (counters) count_one(counters->block_hits);
       return batch.head;
     }
   }
@@ -146,6 +154,7 @@ __attribute__((noinline)) void* allocate_block(std::size_t bytes) {
     mine.pregrown_bytes = pregrow_bytes;
   }
   mine.pregrown_bytes -= size;
+  if (counters) count_one(counters->block_misses);
   return ::operator new(size);
 }
 

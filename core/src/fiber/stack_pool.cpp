@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "fiber/pool_counters.hpp"
 #include "weft/errors.hpp"
 #include "weft/stack.hpp"
 
@@ -410,25 +411,30 @@ void trimmer_main() {
 
 Stack allocate_stack(std::size_t size) {
   size = round_to_pages(size);
+  PoolCounters* counters = tls_pool_counters;
   ThreadCache& cache = thread_cache;
   if (cache.size == size && !cache.stacks.empty()) {
     Stack s = cache.stacks.back();
     cache.stacks.pop_back();
+    if (counters) count_one(counters->stack_hits);
     return s;
   }
   SizePool& pool = pool_for(size);
   std::lock_guard lock(pool.mutex);
   // Warm first: its top pages are committed already (a first touch costs ~1.5 us a page).
-  std::vector<Stack>& from = !pool.warm.empty() ? pool.warm : pool.fresh;
+  const bool warm = !pool.warm.empty();
+  std::vector<Stack>& from = warm ? pool.warm : pool.fresh;
   if (from.empty()) carve_slab(pool);
   Stack s = from.back();
   from.pop_back();
   pool.unused_since_look = std::min(pool.unused_since_look, pool.warm.size());
   pool.warm_count.store(pool.warm.size(), std::memory_order_relaxed);
+  if (counters) count_one(warm ? counters->stack_hits : counters->stack_misses);
   return s;
 }
 
 void release_stack(Stack stack) noexcept {
+  if (PoolCounters* counters = tls_pool_counters) count_one(counters->stacks_released);
   ThreadCache& cache = thread_cache;
   if (cache.stacks.capacity() < thread_cache_limit) {
     try {

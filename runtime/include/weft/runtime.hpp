@@ -17,6 +17,7 @@
 
 #include "weft/context_var.hpp"
 #include "weft/exception_handler.hpp"
+#include "weft/runtime_metrics.hpp"
 
 namespace weft {
 
@@ -91,6 +92,9 @@ class Runtime {
   // The loop's clock: seconds since the runtime started (virtual seconds in virtual time).
   double time() const noexcept;
   unsigned workers() const noexcept;
+  // What the workers have done and what waits now (weft/runtime_metrics.hpp, Tokio's
+  // RuntimeMetrics). Thread-safe; from a task: weft::get_running_loop().metrics().
+  RuntimeMetrics metrics() const;
 
   // Runs `callback` soon on a worker. Thread-safe (asyncio's call_soon_threadsafe). It runs in
   // `context` (call_soon(cb, context=ctx)), by default in a copy of the caller's Context, so

@@ -64,6 +64,11 @@ class Reactor {
   // an idle runtime burns no CPU. Relaxed: a hint for who should poll, see architecture.md §15.
   bool has_waiters() const noexcept { return waiters_.load(std::memory_order_relaxed) != 0; }
   void count_waiter(int delta) noexcept { waiters_.fetch_add(delta, std::memory_order_relaxed); }
+  // How many, for metrics. Relaxed, as above: a count, ordering nothing.
+  std::uint64_t waiter_count() const noexcept {
+    std::int64_t n = waiters_.load(std::memory_order_relaxed);
+    return n > 0 ? static_cast<std::uint64_t>(n) : 0;
+  }
 
   // A poll that does not block, of every shard nobody else polls. Returns the tasks it woke.
   int poll_now();

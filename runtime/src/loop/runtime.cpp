@@ -293,6 +293,10 @@ void Runtime::shutdown() {
 double Runtime::time() const noexcept {
   return scheduler_->time();
 }
+RuntimeMetrics Runtime::metrics() const {
+  return scheduler_->metrics();
+}
+
 unsigned Runtime::workers() const noexcept {
   return scheduler_->worker_count();
 }

@@ -54,6 +54,12 @@ class BasicInjectionQueue {
     // Acquire pairs with push's exchange: a non-stub tail means something was pushed.
     return size_.load(std::memory_order_acquire) == 0;
   }
+  // Approximate, for metrics (any thread). Relaxed: a count, nothing is read through it; a
+  // producer counts its push before linking it, so it may be counted a moment early.
+  std::uint64_t size() const noexcept {
+    std::int64_t n = size_.load(std::memory_order_relaxed);
+    return n > 0 ? static_cast<std::uint64_t>(n) : 0;
+  }
 
  private:
   Node* pop_locked() noexcept {

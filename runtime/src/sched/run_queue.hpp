@@ -77,8 +77,9 @@ class BasicRunQueue {
   }
 
   // Thief: moves half of this queue into `into` (the thief's own, empty-ish queue) and returns
-  // one of the stolen items to run now, or null if there was nothing to steal.
-  Node* steal_half_into(BasicRunQueue& into) noexcept {
+  // one of the stolen items to run now, or null if there was nothing to steal. `taken`, if
+  // given, is set to how many items were stolen (the one returned included).
+  Node* steal_half_into(BasicRunQueue& into, std::uint32_t* taken = nullptr) noexcept {
     std::uint32_t into_tail = into.tail_.load(std::memory_order_relaxed);  // thief owns `into`
     std::uint32_t into_head = into.head_.load(std::memory_order_acquire);
     std::uint32_t room = capacity - (into_tail - into_head);
@@ -98,6 +99,7 @@ class BasicRunQueue {
       // Release as in pop(): the copied slots were read before the victim may reuse them.
       if (head_.compare_exchange_weak(head, head + n, std::memory_order_release,
                                       std::memory_order_relaxed)) {
+        if (taken) *taken = n;
         // Keep the last one to run now; publish the rest in our own queue.
         n -= 1;
         Node* run_now = into.slots_[(into_tail + n) % capacity].load(std::memory_order_relaxed);

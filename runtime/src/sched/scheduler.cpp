@@ -267,7 +267,10 @@ void Scheduler::run_inline_wakes() noexcept {
   // worker owns it exactly as if it had popped it (architecture.md §7). Stepped in wake order.
   std::vector<Runnable*> woken;
   woken.swap(w->inline_wakes_);
-  for (Runnable* item : woken) item->run();
+  for (Runnable* item : woken) {
+    count_one(w->counters_.steps);
+    item->run();
+  }
   woken.clear();
   if (w->inline_wakes_.empty()) w->inline_wakes_.swap(woken);  // keep the capacity
 }
@@ -292,6 +295,11 @@ void Scheduler::add_task(std::shared_ptr<TaskCore> task) {
   // a fan-out such as skynet goes depth first, with few tasks suspended at once and their
   // stacks reused warm, while thieves take the oldest spawns. With one worker, asyncio's FIFO
   // order is the contract.
+  if (w) {
+    count_one(w->counters_.spawned);
+  } else {
+    remote_spawned_.fetch_add(1, std::memory_order_relaxed);  // relaxed: see remote_spawned_
+  }
   if (w && workers_.size() > 1) {
     w->push_spawn(raw);
     return;
@@ -323,6 +331,7 @@ void Scheduler::add_task_eagerly(std::shared_ptr<TaskCore> task) {
   }
   registry_.add(*task, w->index());
   task->start();
+  count_one(w->counters_.spawned);
   TaskCore* creator = current_task_core();
   if (options_.continuation_stealing && workers_.size() > 1 && creator && creator->can_hand_off()) {
     creator->hand_off_to(*task);  // back once a worker resumed us, here or elsewhere
@@ -330,6 +339,7 @@ void Scheduler::add_task_eagerly(std::shared_ptr<TaskCore> task) {
   }
   // The task is in no queue yet (scheduled, popped by nobody): this thread takes it as a worker
   // takes a popped task, and its step ends as any step does -- re-queued, waiting, or done.
+  count_one(w->counters_.steps);
   task->run_eagerly();
 }
 
@@ -357,6 +367,7 @@ void Scheduler::add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> ta
   Worker* w = local_worker();
   assert(w && "timers are set by the worker stepping the task");
   w->add_timer(deadline_ns, std::move(task), token);
+  w->count_sleep_started();
 }
 
 void Scheduler::call_at(std::shared_ptr<TimerCallback> callback) {
@@ -519,6 +530,95 @@ void Scheduler::shutdown() {
   shut_down_ = true;
 }
 
+// ---------------------------------------------------------------------------------- metrics
+
+void WorkerCounters::start_busy(std::int64_t now_ns) noexcept {
+  // Relaxed load: only we write the word. Release store: a reader that sees it reads its clock
+  // after ours (see busy_ns).
+  const std::int64_t busy = busy_word.load(std::memory_order_relaxed) >> 1;
+  busy_word.store(((busy - now_ns) << 1) | 1, std::memory_order_release);
+}
+
+void WorkerCounters::stop_busy(std::int64_t now_ns) noexcept {
+  // Relaxed load: only we write the word; the store is relaxed, no reader adds a clock to it.
+  const std::int64_t word = busy_word.load(std::memory_order_relaxed);
+  if (!(word & 1)) return;  // asleep already
+  busy_word.store(((word >> 1) + now_ns) << 1, std::memory_order_relaxed);
+}
+
+std::uint64_t WorkerCounters::busy_ns() const noexcept {
+  // Acquire, pairing with start_busy's release: our clock is read after the worker's wake-up
+  // time, so an awake worker's busy time never reads less than it did a moment before.
+  const std::int64_t word = busy_word.load(std::memory_order_acquire);
+  const std::int64_t since_start = (word & 1) ? (word >> 1) + monotonic_now_ns() : word >> 1;
+  const std::uint64_t busy = since_start > 0 ? static_cast<std::uint64_t>(since_start) : 0;
+  // Never less than a reading already handed out (see busy_reported). Relaxed: one variable,
+  // whose modification order alone makes the readings grow; nothing else is read through it.
+  std::uint64_t reported = busy_reported.load(std::memory_order_relaxed);
+  while (busy > reported &&
+         !busy_reported.compare_exchange_weak(reported, busy, std::memory_order_relaxed)) {
+  }
+  return busy > reported ? busy : reported;
+}
+
+WorkerMetrics Worker::metrics() const noexcept {
+  // Relaxed loads (see WorkerCounters): each figure is a recent value on its own.
+  auto read = [](const std::atomic<std::uint64_t>& counter) {
+    return counter.load(std::memory_order_relaxed);
+  };
+  const WorkerCounters& c = counters_;
+  WorkerMetrics m;
+  m.step_count = read(c.steps);
+  m.steal_count = read(c.steals);
+  m.steal_operations = read(c.steal_operations);
+  m.park_count = read(c.parks);
+  m.unpark_count = read(c.unparks);
+  m.lifo_slot_hits = read(c.lifo_slot_hits);
+  m.hand_offs = read(c.hand_offs);
+  m.local_queue_depth = queue_.size() + spawns_.size();
+  m.busy_ns = c.busy_ns();
+  m.spawned_tasks_count = read(c.spawned);
+  m.overflow_count = read(c.overflows);
+  m.block_pool_hits = read(c.pools.block_hits);
+  m.block_pool_misses = read(c.pools.block_misses);
+  m.stack_pool_hits = read(c.pools.stack_hits);
+  m.stack_pool_misses = read(c.pools.stack_misses);
+  m.stacks_released = read(c.pools.stacks_released);
+  return m;
+}
+
+RuntimeMetrics Scheduler::metrics() {
+  RuntimeMetrics m;
+  m.num_workers = worker_count();
+  // The registry's shard locks: a few uncontended spinlocks, like all_tasks() takes.
+  m.num_alive_tasks = registry_.size();
+  m.injection_queue_depth = injection_.size();
+  m.io_waiters = reactor_->waiter_count();
+  m.remote_spawned_tasks_count = remote_spawned_.load(std::memory_order_relaxed);  // a count
+  m.workers.reserve(workers_.size());
+  // Sums of counters that different workers write (a sleep may start on one and end on
+  // another): the ends are read first, so a sleep that starts and ends meanwhile counts as
+  // still waiting rather than taking the difference below zero (clamped, should relaxed loads
+  // still show an end before its start).
+  std::uint64_t sleeps_ended = 0, sleeps_started = 0, stacks_released = 0, stacks_taken = 0;
+  for (const auto& w : workers_) {
+    sleeps_ended += w->counters_.sleeps_ended.load(std::memory_order_relaxed);
+    stacks_released += w->counters_.pools.stacks_released.load(std::memory_order_relaxed);
+  }
+  for (const auto& w : workers_) {
+    sleeps_started += w->counters_.sleeps_started.load(std::memory_order_relaxed);
+    m.workers.push_back(w->metrics());
+    stacks_taken += m.workers.back().stack_pool_hits + m.workers.back().stack_pool_misses;
+  }
+  m.timer_waiters = sleeps_started > sleeps_ended ? sleeps_started - sleeps_ended : 0;
+  m.stacks_in_use = stacks_taken > stacks_released ? stacks_taken - stacks_released : 0;
+  return m;
+}
+
+void Scheduler::count_sleep_ended() noexcept {
+  if (Worker* w = local_worker()) w->count_sleep_ended();
+}
+
 // ---------------------------------------------------------------------------------- Worker
 
 void Worker::main() {
@@ -530,8 +630,16 @@ void Worker::main() {
   anchor_ = std::shared_ptr<Scheduler>(
       &scheduler_, [real = scheduler_.shared_from_this()](Scheduler*) mutable { real.reset(); });
   steal_seed_ = index_ * 2654435761u + 1;
+  count_pool_use_in(&counters_.pools);
+  counters_.start_busy(monotonic_now_ns());
   for (;;) {
-    Runnable* item = handed_off_ ? std::exchange(handed_off_, nullptr) : find_work();
+    Runnable* item = nullptr;
+    if (handed_off_) {
+      item = std::exchange(handed_off_, nullptr);
+      count_one(counters_.hand_offs);
+    } else {
+      item = find_work();
+    }
     if (item) {
       if (searching_) stop_searching_and_maybe_wake();
       run_step(item);
@@ -550,6 +658,8 @@ void Worker::main() {
   }
   timers_.clear();
   anchor_.reset();
+  counters_.stop_busy(monotonic_now_ns());
+  count_pool_use_in(nullptr);  // the thread's last frees (its caches) are nobody's business
   set_thread_callback_scheduler(nullptr);
   tls_scheduler = nullptr;
   tls_worker = nullptr;
@@ -561,6 +671,7 @@ void Worker::run_step(Runnable* item) {
     std::lock_guard hold(running_lock_);
     running_.swap(description);
   }
+  count_one(counters_.steps);
   item->run();
   scheduler_.unmark_blocked(*this);  // back: the others stop taking over at once
 }
@@ -590,10 +701,18 @@ void Worker::help_blocked_workers() {
     // Acquire: pairs with the exchange that put it there, as in steal().
     if (item && victim.lifo_slot_.compare_exchange_strong(item, nullptr, std::memory_order_acquire,
                                                           std::memory_order_relaxed)) {
+      count_steal(1);
       push_local(item, false);
     }
-    if (Runnable* spawned = victim.spawns_.steal()) push_local(spawned, false);
-    if (Runnable* queued = victim.queue_.steal_half_into(queue_)) push_local(queued, false);
+    if (Runnable* spawned = victim.spawns_.steal()) {
+      count_steal(1);
+      push_local(spawned, false);
+    }
+    std::uint32_t taken = 0;
+    if (Runnable* queued = victim.queue_.steal_half_into(queue_, &taken)) {
+      count_steal(taken);
+      push_local(queued, false);
+    }
   }
 }
 
@@ -611,6 +730,7 @@ void Worker::push_local(Runnable* item, bool woken) {
     Runnable* last;
     if (std::uint32_t n = queue_.take_half_for_spill(item, first, last)) {
       scheduler_.injection_.push_batch(first, last, n);
+      count_one(counters_.overflows);
       break;
     }
   }
@@ -634,6 +754,7 @@ Runnable* Worker::pop_local() {
     if (item && lifo_slot_.compare_exchange_strong(item, nullptr, std::memory_order_acquire,
                                                    std::memory_order_relaxed)) {
       ++lifo_streak_;
+      count_one(counters_.lifo_slot_hits);
       return item;
     }
   } else if (Runnable* item = lifo_slot_.exchange(nullptr, std::memory_order_acquire)) {
@@ -659,8 +780,15 @@ Runnable* Worker::steal(bool lifo_slots) {
     Worker& victim = *workers[(start + i) % n];
     if (&victim == this) continue;
     // The oldest spawn first: in a fan-out it is the biggest subtree nobody has started.
-    if (Runnable* item = victim.spawns_.steal()) return item;
-    if (Runnable* item = victim.queue_.steal_half_into(queue_)) return item;
+    if (Runnable* item = victim.spawns_.steal()) {
+      count_steal(1);
+      return item;
+    }
+    std::uint32_t taken = 0;
+    if (Runnable* item = victim.queue_.steal_half_into(queue_, &taken)) {
+      count_steal(taken);
+      return item;
+    }
   }
   // Last pass: the LIFO slots (the task a busy worker just woke may wait long behind it). Only
   // a few microseconds into a search (search_lifo_round): its owner is about to run it, usually
@@ -672,6 +800,7 @@ Runnable* Worker::steal(bool lifo_slots) {
     Runnable* item = victim.lifo_slot_.load(std::memory_order_relaxed);
     if (item && victim.lifo_slot_.compare_exchange_strong(item, nullptr, std::memory_order_acquire,
                                                           std::memory_order_relaxed)) {
+      count_steal(1);
       return item;
     }
   }
@@ -756,6 +885,7 @@ void Worker::flush_io_wakes() {
       Runnable* last;
       if (std::uint32_t spilled = queue_.take_half_for_spill(item, first, last)) {
         scheduler_.injection_.push_batch(first, last, spilled);
+        count_one(counters_.overflows);
         break;
       }
     }
@@ -877,6 +1007,8 @@ void Worker::park() {
 
   // Going to sleep: a good moment to give the pages of surplus warm stacks back to the kernel
   // (cheap when there are none), so a runtime that ran a burst of tasks does not keep its RSS.
+  count_one(counters_.parks);
+  counters_.stop_busy(monotonic_now_ns());
   trim_stack_pools();
   if (all_idle) trim_block_pool();  // the burst is over: its task memory goes back to malloc
   Reactor& reactor = *s.reactor_;
@@ -898,9 +1030,11 @@ void Worker::park() {
       if (deadline >= 0 && monotonic_now_ns() >= deadline) break;
     }
   }
+  counters_.start_busy(monotonic_now_ns());
   if (park_state_.load(std::memory_order_acquire) == woken) {
     park_state_.store(awake, std::memory_order_relaxed);
     searching_ = true;  // counted by whoever woke us
+    count_one(counters_.unparks);
   } else {
     unregister();  // our deadline came: take ourselves off the list
   }

@@ -20,13 +20,49 @@
 #include "sched/spawn_deque.hpp"
 #include "sched/timer_queue.hpp"
 #include "task/task_registry.hpp"
+#include "weft/detail/pool_counters.hpp"
 #include "weft/detail/spin_lock.hpp"
 #include "weft/detail/task_core.hpp"
 #include "weft/runtime.hpp"
+#include "weft/runtime_metrics.hpp"
 
 namespace weft::detail {
 
 class Scheduler;
+
+// A worker's counters behind weft::RuntimeMetrics (architecture.md §16). Each is
+// written by its worker's thread alone, with count_one (a relaxed load and store: no locked
+// read-modify-write on the hot path), and read by any thread with a relaxed load (a recent
+// value; nothing is ordered by it). Lines of their own, which no other thread writes.
+struct alignas(64) WorkerCounters {
+  std::atomic<std::uint64_t> steps{0};
+  std::atomic<std::uint64_t> steals{0};
+  std::atomic<std::uint64_t> steal_operations{0};
+  std::atomic<std::uint64_t> parks{0};
+  std::atomic<std::uint64_t> unparks{0};
+  std::atomic<std::uint64_t> lifo_slot_hits{0};
+  std::atomic<std::uint64_t> hand_offs{0};
+  std::atomic<std::uint64_t> spawned{0};
+  std::atomic<std::uint64_t> overflows{0};
+  // Sleeps set here and sleeps ended here (a task's next step after one, on whichever worker
+  // runs it): the runtime's timer waiters are the difference of the sums.
+  std::atomic<std::uint64_t> sleeps_started{0};
+  std::atomic<std::uint64_t> sleeps_ended{0};
+  // Busy time in one word, so a reader needs no lock to see a consistent value: while parked,
+  // 2 * busy ns; while awake, 2 * (busy ns - the monotonic time it woke) + 1.
+  std::atomic<std::int64_t> busy_word{0};
+  PoolCounters pools;  // the core's pools count this thread's allocations here
+  // The most busy time any reader has reported: while the worker is awake a reader adds its own
+  // clock, and the worker, parking, stores the time up to its own clock read, which may be a few
+  // microseconds earlier. Readers only write it, on a line of its own, away from the worker's.
+  alignas(64) mutable std::atomic<std::uint64_t> busy_reported{0};
+
+  // The owner, waking / going to sleep at monotonic time `now_ns`.
+  void start_busy(std::int64_t now_ns) noexcept;
+  void stop_busy(std::int64_t now_ns) noexcept;
+  // Any thread: busy ns up to now.
+  std::uint64_t busy_ns() const noexcept;
+};
 
 class Worker {
  public:
@@ -50,6 +86,11 @@ class Worker {
   bool is_parked() const noexcept { return park_state_.load(std::memory_order_relaxed) != awake; }
   // Something the other workers could run: a queued task, or a timer due at `now_ns`.
   bool holds_work_for_others(std::int64_t now_ns) const noexcept;
+  // Any thread: this worker's figures for weft::RuntimeMetrics.
+  WorkerMetrics metrics() const noexcept;
+  // Owner only (see WorkerCounters): a task's sleep began / ended on this worker.
+  void count_sleep_started() noexcept { count_one(counters_.sleeps_started); }
+  void count_sleep_ended() noexcept { count_one(counters_.sleeps_ended); }
   // Debug mode: the repr of what this worker runs now ("" otherwise).
   std::string running_description() const;
 
@@ -63,6 +104,12 @@ class Worker {
   void fire_due_timers();
   bool has_local_ready() const noexcept;
   void run_step(Runnable* item);
+  void count_steal(std::uint32_t tasks) noexcept {
+    // A load and a store, as count_one: only we write our counters (see WorkerCounters).
+    counters_.steals.store(counters_.steals.load(std::memory_order_relaxed) + tasks,
+                           std::memory_order_relaxed);
+    count_one(counters_.steal_operations);
+  }
   // A poll of the reactor that does not block, if tasks wait on I/O and no thread is blocked in
   // it; the tasks it readies join our queue in one batch. Whether it readied any.
   bool poll_io_now();
@@ -119,6 +166,7 @@ class Worker {
   // Parked as the reactor's blocking poller: whoever unparks us must also break the poll.
   // seq_cst, with park_state_'s `woken` store (Dekker): see Scheduler::unpark.
   std::atomic<bool> polling_{false};
+  WorkerCounters counters_;
   std::thread thread_;
 };
 
@@ -190,6 +238,11 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // call_at: from a task or a worker thread; the timer lives with this thread's worker.
   void call_at(std::shared_ptr<TimerCallback> callback);
 
+  // ---- weft::RuntimeMetrics (any thread)
+  RuntimeMetrics metrics();
+  // From a worker: the task stepping next had been asleep (see WorkerCounters::sleeps_ended).
+  void count_sleep_ended() noexcept;
+
   Reactor& reactor() noexcept { return *reactor_; }
   std::shared_ptr<Reactor> reactor_ptr() const noexcept { return reactor_; }
   TaskRegistry& registry() noexcept { return registry_; }
@@ -254,6 +307,9 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
 
   RunOptions options_;
   std::atomic<bool> eager_tasks_;
+  // Tasks created off the workers (foreign threads, to_thread jobs): several writers, so a
+  // fetch_add (relaxed: a count, ordering nothing); never on a worker's path.
+  std::atomic<std::uint64_t> remote_spawned_{0};
   bool debug_;  // RunOptions::debug or WEFT_DEBUG
   std::vector<std::unique_ptr<Worker>> workers_;
   InjectionQueue injection_;

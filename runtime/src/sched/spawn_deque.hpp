@@ -96,6 +96,11 @@ class BasicSpawnDeque {
   bool empty() const noexcept {
     return bottom_.load(std::memory_order_acquire) <= top_.load(std::memory_order_acquire);
   }
+  // Approximate, for metrics (any thread). Relaxed: a count, nothing is read through it.
+  std::uint64_t size() const noexcept {
+    std::int64_t n = bottom_.load(std::memory_order_relaxed) - top_.load(std::memory_order_relaxed);
+    return n > 0 ? static_cast<std::uint64_t>(n) : 0;
+  }
 
  private:
   alignas(64) Atomic<std::int64_t> top_{0};

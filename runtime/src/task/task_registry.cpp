@@ -50,6 +50,15 @@ std::vector<std::shared_ptr<TaskCore>> TaskRegistry::snapshot() {
   return tasks;
 }
 
+std::uint64_t TaskRegistry::size() {
+  std::uint64_t n = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard);
+    n += shard.count;
+  }
+  return n;
+}
+
 bool TaskRegistry::empty() {
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -19,6 +20,7 @@ class TaskRegistry {
   void remove(TaskCore& task);
   std::vector<std::shared_ptr<TaskCore>> snapshot();
   bool empty();
+  std::uint64_t size();  // tasks registered and not removed yet (a shard's lock at a time)
 
  private:
   struct alignas(64) Shard {

@@ -82,6 +82,10 @@ void TaskCore::run() {
          "a task entered RUNNING twice");
   // A release store, no CAS: nobody else writes a scheduled word (see task_state.hpp).
   task_state::begin_step(run_state_);
+  if (sleeping_) {  // the sleep is over, whatever ended it: one timer waiter fewer
+    sleeping_ = false;
+    scheduler_.count_sleep_ended();
+  }
 
   store_current_task(this);
   After after = step();
@@ -281,6 +285,7 @@ TaskCore::After TaskCore::after_suspension() {
     // The timer holds a reference (see TimerQueue::add): a copy of self_, set for as long as the
     // task is not done, costs one increment, where shared_from_this() took a CAS and a copy.
     assert(self_ && "a task holds itself from start() until done");
+    sleeping_ = true;  // before the timer can fire: the next step reads it
     scheduler_.add_timer(sleep->deadline_ns, self_, token);
     return After::wait;
   }

@@ -196,6 +196,7 @@ class TaskCore : public FutureCore, public Runnable {
   mutable SpinLock lock_;  // guards Task.cancel's state, below; held for a few instructions
   bool returned_ = false;  // guarded by lock_: the coroutine returned (finishes with a value)
   bool resuming_from_handoff_ = false;  // worker-only: see handoff_child_
+  bool sleeping_ = false;  // worker-only: suspended in a sleep (counted in the runtime's metrics)
 
  public:
   std::uint16_t registry_shard = 0;  // guarded as the registry links above
