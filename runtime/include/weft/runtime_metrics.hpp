@@ -13,7 +13,7 @@
 //
 // Always on, from any thread, at any time (also after shutdown()). Each figure is read on its
 // own: while the runtime runs, a snapshot is not one instant (two counters may be a few events
-// apart). Counters only grow; depths and waiters are the present. docs/architecture.md §16
+// apart). Counters only grow; depths and waiters are the present. docs/architecture.md §17
 // says who counts what and what it costs.
 #pragma once
 

@@ -30,7 +30,7 @@ namespace weft::detail {
 
 class Scheduler;
 
-// A worker's counters behind weft::RuntimeMetrics (architecture.md §16). Each is
+// A worker's counters behind weft::RuntimeMetrics (architecture.md §17). Each is
 // written by its worker's thread alone, with count_one (a relaxed load and store: no locked
 // read-modify-write on the hot path), and read by any thread with a relaxed load (a recent
 // value; nothing is ordered by it). Lines of their own, which no other thread writes.
