@@ -67,7 +67,7 @@ TEST_P(StreamReads, ReadIntoTakesWhatIsBufferedBeforeTheSocket) {
 }
 
 TEST_P(StreamReads, ABulkTransferArrivesWholeAndInOrder) {
-  const std::size_t total = weft_net_test::kSanitized ? (1u << 20) : (8u << 20);
+  std::size_t total = weft_net_test::kSanitized ? (1u << 20) : (8u << 20);
   weft::run(
       [total] {
         auto handler = [total](weft::StreamReader, weft::StreamWriter writer) {
