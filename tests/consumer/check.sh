@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Proves both ways of consuming weft work:
-#   (a) configure + build + `cmake --install` weft into a temp prefix, then build the consumer
-#       with find_package(weft) (CMAKE_PREFIX_PATH=<prefix>) and run it;
+#   (a) `cmake --install` weft into a temp prefix, then build the consumer with find_package(weft)
+#       (CMAKE_PREFIX_PATH=<prefix>) and run it;
 #   (b) build the consumer with add_subdirectory(<weft source>) and run it.
-# Usage: check.sh WEFT_SOURCE_DIR CXX_COMPILER [WORK_DIR]
+# Usage: check.sh WEFT_SOURCE_DIR CXX_COMPILER [WORK_DIR [WEFT_BUILD_DIR]]
 # WORK_DIR (default ./consumer-check) is wiped first; everything it makes stays under it.
+# WEFT_BUILD_DIR: install the libraries that build tree holds (the tests' own build) instead of
+# configuring and building weft once more for (a); the add_subdirectory build (b) still builds it.
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
@@ -14,6 +16,7 @@ fi
 src=$(cd "$1" && pwd)
 cxx=$2
 work=${3:-$PWD/consumer-check}
+built=${4:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 case "$work" in
@@ -36,16 +39,20 @@ step() {
   fi
 }
 
-# No build type: no optimizer and no debug info, so the two builds of the library are quick; this
+# No build type: no optimizer and no debug info, so the builds of the library are quick; this
 # check is about packaging, and the release preset's own tests run the optimized library.
 common=(-DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=)
 
 # (a) install, then find_package.
-step weft-configure cmake -S "$src" -B "$work/weft-build" "${common[@]}" \
-  -DCMAKE_INSTALL_PREFIX="$prefix" \
-  -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_BENCHMARKS=OFF -DWEFT_BUILD_EXAMPLES=OFF
-step weft-build cmake --build "$work/weft-build" -j2
-step weft-install cmake --install "$work/weft-build"
+if [[ -n "$built" ]]; then
+  step weft-install cmake --install "$built" --prefix "$prefix"
+else
+  step weft-configure cmake -S "$src" -B "$work/weft-build" "${common[@]}" \
+    -DCMAKE_INSTALL_PREFIX="$prefix" \
+    -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_BENCHMARKS=OFF -DWEFT_BUILD_EXAMPLES=OFF
+  step weft-build cmake --build "$work/weft-build" -j2
+  step weft-install cmake --install "$work/weft-build"
+fi
 config=$(find "$prefix" -name weftConfig.cmake -print -quit)
 if [[ -z "$config" ]]; then
   echo "check.sh: cmake --install put no weftConfig.cmake under $prefix" >&2
