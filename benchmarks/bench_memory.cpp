@@ -81,7 +81,9 @@ Outcome suspended_memory_weft(int threads) {
   const std::int64_t during = cmp::resident_bytes();
   gate.set();
   spawner.result();
-  return memory_result(before, during, resident_after(before, during), woke.load());
+  return cmp::with_weft_profile(
+      memory_result(before, during, resident_after(before, during), woke.load()), runtime,
+      kSuspended);
 }
 
 Outcome suspended_memory_fiber(int threads) {

@@ -54,6 +54,15 @@ void weft_echo(weft::StreamReader reader, weft::StreamWriter writer) {
   writer.close();
 }
 
+// The runtime's counters per round trip (cmp::with_weft_profile), for the report.
+Outcome with_profile(Outcome outcome, const weft::Runtime& runtime) {
+  double round_trips = 0;
+  for (const auto& [name, value] : outcome.extra) {
+    if (name == "round_trips") round_trips = value;
+  }
+  return cmp::with_weft_profile(std::move(outcome), runtime, round_trips);
+}
+
 Outcome serve_weft(const std::string& workload, int threads, weft::ClientConnected handler) {
   weft::Runtime runtime({.workers = static_cast<unsigned>(threads)});
   // No structured binding: clang 14 cannot capture one in a lambda.
@@ -69,7 +78,7 @@ Outcome serve_weft(const std::string& workload, int threads, weft::ClientConnect
     server.wait_closed();
     return 0;
   });
-  return outcome;
+  return with_profile(std::move(outcome), runtime);
 }
 
 // An HTTP/1.1 server's whole answer to any request: the body is the one bench_netload checks.
@@ -127,7 +136,7 @@ Outcome serve_weft_sock(const std::string& workload, int threads) {
     acceptor.cancel();
     return 0;
   });
-  return outcome;
+  return with_profile(std::move(outcome), runtime);
 }
 
 // ---- Boost.Asio -------------------------------------------------------------------------------

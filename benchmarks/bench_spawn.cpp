@@ -104,7 +104,7 @@ Outcome spawn_join_weft(const weft::RunOptions& options) {
     for (auto& task : tasks) total += weft::await(task);
     return total;
   });
-  return spawn_join_result(sum, ran, start, kSpawn);
+  return cmp::with_weft_profile(spawn_join_result(sum, ran, start, kSpawn), runtime, kSpawn);
 }
 
 // Fibers joined through futures (boost::fibers::async): a fiber detached this way gives its
@@ -201,7 +201,7 @@ Outcome gather_fanout_weft(const weft::RunOptions& options) {
   const double ns = seconds_since(start) * 1e9 / (kFanout * kFanoutRounds);
   if (!error.empty()) return failed(error);
   if (auto e = cmp::check_ran_once(ran); !e.empty()) return failed(e);
-  return measured(ns);
+  return cmp::with_weft_profile(measured(ns), runtime, kFanout * kFanoutRounds);
 }
 
 Outcome gather_fanout_fiber(int threads, bool suspend) {
@@ -243,7 +243,7 @@ Outcome skynet_weft_run(const weft::RunOptions& options) {
   weft::Runtime runtime(options);
   const auto start = Clock::now();
   const auto sum = cmp::weft_run(runtime, [] { return skynet_weft(0, cmp::kSkynetLeaves); });
-  return skynet_result(sum, start);
+  return cmp::with_weft_profile(skynet_result(sum, start), runtime, cmp::kSkynetTasks);
 }
 
 // ---- weft-eager: weft with eager start and continuation stealing (issue 14, item 2) ----------

@@ -53,7 +53,7 @@ Outcome foreign_submit_weft(int threads) {
   }
   std::int64_t sum = 0;
   for (auto& f : futures) sum += f.result();
-  return submit_result(ran, start, sum);
+  return cmp::with_weft_profile(submit_result(ran, start, sum), runtime, kSubmit);
 }
 
 // What the workers may still touch while the submitting thread reads the result (a last

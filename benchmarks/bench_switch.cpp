@@ -56,7 +56,7 @@ Outcome yield_switch_weft() {
     weft::await(b);
     return seconds_since(start);
   });
-  return turns.result(seconds);
+  return cmp::with_weft_profile(turns.result(seconds), runtime, 2 * kYields);
 }
 
 Outcome yield_switch_fiber() {
@@ -100,7 +100,7 @@ Outcome pingpong_weft(int threads) {
     weft::await(ponger);
     return std::pair{seconds, wrong};
   });
-  return pingpong_result(seconds, wrong);
+  return cmp::with_weft_profile(pingpong_result(seconds, wrong), runtime, kRounds);
 }
 
 Outcome pingpong_fiber(int threads, bool suspend) {

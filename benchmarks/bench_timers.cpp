@@ -49,7 +49,7 @@ Outcome sleep_timers_weft(int threads) {
     for (auto& t : tasks) woke += weft::await(t);
     return std::pair{seconds_since(start), woke};
   });
-  return sleep_result(seconds, woke);
+  return cmp::with_weft_profile(sleep_result(seconds, woke), runtime, kSleepers);
 }
 
 Outcome sleep_timers_fiber(int threads, bool suspend) {

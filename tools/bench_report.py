@@ -9,7 +9,8 @@ runtimes that could not be built, [{"runtime", "why"}]), prints the table (workl
 one column per runtime: median (min-max), "not built" for a runtime that could not be built,
 and weft's ratio to the best peer) and each target's PASS / MISS, and writes the HTML report:
 the same table plus one bar chart per workload (inline SVG, log scale where the values span
-decades; no scripts, nothing fetched).
+decades; no scripts, nothing fetched), each with a table of where weft's time went: its own
+counters (steps, steals, parks, ...) per unit of work.
 
 Every figure is lower-is-better. TARGETS below is the one list of the targets (issue 14, and
 issue 12's network ones).
@@ -251,6 +252,80 @@ def evaluate_targets(rows, unavailable=()):
     return results
 
 
+# ---- where weft's time goes ------------------------------------------------------------------
+# weft's own counters per unit of work (a row's "profile", from benchmarks/common/weft_profile.hpp
+# through tools/bench_run.py), in the order shown: key, heading, what it says.
+PROFILE = [
+    ("steps", "steps", "task steps and callbacks run (1 = every task ran once, never suspending)"),
+    ("steals", "steals", "tasks a worker took from another's queue"),
+    ("parks", "parks", "times a worker went to sleep for want of work"),
+    ("unparks", "unparks", "times a worker was woken by another thread"),
+    ("lifo_hits", "LIFO hits", "woken tasks run next from the waker's LIFO slot"),
+    ("block_misses", "block mallocs", "task memory the block pool had to ask malloc for"),
+    ("stack_misses", "fresh stacks", "fiber stacks not taken warm from the pool"),
+    ("busy_ns", "busy ns", "worker time not parked (running or searching), summed over workers"),
+]
+
+
+def per_unit(unit):
+    """What one unit of a workload is, from its unit: "ns/task" -> "task"; time-only units
+    (skynet's and sleep_timers' "ms") count tasks."""
+    if "/" in unit and not unit.endswith("/s"):
+        return unit.split("/", 1)[1]
+    return "task"
+
+
+def profile_rows(rows, bench):
+    """[(runtime, threads, profile)] of the weft variants' rows of `bench` that carry one."""
+    out = [(r["runtime"], r["threads"], r["profile"]) for r in rows
+           if r["bench"] == bench and r.get("profile") and r["runtime"] in VARIANTS]
+    return sorted(out, key=lambda t: (VARIANTS.index(t[0]), t[1]))
+
+
+def profile_lines(rows):
+    """The text table: per workload and weft variant, the counters per unit of work."""
+    table = [["workload", "per", "runtime", "workers"] + [head for _, head, _ in PROFILE]]
+    for bench, unit, _ in WORKLOADS:
+        for rt, th, p in profile_rows(rows, bench):
+            table.append([bench, per_unit(UNITS.get(bench, unit)), rt, str(th)] +
+                         [fmt_profile(p.get(k)) for k, _, _ in PROFILE])
+    if len(table) == 1:
+        return []
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = ["where weft's time goes (weft::Runtime::metrics per unit of work, medians):"]
+    for r in table:
+        lines.append("  ".join(c.rjust(w) if i >= 4 else c.ljust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))))
+    return lines
+
+
+def fmt_profile(v):
+    if v is None:
+        return "-"
+    if v == 0:
+        return "0"
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
+def profile_html(rows, bench, unit):
+    found = profile_rows(rows, bench)
+    if not found:
+        return ""
+    h = [f'<table><tr><th>weft, per {html.escape(per_unit(unit))}</th><th>workers</th>' +
+         "".join(f'<th title="{html.escape(what)}">{html.escape(head)}</th>'
+                 for _, head, what in PROFILE) + "</tr>"]
+    for rt, th, p in found:
+        h.append(f"<tr><td>{html.escape(rt)}</td><td>{th}</td>" +
+                 "".join(f"<td>{html.escape(fmt_profile(p.get(k)))}</td>" for k, _, _ in PROFILE) +
+                 "</tr>")
+    h.append("</table>")
+    return "".join(h)
+
+
 def target_lines(rows, unavailable=()):
     out = []
     for t in evaluate_targets(rows, unavailable):
@@ -415,12 +490,16 @@ def write_html(rows, path, meta=None, failures=(), unavailable=()):
         cls, mark = {True: ("pass", "PASS"), False: ("miss", "MISS"),
                      None: ("na", "n/a")}[t["passed"]]
         h.append(f'<tr><td>{html.escape(t["text"])}</td><td class="{cls}">{mark}</td></tr>')
-    h.append("</table><h2>Charts</h2>")
+    h.append('</table><h2>Charts</h2><p class="note">Under each chart, where weft\'s time went: '
+             'its own counters (weft::Runtime::metrics) per unit of work, the medians of the '
+             'repetitions. ' + "; ".join(f"<b>{html.escape(head)}</b>: {html.escape(what)}"
+                                           for _, head, what in PROFILE) + ".</p>")
     for bench, unit, what in WORKLOADS:
         svg = chart_svg(bench, units.get(bench, unit), table)
         if svg:
             h.append(f'<div class="chart"><h3>{html.escape(bench)}</h3>'
-                     f'<p class="note">{html.escape(what)}</p>{svg}</div>')
+                     f'<p class="note">{html.escape(what)}</p>{svg}'
+                     f'{profile_html(rows, bench, units.get(bench, unit))}</div>')
     h.append("</body></html>")
     with open(path, "w") as f:
         f.write("\n".join(h) + "\n")
@@ -448,6 +527,10 @@ def main(argv):
     print("\n".join(table_lines(rows, unavailable)))
     print()
     print("\n".join(target_lines(rows, unavailable)))
+    profile = profile_lines(rows)
+    if profile:
+        print()
+        print("\n".join(profile))
     if args.html:
         write_html(rows, args.html, {"results": os.path.abspath(args.results)},
                    unavailable=unavailable)

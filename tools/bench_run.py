@@ -246,7 +246,7 @@ def run_job(name, kind, exe, reps, timeout, workers):
         extra = {}
         for b in good:
             for k, v in b.items():
-                if (k.endswith("_per_task") or k.startswith("retained")
+                if (k.endswith("_per_task") or k.startswith("retained") or k.startswith("weft.")
                         or k.endswith("_ns") or k.endswith("_per_round_trip")):
                     extra.setdefault(k, []).append(v)
     else:
@@ -374,6 +374,11 @@ def main(argv):
         s = res["samples"]
         row = {"bench": m["bench"], "runtime": m["runtime"], "threads": int(m["threads"]),
                "value": statistics.median(s), "unit": res["unit"], "min": min(s), "max": max(s)}
+        # weft's own counters per unit of work (benchmarks/common/weft_profile.hpp): medians.
+        profile = {k[len("weft."):]: statistics.median(v) for k, v in res["extra"].items()
+                   if k.startswith("weft.") and v}
+        if profile:
+            row["profile"] = profile
         rows.append(row)
         log(f"{bench_report.fmt(row['value'])} {row['unit']} "
             f"({bench_report.fmt(row['min'])}-{bench_report.fmt(row['max'])})  [{took:.1f} s]")

@@ -11,12 +11,14 @@
 
 #include "boost_fiber_pool.hpp"
 #include "harness.hpp"
+#include "weft_profile.hpp"
 
 namespace cmp {
 
 // skynet: a 10-ary tree of depth 6 -- 1M leaves, 1,111,111 tasks; leaf k returns k.
 inline constexpr std::int64_t kSkynetLeaves = 1'000'000;
 inline constexpr std::int64_t kSkynetSum = 499'999'500'000;
+inline constexpr std::int64_t kSkynetTasks = 1'111'111;
 
 // Runs `body` as a task on `runtime` from this (foreign) thread; returns its result.
 template <class F>

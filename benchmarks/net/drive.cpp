@@ -87,7 +87,8 @@ Outcome drive(std::uint16_t port, const std::string& workload) {
     return failed("bench_netload (exit status " + std::to_string(ran.status) + "): " + why);
   }
   Outcome outcome = measured(cpu * 1e9 / round_trips);
-  outcome.extra = {{"wall_ns_per_round_trip", seconds * 1e9 / round_trips},
+  outcome.extra = {{"round_trips", round_trips},
+                   {"wall_ns_per_round_trip", seconds * 1e9 / round_trips},
                    {"p50_latency_ns", p50},
                    {"p99_latency_ns", p99}};
   return outcome;
