@@ -33,7 +33,9 @@ BlockedWorkerMonitor::~BlockedWorkerMonitor() {
 }
 
 void BlockedWorkerMonitor::start() {
-  seen_.assign(scheduler_.worker_count(), Seen{});
+  // From now: a worker whose thread has not yet looked for work (progress 0) has not been
+  // stalled since the clock's origin.
+  seen_.assign(scheduler_.worker_count(), Seen{0, monotonic_now_ns(), false});
   thread_ = std::thread([this] { main(); });
 }
 
@@ -94,15 +96,15 @@ bool BlockedWorkerMonitor::look(std::int64_t now_ns) {
     if (takeover) scheduler_.mark_blocked(worker);
     if (debug_ && !seen.reported) {
       // In debug mode the worker times its step: the report says how long the step has lasted,
-      // not only since this monitor first saw it stand still.
+      // not only since this monitor first saw it stand still, and a worker between steps (its
+      // thread starting, or preempted on the way to park) is not reported.
       const std::int64_t began_ns = worker.step_began_ns();
-      const std::int64_t step_ns = began_ns != 0 ? monotonic_now_ns() - began_ns : stalled_ns;
-      if (std::max(step_ns, stalled_ns) >= scheduler_.slow_callback_ns()) {
+      const std::int64_t step_ns = began_ns != 0 ? monotonic_now_ns() - began_ns : 0;
+      if (began_ns != 0 && step_ns >= scheduler_.slow_callback_ns()) {
         seen.reported = true;
         warn({"WARNING",
               "weft: worker " + std::to_string(i) + " has been inside one step for " +
-                  milliseconds(std::max(step_ns, stalled_ns)) + ", running " +
-                  worker.running_description() +
+                  milliseconds(step_ns) + ", running " + worker.running_description() +
                   (takeover ? "; its queued tasks and due timers go to the other workers meanwhile"
                             : "") +
                   ". A blocking call in a task holds up its worker: run it with weft::to_thread",
