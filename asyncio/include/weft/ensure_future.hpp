@@ -18,18 +18,19 @@
 
 namespace weft {
 
+// `where`: a new task's creation site in debug mode (see create_task).
 template <class A>
-auto ensure_future(A&& awaitable) {
+auto ensure_future(A&& awaitable, SourceLocation where = SourceLocation::current()) {
   using D = std::decay_t<A>;
   if constexpr (detail::is_task<D>::value || detail::is_future<D>::value) {
     return D(awaitable);
   } else {
-    return create_task(std::forward<A>(awaitable));
+    return create_task(std::forward<A>(awaitable), where);
   }
 }
 
 template <class A>
-auto ensure_future(A&& awaitable, Runtime& loop) {
+auto ensure_future(A&& awaitable, Runtime& loop, SourceLocation where = SourceLocation::current()) {
   using D = std::decay_t<A>;
   if constexpr (detail::is_task<D>::value || detail::is_future<D>::value) {
     if (&awaitable.get_loop() != &loop) {
@@ -42,7 +43,8 @@ auto ensure_future(A&& awaitable, Runtime& loop) {
     auto coroutine = detail::as_coroutine(std::forward<A>(awaitable));
     // From inside that runtime, as create_task; from elsewhere, submitted from outside.
     const bool inside = detail::running_scheduler_or_null() == &loop.scheduler();
-    return detail::make_task(loop.scheduler(), std::move(coroutine), {}, !inside);
+    return detail::make_task(loop.scheduler(), std::move(coroutine), {}, !inside, false,
+                             std::nullopt, nullptr, where);
   }
 }
 

@@ -50,19 +50,23 @@ class TaskGroup {
   // Creates a task in the group, with weft::create_task's name or options (asyncio 3.14 passes
   // eager_start on too; an eager child may be done on return, and still belongs to the group).
   // RuntimeError once the group is finished or shutting down.
+  // `where`: the task's creation site in debug mode (see weft::create_task).
   template <class C>
-  auto create_task(C&& coroutine_or_callable) {
-    return create_task(std::forward<C>(coroutine_or_callable), TaskOptions{});
+  auto create_task(C&& coroutine_or_callable, SourceLocation where = SourceLocation::current()) {
+    return create_task(std::forward<C>(coroutine_or_callable), TaskOptions{}, where);
   }
   template <class C, std::convertible_to<std::string> Name>
-  auto create_task(C&& coroutine_or_callable, Name&& name) {
+  auto create_task(C&& coroutine_or_callable, Name&& name,
+                   SourceLocation where = SourceLocation::current()) {
     return create_task(std::forward<C>(coroutine_or_callable),
-                       TaskOptions{.name = std::string(std::forward<Name>(name))});
+                       TaskOptions{.name = std::string(std::forward<Name>(name))}, where);
   }
   template <class C>
-  auto create_task(C&& coroutine_or_callable, TaskOptions options) {
+  auto create_task(C&& coroutine_or_callable, TaskOptions options,
+                   SourceLocation where = SourceLocation::current()) {
     check_accepting();
-    auto task = weft::create_task(std::forward<C>(coroutine_or_callable), std::move(options));
+    auto task =
+        weft::create_task(std::forward<C>(coroutine_or_callable), std::move(options), where);
     adopt(task.core());
     return task;
   }

@@ -109,6 +109,7 @@ void report(const std::string& what, std::exception_ptr error) {
                        .future = {},
                        .task = {},
                        .handle = "<Handle " + what + ">",
+                       .source_traceback = {},
                        .context = nullptr});
 }
 

@@ -63,6 +63,7 @@ void report(const char* message, std::exception_ptr error) {
                                                              .future = {},
                                                              .task = {},
                                                              .handle = {},
+                                                             .source_traceback = {},
                                                              .context = nullptr});
 }
 

@@ -20,6 +20,8 @@
 #include <memory>
 #include <string>
 
+#include "weft/source_location.hpp"
+
 namespace weft {
 
 class Runtime;
@@ -33,6 +35,9 @@ struct ExceptionContext {
   std::string future;            // "future": the future concerned, e.g. "<Future finished ...>"
   std::string task;              // "task": the task concerned, e.g. "<Task finished name=...>"
   std::string handle;            // "handle": the callback's handle, e.g. "<Handle ...>"
+  // "source_traceback": where the object concerned was created, in debug mode (a file name
+  // that is empty: absent). C++ keeps one frame, the creating call, where Python keeps a stack.
+  SourceLocation source_traceback;
   // "context": the context a handler was given when it threw (in the report of that failure).
   std::shared_ptr<const ExceptionContext> context;
 };

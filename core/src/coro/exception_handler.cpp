@@ -12,6 +12,12 @@
 namespace weft {
 namespace {
 
+// asyncio's "Object created at" block: traceback.format_list of one frame.
+std::string source_traceback_text(const SourceLocation& site) {
+  return std::string("Object created at (most recent call last):\n  File \"") + site.file_name() +
+         "\", line " + std::to_string(site.line()) + ", in " + site.function_name();
+}
+
 // Python's repr of the context dict, for the "context:" line of a failed handler's report.
 std::string context_repr(const ExceptionContext& context) {
   std::string text = "{'message': '" + context.message + "'";
@@ -19,6 +25,9 @@ std::string context_repr(const ExceptionContext& context) {
   if (!context.future.empty()) text += ", 'future': " + context.future;
   if (!context.task.empty()) text += ", 'task': " + context.task;
   if (!context.handle.empty()) text += ", 'handle': " + context.handle;
+  if (*context.source_traceback.file_name()) {
+    text += ", 'source_traceback': " + source_traceback_text(context.source_traceback);
+  }
   if (context.context) text += ", 'context': " + context_repr(*context.context);
   return text + "}";
 }
@@ -37,6 +46,9 @@ std::string format_exception_context(const ExceptionContext& context) {
   if (context.context) text += "\ncontext: " + context_repr(*context.context);
   if (!context.future.empty()) text += "\nfuture: " + context.future;
   if (!context.handle.empty()) text += "\nhandle: " + context.handle;
+  if (*context.source_traceback.file_name()) {
+    text += "\nsource_traceback: " + source_traceback_text(context.source_traceback);
+  }
   if (!context.task.empty()) text += "\ntask: " + context.task;
   if (context.exception) text += "\n" + describe_exception(context.exception);
   return text;
@@ -45,7 +57,9 @@ std::string format_exception_context(const ExceptionContext& context) {
 namespace detail {
 
 void log_exception_context(const ExceptionContext& context) {
-  warn({"ERROR", format_exception_context(context), {}, 0});
+  // The warning's place is where the object was created, when debug mode kept it.
+  const SourceLocation& created = context.source_traceback;
+  warn({"ERROR", format_exception_context(context), created.file_name(), created.line()});
 }
 
 void log_exception_context_noexcept(const ExceptionContext& context) noexcept {

@@ -85,6 +85,7 @@ void FutureCore::report_unretrieved_exception() noexcept {
     context.message = std::string(kind_name()) + " exception was never retrieved";
     context.exception = exception_;
     context.future = repr();
+    context.source_traceback = source_traceback();
     call_exception_handler(context);
   } catch (...) {
     // Reporting is best effort (building the context may fail for want of memory); a

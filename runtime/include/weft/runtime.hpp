@@ -31,8 +31,9 @@ struct RunOptions {
   // computation) has its queued tasks and due timers run by the other workers until it returns,
   // as Go's sysmon retakes a blocked thread's processor. 0 or inf: never (NaN or < 0: ValueError).
   double blocked_worker_after = 0.01;
-  // asyncio's debug mode (PYTHONASYNCIODEBUG; here also WEFT_DEBUG=1): a blocked worker is
-  // reported with the task that blocked it.
+  // asyncio's debug mode (PYTHONASYNCIODEBUG; here also WEFT_DEBUG=1): a step or callback
+  // longer than slow_callback_duration() is reported, and so is a worker blocked that long,
+  // with the task that blocked it; tasks keep their creation site for the reports about them.
   bool debug = false;
   // asyncio's loop.set_task_factory(asyncio.eager_task_factory) from the start: create_task
   // (and gather, TaskGroup, ensure_future, which call it) runs each new task's first step at
@@ -119,6 +120,12 @@ class Runtime {
 
   // asyncio's loop.get_debug(): RunOptions::debug (or WEFT_DEBUG=1).
   bool get_debug() const noexcept;
+  // asyncio's loop.slow_callback_duration (seconds, default 0.1): in debug mode, a step or
+  // callback at least this long is reported ("Executing <Task ...> took 0.123 seconds"), as is
+  // a worker blocked inside one step this long. inf: never. ValueError for NaN or < 0.
+  // Thread-safe.
+  double slow_callback_duration() const noexcept;
+  void set_slow_callback_duration(double seconds);
   // loop.is_closed(): shutdown() has begun; the runtime takes no more work from outside.
   bool is_closed() const noexcept;
 

@@ -33,9 +33,9 @@ class TypedTask : public TaskCore {
  public:
   using result_type = R;
   TypedTask(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, ContextPtr inherited,
-            ContextStatePtr context = nullptr)
+            ContextStatePtr context = nullptr, SourceLocation created_at = {})
       : TaskCore(scheduler, coroutine.frame(), std::move(name), std::move(inherited),
-                 std::move(context)),
+                 std::move(context), created_at),
         coroutine_(std::move(coroutine)) {}
   // Reported here, not in ~TaskCore: repr() names the coroutine, whose frame dies with
   // coroutine_ before the base destructor runs.
@@ -79,7 +79,7 @@ class TaskWithFrame : FrameSlot<CallableFrame<R, F>>, public TypedTask<R> {
                 ContextPtr inherited, ContextStatePtr context)
       : Slot(FrameKind::coroutine, std::string("<lambda>"), where, std::move(fn)),
         TypedTask<R>(scheduler, Coroutine<R>::adopt(this->slot_frame()), std::move(name),
-                     std::move(inherited), std::move(context)) {}
+                     std::move(inherited), std::move(context), where) {}
 };
 
 // RuntimeError for a member called on a handle that refers to no task.
@@ -245,17 +245,19 @@ std::shared_ptr<Block> make_task_block(A&&... args) {
 template <class R>
 Task<R> make_task(Scheduler& scheduler, Coroutine<R> coroutine, std::string name, bool external,
                   bool cancelled = false, std::optional<bool> eager_start = std::nullopt,
-                  ContextStatePtr context = nullptr) {
+                  ContextStatePtr context = nullptr, SourceLocation where = {}) {
   ContextPtr inherited = context ? nullptr : current_context();
   return start_task(scheduler,
                     make_task_block<TypedTask<R>>(scheduler, std::move(coroutine), std::move(name),
-                                                  std::move(inherited), std::move(context)),
+                                                  std::move(inherited), std::move(context), where),
                     external, cancelled, eager_start);
 }
 
 // The task for what create_task was given: a coroutine as it is; a callable (not yet a
-// coroutine, so nobody has its frame) in one block with its frame. `Block` wraps the task's
-// block type (Same for the task alone; see run_coroutine_threadsafe for another).
+// coroutine, so nobody has its frame) in one block with its frame, made at `where`. `Block` wraps
+// the task's block type (Same for the task alone; see run_coroutine_threadsafe for another).
+// `where`: create_task's caller -- the task's creation site in debug mode, and a callable's
+// frame's.
 template <class T>
 using Same = T;
 template <template <class> class Wrap = Same, class C>
@@ -269,7 +271,7 @@ auto new_task_block(Scheduler& scheduler, C&& coroutine_or_callable, std::string
     using R = typename std::decay_t<C>::result_type;
     return make_task_block<Wrap<TypedTask<R>>>(
         scheduler, Coroutine<R>(std::forward<C>(coroutine_or_callable)), std::move(name),
-        std::move(inherited), std::move(context));
+        std::move(inherited), std::move(context), where);
   } else {
     using F = std::decay_t<C>;
     using R = std::invoke_result_t<F&>;
@@ -282,19 +284,22 @@ auto new_task_block(Scheduler& scheduler, C&& coroutine_or_callable, std::string
 
 // Wraps a coroutine (or a callable, made into one) in a task scheduled on the running runtime.
 // RuntimeError outside a runtime. Default (empty) name: Task-1, Task-2, ... in creation order.
+// `where` (leave it defaulted): in debug mode, the task's creation site -- asyncio's
+// task._source_traceback, shown as "Object created at" in the reports about the task.
 template <class C>
-auto create_task(C&& coroutine_or_callable) {
+auto create_task(C&& coroutine_or_callable, SourceLocation where = SourceLocation::current()) {
   auto& scheduler = detail::running_scheduler("create_task");
   auto state =
-      detail::new_task_block(scheduler, std::forward<C>(coroutine_or_callable), {}, nullptr);
+      detail::new_task_block(scheduler, std::forward<C>(coroutine_or_callable), {}, nullptr, where);
   return detail::start_task(scheduler, std::move(state), false, false, std::nullopt);
 }
 // (A template on the name's type, so that a braced {.name = ...} goes to the TaskOptions form.)
 template <class C, std::convertible_to<std::string> Name>
-auto create_task(C&& coroutine_or_callable, Name&& name) {
+auto create_task(C&& coroutine_or_callable, Name&& name,
+                 SourceLocation where = SourceLocation::current()) {
   auto& scheduler = detail::running_scheduler("create_task");
   auto state = detail::new_task_block(scheduler, std::forward<C>(coroutine_or_callable),
-                                      std::string(std::forward<Name>(name)), nullptr);
+                                      std::string(std::forward<Name>(name)), nullptr, where);
   return detail::start_task(scheduler, std::move(state), false, false, std::nullopt);
 }
 
@@ -315,11 +320,12 @@ struct TaskOptions {
 
 //   auto t = weft::create_task(weft::coro(lookup, key), {.name = "lookup", .eager_start = true});
 template <class C>
-auto create_task(C&& coroutine_or_callable, TaskOptions options) {
+auto create_task(C&& coroutine_or_callable, TaskOptions options,
+                 SourceLocation where = SourceLocation::current()) {
   auto& scheduler = detail::running_scheduler("create_task");
   auto state = detail::new_task_block(scheduler, std::forward<C>(coroutine_or_callable),
                                       std::move(options.name),
-                                      options.context ? options.context->state() : nullptr);
+                                      options.context ? options.context->state() : nullptr, where);
   return detail::start_task(scheduler, std::move(state), false, false, options.eager_start);
 }
 

@@ -149,10 +149,12 @@ class ConcurrentFuture {
   detail::ConcurrentCore* state_;  // inside task_'s block
 };
 
+// `where`: the task's creation site in debug mode (see create_task).
 template <class C>
-auto run_coroutine_threadsafe(C&& coroutine_or_callable, Runtime& runtime) {
+auto run_coroutine_threadsafe(C&& coroutine_or_callable, Runtime& runtime,
+                              SourceLocation where = SourceLocation::current()) {
   auto block = detail::new_task_block<detail::WithConcurrentFuture>(
-      runtime.scheduler(), std::forward<C>(coroutine_or_callable), {}, nullptr);
+      runtime.scheduler(), std::forward<C>(coroutine_or_callable), {}, nullptr, where);
   detail::ConcurrentCore* state = &block->concurrent;
   Task task = detail::start_task(runtime.scheduler(), std::move(block), true, false, std::nullopt);
   state->attach(task.core());

@@ -68,6 +68,12 @@ TimerHandle Runtime::call_later(double delay, std::function<void()> callback, Co
 bool Runtime::get_debug() const noexcept {
   return scheduler_->debug();
 }
+double Runtime::slow_callback_duration() const noexcept {
+  return scheduler_->slow_callback_duration();
+}
+void Runtime::set_slow_callback_duration(double seconds) {
+  scheduler_->set_slow_callback_duration(seconds);
+}
 bool Runtime::is_closed() const noexcept {
   return scheduler_->closed();
 }

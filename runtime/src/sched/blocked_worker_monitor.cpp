@@ -24,16 +24,18 @@ std::string milliseconds(std::int64_t ns) {
 
 }  // namespace
 
-BlockedWorkerMonitor::BlockedWorkerMonitor(Scheduler& scheduler, std::int64_t threshold_ns,
+BlockedWorkerMonitor::BlockedWorkerMonitor(Scheduler& scheduler, std::int64_t takeover_ns,
                                            bool debug)
-    : scheduler_(scheduler), threshold_ns_(threshold_ns), debug_(debug) {}
+    : scheduler_(scheduler), takeover_ns_(takeover_ns), debug_(debug) {}
 
 BlockedWorkerMonitor::~BlockedWorkerMonitor() {
   stop();
 }
 
 void BlockedWorkerMonitor::start() {
-  seen_.assign(scheduler_.worker_count(), Seen{});
+  // From now: a worker whose thread has not yet looked for work (progress 0) has not been
+  // stalled since the clock's origin.
+  seen_.assign(scheduler_.worker_count(), Seen{0, monotonic_now_ns(), false});
   thread_ = std::thread([this] { main(); });
 }
 
@@ -52,10 +54,13 @@ void BlockedWorkerMonitor::wake(std::uint32_t to) noexcept {
 }
 
 void BlockedWorkerMonitor::main() {
-  // Look twice per threshold, so a stall is seen between 1 and 1.5 thresholds after it began.
-  const std::int64_t period_ns = std::max<std::int64_t>(threshold_ns_ / 2, 1'000'000);
   int idle_looks = 0;
   for (;;) {
+    // Look twice per threshold, so a stall is seen between 1 and 1.5 thresholds after it began.
+    // The report's threshold may change at any time (set_slow_callback_duration).
+    const std::int64_t threshold_ns =
+        debug_ ? std::min(takeover_ns_, scheduler_.slow_callback_ns()) : takeover_ns_;
+    const std::int64_t period_ns = std::clamp<std::int64_t>(threshold_ns / 2, 1'000'000, doze_ns);
     std::uint32_t state = state_.load(std::memory_order_relaxed);
     if (state == stopped) return;
     const std::int64_t sleep_ns = state == dozing ? doze_ns : period_ns;
@@ -87,17 +92,26 @@ bool BlockedWorkerMonitor::look(std::int64_t now_ns) {
     }
     all_parked = false;
     const std::int64_t stalled_ns = now_ns - seen.since_ns;
-    if (stalled_ns < threshold_ns_) continue;
-    scheduler_.mark_blocked(worker);
+    const bool takeover = stalled_ns >= takeover_ns_;
+    if (takeover) scheduler_.mark_blocked(worker);
     if (debug_ && !seen.reported) {
-      seen.reported = true;
-      warn({"WARNING",
-            "weft: worker " + std::to_string(i) + " has been inside one step for " +
-                milliseconds(stalled_ns) + ", running " + worker.running_description() +
-                "; its queued tasks and due timers go to the other workers meanwhile. A "
-                "blocking call in a task holds up its worker: run it with weft::to_thread",
-            "", 0});
+      // In debug mode the worker times its step: the report says how long the step has lasted,
+      // not only since this monitor first saw it stand still, and a worker between steps (its
+      // thread starting, or preempted on the way to park) is not reported.
+      const std::int64_t began_ns = worker.step_began_ns();
+      const std::int64_t step_ns = began_ns != 0 ? monotonic_now_ns() - began_ns : 0;
+      if (began_ns != 0 && step_ns >= scheduler_.slow_callback_ns()) {
+        seen.reported = true;
+        warn({"WARNING",
+              "weft: worker " + std::to_string(i) + " has been inside one step for " +
+                  milliseconds(step_ns) + ", running " + worker.running_description() +
+                  (takeover ? "; its queued tasks and due timers go to the other workers meanwhile"
+                            : "") +
+                  ". A blocking call in a task holds up its worker: run it with weft::to_thread",
+              "", 0});
+      }
     }
+    if (!takeover) continue;
     // Tasks waiting on I/O with nobody blocked in the poller would wait for this worker's next
     // poll: a worker woken to help searches, polls, and parks as the poller (Go's sysmon polls).
     Reactor& reactor = scheduler_.reactor();

@@ -7,7 +7,9 @@
 // threshold is marked blocked: the other workers then take its LIFO slot, its queue and its due
 // timers each time they look for work (Worker::help_blocked_workers), and the monitor wakes a
 // parked worker whenever the blocked one holds something they could run. The mark goes when the
-// counter moves again. In debug mode it names the task that blocked the worker.
+// counter moves again. In debug mode it names the task that blocked the worker once the step has
+// lasted Runtime::slow_callback_duration (asyncio's one threshold for slow code; the takeover's
+// 10 ms would report every ordinary long step), with the takeover off too.
 //
 // An idle runtime costs it little: once every worker has stayed parked for a while, it dozes
 // (a long futex wait) until a worker leaving park() wakes it (best effort: a missed wake-up
@@ -25,7 +27,9 @@ class Scheduler;
 
 class BlockedWorkerMonitor {
  public:
-  BlockedWorkerMonitor(Scheduler& scheduler, std::int64_t threshold_ns, bool debug);
+  // `takeover_ns`: kNeverNs when no takeover is to be done (one worker, or turned off): the
+  // monitor then only reports, in debug mode.
+  BlockedWorkerMonitor(Scheduler& scheduler, std::int64_t takeover_ns, bool debug);
   ~BlockedWorkerMonitor();
   BlockedWorkerMonitor(const BlockedWorkerMonitor&) = delete;
   BlockedWorkerMonitor& operator=(const BlockedWorkerMonitor&) = delete;
@@ -52,7 +56,7 @@ class BlockedWorkerMonitor {
   void wake(std::uint32_t to) noexcept;
 
   Scheduler& scheduler_;
-  const std::int64_t threshold_ns_;
+  const std::int64_t takeover_ns_;
   const bool debug_;
   std::vector<Seen> seen_;  // monitor thread only
   // awake / dozing / stopped; the futex the monitor sleeps on.

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -29,6 +30,7 @@
 #include "weft/detail/stack_pool.hpp"
 #include "weft/detail/time_ns.hpp"
 #include "weft/errors.hpp"
+#include "weft/warnings.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -123,11 +125,28 @@ Scheduler::Scheduler(const RunOptions& options)
       options.workers ? options.workers : std::max(1u, std::thread::hardware_concurrency());
   options_.workers = n;
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
-  // With one worker nobody could take over; the monitor then only reports, in debug mode.
-  const std::int64_t threshold = blocked_worker_threshold_ns(options.blocked_worker_after);
-  if (threshold != kNeverNs && (n > 1 || debug_)) {
-    monitor_ = std::make_unique<BlockedWorkerMonitor>(*this, threshold, debug_);
+  // With one worker nobody could take over; the monitor then only reports, in debug mode --
+  // where it runs even with the takeover off, to name a blocked worker.
+  std::int64_t takeover = blocked_worker_threshold_ns(options.blocked_worker_after);
+  if (n == 1) takeover = kNeverNs;
+  if (takeover != kNeverNs || debug_) {
+    monitor_ = std::make_unique<BlockedWorkerMonitor>(*this, takeover, debug_);
   }
+}
+
+void Scheduler::set_slow_callback_duration(double seconds) {
+  // asyncio takes any float here; a negative or NaN threshold can only be a mistake.
+  if (std::isnan(seconds) || seconds < 0) {
+    throw ValueError("slow_callback_duration must be a non-negative number of seconds, got " +
+                     std::to_string(seconds));
+  }
+  slow_callback_duration_.store(seconds, std::memory_order_relaxed);  // see the getter
+}
+
+std::int64_t Scheduler::slow_callback_ns() const noexcept {
+  const double seconds = slow_callback_duration();
+  return seconds >= static_cast<double>(kFarNs) * 1e-9 ? kNeverNs
+                                                       : static_cast<std::int64_t>(seconds * 1e9);
 }
 
 Scheduler::~Scheduler() = default;
@@ -255,7 +274,9 @@ bool Scheduler::call_soon(Runnable* job) noexcept {
 bool Scheduler::begin_inline_wakes() noexcept {
   Worker* w = local_worker();
   // Only a worker between steps may step a task: not another thread, not inside a task's step.
-  if (!w || current_task_core() != nullptr) return false;
+  // In debug mode neither: each woken task takes a step of its own, timed as asyncio times
+  // each handle (run_step_debug).
+  if (!w || current_task_core() != nullptr || debug_) return false;
   w->collecting_inline_wakes_ = true;
   return true;
 }
@@ -476,6 +497,7 @@ void Scheduler::report_torn_down() noexcept {
                              .future = {},
                              .task = task->repr(),
                              .handle = {},
+                             .source_traceback = {},
                              .context = nullptr});
       }
     } catch (...) {
@@ -666,14 +688,77 @@ void Worker::main() {
 }
 
 void Worker::run_step(Runnable* item) {
-  if (scheduler_.debug_) {
-    std::string description = item->describe();
+  // The one test debug mode costs a step outside it.
+  if (scheduler_.debug_) [[unlikely]] {
+    run_step_debug(item);
+  } else {
+    count_one(counters_.steps);
+    item->run();
+  }
+  scheduler_.unmark_blocked(*this);  // back: the others stop taking over at once
+}
+
+namespace {
+
+std::string site_text(const SourceLocation& site) {
+  return std::string(site.file_name()) + ":" + std::to_string(site.line()) + " in " +
+         site.function_name();
+}
+
+}  // namespace
+
+void Worker::run_step_debug(Runnable* item) {
+  // A task is held through its step, so that where it stopped can still be read after a step
+  // that finished it (its own reference goes with the step).
+  auto* task = dynamic_cast<TaskCore*>(item);
+  std::shared_ptr<TaskCore> held;
+  std::string facts;  // the task's places, for the reports
+  SourceLocation before;
+  bool first_step = false;
+  if (task) {
+    held = std::static_pointer_cast<TaskCore>(task->shared_from_this());
+    first_step = task->frame().raw_state() == FrameState::created;
+    before = task->frame().await_site();
+    if (SourceLocation created = task->source_traceback(); *created.file_name()) {
+      facts = ", created at " + site_text(created);
+    }
+  }
+  {
+    std::string description = item->describe() + facts;
     std::lock_guard hold(running_lock_);
     running_.swap(description);
   }
+  const std::int64_t began = monotonic_now_ns();
+  step_began_ns_.store(began, std::memory_order_relaxed);  // see step_began_ns()
   count_one(counters_.steps);
   item->run();
-  scheduler_.unmark_blocked(*this);  // back: the others stop taking over at once
+  const std::int64_t took = monotonic_now_ns() - began;
+  step_began_ns_.store(0, std::memory_order_relaxed);
+  if (took < scheduler_.slow_callback_ns()) return;
+  // asyncio: "Executing <Task ...> took 0.123 seconds", the handle's repr after the step; then
+  // what asyncio's single thread makes needless: the worker, and where the task's step began
+  // and ended (a task suspends only at an await, so these bound the slow code).
+  std::string what = task ? task->repr() : running_description();
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3f", static_cast<double>(took) * 1e-9);
+  std::string message =
+      "Executing " + what + " took " + seconds + " seconds (worker " + std::to_string(index_);
+  if (task) {
+    std::string from = first_step            ? std::string("began its first step")
+                       : *before.file_name() ? "resumed from the await at " + site_text(before)
+                                             : std::string("resumed");
+    std::string to;
+    if (task->done()) {
+      to = "ended the task";
+    } else if (SourceLocation after = task->frame().await_site(); *after.file_name()) {
+      to = "suspended at " + site_text(after);
+    } else {
+      to = "suspended";
+    }
+    message += ": " + from + ", " + to + facts;
+  }
+  message += ")";
+  warn({"WARNING", std::move(message), "", 0});
 }
 
 std::string Worker::running_description() const {
@@ -819,7 +904,9 @@ void Worker::fire_due_timers() {
   // never cancels an inner task that has not started). So when something is ready here, due
   // timers join the back of the FIFO queue, each firing when its turn comes; when nothing is, they
   // fire at once, in deadline order, as the same pass would run them.
-  if (has_local_ready()) {
+  // In debug mode they always queue: each then fires as a step of its own, timed (asyncio
+  // times each timer handle as it times any other).
+  if (has_local_ready() || scheduler_.debug_) {
     timers_.fire_due(scheduler_.now_ns(), [this](Runnable* due) { push_local(due, false); });
   } else {
     timers_.fire_due(scheduler_.now_ns());

@@ -93,6 +93,11 @@ class Worker {
   void count_sleep_ended() noexcept { count_one(counters_.sleeps_ended); }
   // Debug mode: the repr of what this worker runs now ("" otherwise).
   std::string running_description() const;
+  // Debug mode: the monotonic time the current step began (0 between steps). Relaxed: the
+  // monitor's report says how long it has lasted; a stale value only misstates that by a step.
+  std::int64_t step_began_ns() const noexcept {
+    return step_began_ns_.load(std::memory_order_relaxed);
+  }
 
  private:
   friend class Scheduler;
@@ -104,6 +109,9 @@ class Worker {
   void fire_due_timers();
   bool has_local_ready() const noexcept;
   void run_step(Runnable* item);
+  // Debug mode's step: records what runs, times it, and reports a slow one (asyncio's
+  // _run_once with loop.slow_callback_duration).
+  void run_step_debug(Runnable* item);
   void count_steal(std::uint32_t tasks) noexcept {
     // A load and a store, as count_one: only we write our counters (see WorkerCounters).
     counters_.steals.store(counters_.steals.load(std::memory_order_relaxed) + tasks,
@@ -159,6 +167,7 @@ class Worker {
   // Debug mode only: what this worker runs now, for the monitor's report.
   mutable SpinLock running_lock_;
   std::string running_;  // guarded by running_lock_
+  std::atomic<std::int64_t> step_began_ns_{0};
   // The park word, our futex: `parked` while we park (or are about to); whoever takes us off
   // the parked list stores `woken` and wakes the futex; we store `awake` on the way out.
   enum : std::uint32_t { awake = 0, parked = 1, woken = 2 };
@@ -250,6 +259,15 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
   Worker& worker(unsigned index) noexcept { return *workers_[index]; }
   bool debug() const noexcept { return debug_; }
+  // asyncio's loop.slow_callback_duration: in debug mode a step (or callback) at least this
+  // long is reported, and so is a worker blocked inside one step that long. Relaxed: a setting,
+  // ordered with nothing; a step may still be judged by the value before a change.
+  double slow_callback_duration() const noexcept {
+    return slow_callback_duration_.load(std::memory_order_relaxed);
+  }
+  void set_slow_callback_duration(double seconds);
+  // The same in nanoseconds (kNeverNs for inf).
+  std::int64_t slow_callback_ns() const noexcept;
 
   // ---- blocked workers (the monitor's side; see blocked_worker_monitor.hpp)
   void mark_blocked(Worker& worker) noexcept;
@@ -310,7 +328,8 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // Tasks created off the workers (foreign threads, to_thread jobs): several writers, so a
   // fetch_add (relaxed: a count, ordering nothing); never on a worker's path.
   std::atomic<std::uint64_t> remote_spawned_{0};
-  bool debug_;  // RunOptions::debug or WEFT_DEBUG
+  bool debug_;                                       // RunOptions::debug or WEFT_DEBUG
+  std::atomic<double> slow_callback_duration_{0.1};  // see slow_callback_duration()
   std::vector<std::unique_ptr<Worker>> workers_;
   InjectionQueue injection_;
   TaskRegistry registry_;

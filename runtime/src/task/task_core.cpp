@@ -9,16 +9,28 @@
 namespace weft::detail {
 
 TaskCore::TaskCore(Scheduler& scheduler, Frame& frame, std::string name, ContextPtr inherited,
-                   ContextStatePtr context)
+                   ContextStatePtr context, SourceLocation created_at)
     : FutureCore(scheduler.reference_for_task()),
       scheduler_(scheduler),
       frame_(frame),
-      name_(name.empty() ? nullptr : std::make_unique<std::string>(std::move(name))),
       // Numbered now (creation order, as asyncio's counter), formatted only when asked for.
-      number_(name_ ? 0 : scheduler.next_task_number()),
+      number_(name.empty() ? scheduler.next_task_number() : 0),
       own_context_(context ? nullptr : std::move(inherited)),
       given_context_(std::move(context)) {
   wakeup_waiter_.task = this;
+  // The side allocation only for a name, or for debug mode's creation site (asyncio keeps
+  // _source_traceback only in debug mode too).
+  if (!name.empty() || scheduler.debug()) {
+    name_ = std::make_unique<NameAndSite>(NameAndSite{std::move(name), SourceLocation{}});
+    if (scheduler.debug()) name_->created_at = created_at;
+  }
+}
+
+SourceLocation TaskCore::source_traceback() const {
+  lock();
+  SourceLocation site = name_ ? name_->created_at : SourceLocation{};
+  unlock();
+  return site;
 }
 
 ContextStatePtr TaskCore::get_context() {
@@ -32,7 +44,7 @@ TaskCore::~TaskCore() = default;
 
 std::string TaskCore::get_name() const {
   lock();
-  std::string name = name_ ? *name_ : std::string();
+  std::string name = name_ ? name_->name : std::string();
   std::uint64_t number = number_;
   unlock();
   if (number != 0) return "Task-" + std::to_string(number);
@@ -40,8 +52,10 @@ std::string TaskCore::get_name() const {
 }
 
 void TaskCore::set_name(std::string name) {
-  auto named = std::make_unique<std::string>(std::move(name));  // allocated before the lock
+  // Allocated before the lock.
+  auto named = std::make_unique<NameAndSite>(NameAndSite{std::move(name), SourceLocation{}});
   lock();
+  if (name_) named->created_at = name_->created_at;
   name_.swap(named);
   number_ = 0;  // named now, even if the new name is empty
   unlock();

@@ -166,6 +166,9 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   virtual std::string repr() const;
   // How the "exception was never retrieved" report names the object ("Future", "Task").
   virtual const char* kind_name() const noexcept { return "Future"; }
+  // Where the object was created, kept in debug mode only (asyncio's _source_traceback); empty
+  // otherwise. The reports about it carry it as their "source_traceback".
+  virtual SourceLocation source_traceback() const { return {}; }
 
  protected:
   // The two halves of a cancel() that passes on. begin_cancel decides alone (`decided`, with

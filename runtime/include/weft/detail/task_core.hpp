@@ -70,8 +70,9 @@ class TaskCore : public FutureCore, public Runnable {
  public:
   // The task runs in `context` (create_task's context=), or, if null, in a Context of its own
   // made from the bindings `inherited` (asyncio's copy_context() at creation).
+  // `created_at`: where create_task was called, kept in debug mode only (source_traceback()).
   TaskCore(Scheduler& scheduler, Frame& frame, std::string name, ContextPtr inherited,
-           ContextStatePtr context = nullptr);
+           ContextStatePtr context = nullptr, SourceLocation created_at = {});
   ~TaskCore() override;
 
   // ---- asyncio.Task (cancel() is FutureCore's: Task.cancel's rules are the overrides below)
@@ -86,6 +87,8 @@ class TaskCore : public FutureCore, public Runnable {
   std::string coroutine_repr() const;  // the coro=<...> part of repr()
   std::string describe() const override { return repr(); }
   const char* kind_name() const noexcept override { return "Task"; }
+  // asyncio's Task._source_traceback: where create_task was called, in debug mode; else empty.
+  SourceLocation source_traceback() const override;
   // Task.get_stack / print_stack (see task.hpp). `caller`: where get_stack was called, the
   // running task's own place when it asks about itself.
   std::vector<FrameSummary> get_stack(std::optional<int> limit,
@@ -223,9 +226,13 @@ class TaskCore : public FutureCore, public Runnable {
   // Guarded by lock_: Task.cancel's state, shared between cancel() and the stepping worker.
   CancelRequests cancel_requests_;
   std::shared_ptr<FutureCore> fut_waiter_;  // asyncio's _fut_waiter: see wakeup_waiter_
-  // Guarded by lock_; used when number_ is 0. Most tasks keep their default name: a pointer
-  // costs them 8 bytes where a string costs 32.
-  std::unique_ptr<std::string> name_;
+  // Guarded by lock_. Most tasks keep their default name and run outside debug mode: a pointer
+  // costs them 8 bytes where a string and a creation site cost 56.
+  struct NameAndSite {
+    std::string name;           // used when number_ is 0
+    SourceLocation created_at;  // debug mode: where create_task was called
+  };
+  std::unique_ptr<NameAndSite> name_;
   std::uint64_t number_;             // guarded by lock_: a default name's number, or 0 once named
   ContextState own_context_;         // the task's Context, unless created with one
   ContextStatePtr given_context_;    // create_task(context=ctx): shared with ctx's other users
