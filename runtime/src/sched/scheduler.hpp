@@ -29,6 +29,7 @@
 namespace weft::detail {
 
 class Scheduler;
+class InspectServer;
 
 // A worker's counters behind weft::RuntimeMetrics (architecture.md §17). Each is
 // written by its worker's thread alone, with count_one (a relaxed load and store: no locked
@@ -250,6 +251,10 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
   Worker& worker(unsigned index) noexcept { return *workers_[index]; }
   bool debug() const noexcept { return debug_; }
+  // RunOptions::inspect or WEFT_INSPECT: the inspect server runs and tasks time their steps.
+  bool inspecting() const noexcept { return inspect_; }
+  // The inspect server's socket path ("" while none is served).
+  std::string inspect_path() const;
 
   // ---- blocked workers (the monitor's side; see blocked_worker_monitor.hpp)
   void mark_blocked(Worker& worker) noexcept;
@@ -310,7 +315,9 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // Tasks created off the workers (foreign threads, to_thread jobs): several writers, so a
   // fetch_add (relaxed: a count, ordering nothing); never on a worker's path.
   std::atomic<std::uint64_t> remote_spawned_{0};
-  bool debug_;  // RunOptions::debug or WEFT_DEBUG
+  bool debug_;                                     // RunOptions::debug or WEFT_DEBUG
+  bool inspect_;                                   // RunOptions::inspect or WEFT_INSPECT
+  std::unique_ptr<InspectServer> inspect_server_;  // from start() to shutdown(), if inspect_
   std::vector<std::unique_ptr<Worker>> workers_;
   InjectionQueue injection_;
   TaskRegistry registry_;

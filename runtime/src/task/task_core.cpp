@@ -5,6 +5,7 @@
 #include "sched/scheduler.hpp"
 #include "weft/detail/runtime_access.hpp"
 #include "weft/detail/task_core.hpp"
+#include "weft/detail/time_ns.hpp"
 
 namespace weft::detail {
 
@@ -19,6 +20,8 @@ TaskCore::TaskCore(Scheduler& scheduler, Frame& frame, std::string name, Context
       own_context_(context ? nullptr : std::move(inherited)),
       given_context_(std::move(context)) {
   wakeup_waiter_.task = this;
+  // Age is shown only while inspect is on: a clock read per task then, none otherwise.
+  if (scheduler.inspecting()) inspect_created_ns = monotonic_now_ns();
 }
 
 ContextStatePtr TaskCore::get_context() {
