@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "inspect/inspect_server.hpp"
 #include "sched/scheduler.hpp"
@@ -79,7 +81,19 @@ const char* kind_tag(CallFrameKind kind) {
   return "";
 }
 
-void append_task_json(std::string& out, const TaskRow& row) {
+// Source files by number: a stack names its file by index into the reply's "files", so the
+// paths of 100,000 tasks waiting at the same few lines are sent once.
+struct FileTable {
+  std::unordered_map<std::string, std::size_t> index;
+  std::vector<const std::string*> names;  // in index order (keys of `index`, which stay put)
+  std::size_t number(const std::string& file) {
+    auto [at, added] = index.try_emplace(file, names.size());
+    if (added) names.push_back(&at->first);
+    return at->second;
+  }
+};
+
+void append_task_json(std::string& out, const TaskRow& row, FileTable& files) {
   out += "{\"id\":";
   append_id(out, row.id);
   out += ",\"name\":";
@@ -90,13 +104,15 @@ void append_task_json(std::string& out, const TaskRow& row) {
   for (std::size_t i = 0; i < row.stack.size(); ++i) {
     const auto& entry = row.stack[i];
     if (i) out += ',';
-    out += "{\"file\":";
-    append_json_string(out, entry.frame.filename);
+    out += "{\"file\":" + std::to_string(files.number(entry.frame.filename));
     out += ",\"line\":" + std::to_string(entry.frame.lineno) + ",\"name\":";
     append_json_string(out, entry.frame.name);
-    out += ",\"kind\":\"";
-    out += kind_tag(entry.kind);
-    out += "\"}";
+    if (entry.kind != CallFrameKind::coroutine) {  // the usual kind goes without saying
+      out += ",\"kind\":\"";
+      out += kind_tag(entry.kind);
+      out += '"';
+    }
+    out += '}';
   }
   out += "],\"awaited_by\":[";
   for (std::size_t i = 0; i < row.awaited_by.size(); ++i) {
@@ -110,13 +126,34 @@ void append_task_json(std::string& out, const TaskRow& row) {
   out += '}';
 }
 
-void append_tasks_json(std::string& out, const std::vector<TaskRow>& rows) {
-  out += "\"tasks\":[";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (i) out += ",\n";
-    append_task_json(out, rows[i]);
+// "tasks":[...],"files":[...], sent a part at a time: a dump of 100,000 tasks is never one
+// 20 MB string.
+void append_tasks_json(Scheduler& scheduler, bool full_stacks, ReplySink& sink) {
+  constexpr std::size_t kPart = 64 * 1024;
+  struct Writer {
+    ReplySink& sink;
+    FileTable files;
+    bool first = true;
+    bool open = true;  // the client still takes the reply
+  } writer{sink, {}};
+  sink.out += "\"tasks\":[";
+  for_each_task_row(
+      scheduler, full_stacks,
+      [](void* context, const TaskRow& row) {
+        auto& w = *static_cast<Writer*>(context);
+        if (!w.first) w.sink.out += ",\n";
+        w.first = false;
+        append_task_json(w.sink.out, row, w.files);
+        if (w.sink.out.size() >= kPart) w.open = w.sink.flush(w.sink.context, w.sink.out);
+        return w.open;
+      },
+      &writer);
+  sink.out += "],\n\"files\":[";
+  for (std::size_t i = 0; i < writer.files.names.size(); ++i) {
+    if (i) sink.out += ',';
+    append_json_string(sink.out, *writer.files.names[i]);
   }
-  out += ']';
+  sink.out += ']';
 }
 
 // The metrics, one JSON object (for top).
@@ -237,55 +274,58 @@ std::string trimmed(const std::string& text) {
 
 }  // namespace
 
-std::vector<TaskRow> collect_task_rows(Scheduler& scheduler, bool full_stacks) {
+void for_each_task_row(Scheduler& scheduler, bool full_stacks,
+                       bool (*fn)(void* context, const TaskRow& row), void* context) {
   // References first, a few under each shard lock; then each task read with no registry lock.
   auto tasks = scheduler.registry().snapshot_in_batches(kRegistryBatch);
   const bool timed = scheduler.inspecting();
   const std::int64_t now = monotonic_now_ns();
-  std::vector<TaskRow> rows;
-  rows.reserve(tasks.size());
-  for (const auto& task : tasks) {
-    TaskRow row;
+  TaskRow row;
+  for (auto& task : tasks) {
     row.id = reinterpret_cast<std::uintptr_t>(static_cast<FutureCore*>(task.get()));
     row.name = task->get_name();  // the task's lock, a few instructions
     row.state = state_name(*task);
     row.stack = call_stack_of(*task);  // the awaited future's lock, if it waits on one
     if (!full_stacks && row.stack.size() > 1) row.stack.resize(1);
+    row.awaited_by.clear();
     task->visit_awaited_by(&note_awaiter, &row.awaited_by);  // the task's future lock
     // Relaxed: counts written by the stepping worker alone; a recent value is all we want.
     row.steps = task->inspect_steps.load(std::memory_order_relaxed);
     row.step_ns = task->inspect_step_ns.load(std::memory_order_relaxed);
-    if (timed && task->inspect_created_ns != 0) row.age_ns = now - task->inspect_created_ns;
-    rows.push_back(std::move(row));
+    row.age_ns = timed && task->inspect_created_ns != 0 ? now - task->inspect_created_ns : -1;
+    // Our reference goes now, not at the end: a task that ended meanwhile is freed here, on this
+    // thread (its last reference), as it would be by any holder of a TaskRef.
+    task.reset();
+    if (!fn(context, row)) return;
   }
-  return rows;
 }
 
-std::string inspect_reply(Scheduler& scheduler, const std::string& request) {
+void inspect_reply(Scheduler& scheduler, const std::string& request, ReplySink& sink) {
   const std::string what = trimmed(request);
   const std::string pid = std::to_string(getpid());
   if (what == "ps" || what == "pstree") {
-    auto rows = collect_task_rows(scheduler, what == "pstree");
-    std::string out = "{\"pid\":" + pid + ",";
-    append_tasks_json(out, rows);
-    out += "}\n";
-    return out;
+    sink.out += "{\"pid\":" + pid + ",";
+    append_tasks_json(scheduler, what == "pstree", sink);
+    sink.out += "}\n";
+    return;
   }
-  if (what == "metrics") return prometheus_text(scheduler.metrics());
+  if (what == "metrics") {
+    sink.out += prometheus_text(scheduler.metrics());
+    return;
+  }
   if (what == "top") {
-    auto rows = collect_task_rows(scheduler, false);
-    std::string out = "{\"pid\":" + pid + ",\"metrics\":";
-    append_metrics_json(out, scheduler.metrics());
-    out += ",";
-    append_tasks_json(out, rows);
-    out += "}\n";
-    return out;
+    sink.out += "{\"pid\":" + pid + ",\"metrics\":";
+    append_metrics_json(sink.out, scheduler.metrics());
+    sink.out += ",";
+    append_tasks_json(scheduler, false, sink);
+    sink.out += "}\n";
+    return;
   }
   std::string shown = what.substr(0, 40);
   for (char& c : shown) {
     if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
   }
-  return "error: unknown request '" + shown + "' (expected ps, pstree, top or metrics)\n";
+  sink.out += "error: unknown request '" + shown + "' (expected ps, pstree, top or metrics)\n";
 }
 
 }  // namespace weft::detail

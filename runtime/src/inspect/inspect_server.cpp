@@ -77,15 +77,16 @@ std::string socket_directory() {
   return "/tmp/weft-" + std::to_string(geteuid());
 }
 
-void send_all(int fd, const std::string& text) {
+bool send_all(int fd, const std::string& text) {
   std::size_t sent = 0;
   while (sent < text.size()) {
     // MSG_NOSIGNAL: a client gone away is EPIPE here, not a SIGPIPE for the whole process.
     ssize_t n = send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // gone, or SO_SNDTIMEO: give up on this client
+    if (n <= 0) return false;  // gone, or SO_SNDTIMEO: give up on this client
     sent += static_cast<std::size_t>(n);
   }
+  return true;
 }
 
 // The request line: up to '\n' (or the end of the stream), within kRequestTimeoutMs. Returns
@@ -222,13 +223,20 @@ void InspectServer::answer(int client) {
     send_all(client, error);
     return;
   }
-  std::string reply;
+  ReplySink sink{{},
+                 [](void* fd, std::string& out) {
+                   const bool sent = send_all(*static_cast<int*>(fd), out);
+                   out.clear();
+                   return sent;
+                 },
+                 &client};
   try {
-    reply = inspect_reply(scheduler_, line);
+    inspect_reply(scheduler_, line, sink);
   } catch (const std::exception& e) {
-    reply = std::string("error: ") + e.what() + "\n";  // out of memory, say: the runtime goes on
+    // Out of memory, say: this client gets a truncated reply and the reason; the runtime goes on.
+    sink.out += std::string("\nerror: ") + e.what() + "\n";
   }
-  send_all(client, reply);
+  send_all(client, sink.out);
 }
 
 }  // namespace weft::detail

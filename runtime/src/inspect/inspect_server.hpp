@@ -32,13 +32,23 @@ struct TaskRow {
   std::uint64_t step_ns = 0;
 };
 
-// Every task not done, a registry shard's lock at a time for a few tasks each (§18), then each
-// task on its own under its own locks only. `full_stacks`: the whole stack, else the innermost
-// frame.
-std::vector<TaskRow> collect_task_rows(Scheduler& scheduler, bool full_stacks);
+// Where a reply goes, a part at a time: `flush` sends `out` and clears it, returning false once
+// the client is gone (the reply then stops early).
+struct ReplySink {
+  std::string out;
+  bool (*flush)(void* context, std::string& out);
+  void* context;
+};
 
-// The replies (inspect_replies.cpp), each for one request line; an unknown one gives "error: ...".
-std::string inspect_reply(Scheduler& scheduler, const std::string& request);
+// Reads every task not done and hands each row to `fn(context, row)`: references first, a
+// registry shard's lock at a time for a few tasks each (§18), then each task on its own, under
+// its own locks only. `full_stacks`: the whole stack, else the innermost frame.
+void for_each_task_row(Scheduler& scheduler, bool full_stacks,
+                       bool (*fn)(void* context, const TaskRow& row), void* context);
+
+// The reply to one request line, into `sink` (inspect_replies.cpp); an unknown request gives
+// one line "error: ...".
+void inspect_reply(Scheduler& scheduler, const std::string& request, ReplySink& sink);
 
 class InspectServer {
  public:

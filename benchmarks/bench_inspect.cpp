@@ -1,0 +1,93 @@
+// bench_inspect: what a dump of the inspect server costs (RunOptions::inspect, architecture.md
+// §18). A runtime with 100,000 tasks waiting on an Event, and one more task that keeps creating
+// and awaiting a child; each iteration asks the server for `ps` (or `pstree`) over its socket and
+// reads the whole reply. Reported: the time per dump (real time: the server is another thread),
+// the reply's size, and the longest create-and-await round trip the churning task saw while the
+// dumps ran -- how long a worker was held up by the dump's registry locks, at most.
+#include <benchmark/benchmark.h>
+#include <weft/weft.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace {
+
+std::string ask(const std::string& path, const char* request) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  std::string reply;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      write(fd, request, std::strlen(request)) > 0) {
+    char buf[1 << 16];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) reply.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return reply;
+}
+
+inline const weft::CoroutineFunction waiter{"waiter", [](weft::Event* stop) { stop->wait(); }};
+inline const weft::CoroutineFunction noop{"noop", [] {}};
+
+void dump(benchmark::State& state, const char* request) {
+  const auto tasks = static_cast<int>(state.range(0));
+  weft::Runtime rt({.workers = 2, .inspect = true});
+  weft::Event stop;
+  std::atomic<bool> churning{true};
+  std::atomic<std::int64_t> worst_round_trip_ns{0};
+  auto setup = weft::run_coroutine_threadsafe(
+      weft::coro([&] {
+        for (int i = 0; i < tasks; ++i) weft::create_task(waiter(&stop));
+      }),
+      rt);
+  setup.result();
+  auto churn = weft::run_coroutine_threadsafe(
+      weft::coro([&] {
+        while (churning.load(std::memory_order_relaxed)) {
+          const double began = weft::get_running_loop().time();
+          weft::await(weft::create_task(noop()));
+          const auto took =
+              static_cast<std::int64_t>((weft::get_running_loop().time() - began) * 1e9);
+          if (took > worst_round_trip_ns.load(std::memory_order_relaxed))
+            worst_round_trip_ns.store(took, std::memory_order_relaxed);
+        }
+      }),
+      rt);
+  const std::string path = rt.inspect_path();
+  std::size_t bytes = 0;
+  ask(path, request);  // warm: the first dump faults in the server's buffers
+  worst_round_trip_ns.store(0, std::memory_order_relaxed);
+  for (auto _ : state) {
+    std::string reply = ask(path, request);
+    bytes = reply.size();
+    benchmark::DoNotOptimize(reply.data());
+  }
+  churning.store(false, std::memory_order_relaxed);
+  churn.result();
+  state.counters["reply_MB"] = static_cast<double>(bytes) / 1e6;
+  state.counters["worst_spawn_await_us"] =
+      static_cast<double>(worst_round_trip_ns.load(std::memory_order_relaxed)) / 1e3;
+  auto end = weft::run_coroutine_threadsafe(weft::coro([&] { stop.set(); }), rt);
+  end.result();
+}
+
+void BM_inspect_ps(benchmark::State& state) {
+  dump(state, "ps\n");
+}
+void BM_inspect_pstree(benchmark::State& state) {
+  dump(state, "pstree\n");
+}
+
+BENCHMARK(BM_inspect_ps)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_inspect_pstree)->Arg(100000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
