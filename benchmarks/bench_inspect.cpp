@@ -3,7 +3,8 @@
 // and awaiting a child; each iteration asks the server for `ps` (or `pstree`) over its socket and
 // reads the whole reply. Reported: the time per dump (real time: the server is another thread),
 // the reply's size, and the longest create-and-await round trip the churning task saw while the
-// dumps ran -- how long a worker was held up by the dump's registry locks, at most.
+// dumps ran -- how long a worker was held up by the dump's registry locks, at most -- against a
+// control run that dumps nothing.
 #include <benchmark/benchmark.h>
 #include <weft/weft.hpp>
 
@@ -19,7 +20,7 @@
 
 namespace {
 
-std::string ask(const std::string& path, const char* request) {
+std::string ask(const std::string& path, const char* request) {  // request: one line
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
@@ -44,11 +45,11 @@ void dump(benchmark::State& state, const char* request) {
   weft::Event stop;
   std::atomic<bool> churning{true};
   std::atomic<std::int64_t> worst_round_trip_ns{0};
-  auto setup = weft::run_coroutine_threadsafe(
-      weft::coro([&] {
-        for (int i = 0; i < tasks; ++i) weft::create_task(waiter(&stop));
-      }),
-      rt);
+  auto setup = weft::run_coroutine_threadsafe(weft::coro([&] {
+                                                for (int i = 0; i < tasks; ++i)
+                                                  weft::create_task(waiter(&stop));
+                                              }),
+                                              rt);
   setup.result();
   auto churn = weft::run_coroutine_threadsafe(
       weft::coro([&] {
@@ -64,9 +65,13 @@ void dump(benchmark::State& state, const char* request) {
       rt);
   const std::string path = rt.inspect_path();
   std::size_t bytes = 0;
-  ask(path, request);  // warm: the first dump faults in the server's buffers
+  if (request) ask(path, request);  // warm: the first dump faults in the server's buffers
   worst_round_trip_ns.store(0, std::memory_order_relaxed);
   for (auto _ : state) {
+    if (!request) {  // the control: as long as a dump takes, with no dump
+      usleep(300'000);
+      continue;
+    }
     std::string reply = ask(path, request);
     bytes = reply.size();
     benchmark::DoNotOptimize(reply.data());
@@ -87,6 +92,17 @@ void BM_inspect_pstree(benchmark::State& state) {
   dump(state, "pstree\n");
 }
 
+// The control: the same runtime and churn, no dump -- the worst round trip the machine gives
+// anyway (preemption, page faults), to read worst_spawn_await_us of the dumps against.
+void BM_inspect_none(benchmark::State& state) {
+  dump(state, nullptr);
+}
+
+BENCHMARK(BM_inspect_none)
+    ->Arg(100000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(5);
 BENCHMARK(BM_inspect_ps)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_inspect_pstree)->Arg(100000)->Unit(benchmark::kMillisecond)->UseRealTime();
 

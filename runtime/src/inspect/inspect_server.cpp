@@ -28,9 +28,19 @@ constexpr std::size_t kMaxRequest = 256;  // the longest request line accepted
 constexpr int kRequestTimeoutMs = 2000;   // a client has this long to send its line
 constexpr int kSendTimeoutS = 5;          // ... and to take each part of the reply
 
-// One runtime per process serves: the socket is named after the process. Relaxed exchange: a
-// flag claimed and released by whole servers, guarding nothing but itself.
-std::atomic<bool> process_serving{false};
+// One runtime per process serves: the socket is named after the process. The pid that serves,
+// or 0: a child of fork() inherits its parent's pid here, not its own, so a runtime of its own
+// may serve there (§14). Relaxed: a claim on itself, guarding no other data.
+std::atomic<pid_t> serving_pid{0};
+
+bool claim_serving() {
+  const pid_t me = getpid();
+  pid_t seen = serving_pid.load(std::memory_order_relaxed);
+  while (seen != me) {
+    if (serving_pid.compare_exchange_weak(seen, me, std::memory_order_relaxed)) return true;
+  }
+  return false;
+}
 
 void warn_inspect(const std::string& message) {
   warn({"RuntimeWarning", "weft inspect: " + message, "", 0});
@@ -128,13 +138,13 @@ bool read_request(int fd, std::string& line, std::string& error) {
 }  // namespace
 
 std::unique_ptr<InspectServer> InspectServer::start(Scheduler& scheduler) {
-  if (process_serving.exchange(true, std::memory_order_relaxed)) {
+  if (!claim_serving()) {
     warn_inspect("another runtime in this process serves its socket already; this one is not seen");
     return nullptr;
   }
   auto fail = [](const std::string& why) -> std::unique_ptr<InspectServer> {
     warn_inspect("not serving: " + why);
-    process_serving.store(false, std::memory_order_relaxed);
+    serving_pid.store(0, std::memory_order_relaxed);
     return nullptr;
   };
   std::string dir = socket_directory();
@@ -187,7 +197,7 @@ InspectServer::~InspectServer() {
   unlink(path_.c_str());
   close(listen_fd_);
   close(stop_fd_);
-  process_serving.store(false, std::memory_order_relaxed);
+  serving_pid.store(0, std::memory_order_relaxed);
 }
 
 void InspectServer::serve() {

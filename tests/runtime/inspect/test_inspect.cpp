@@ -352,3 +352,37 @@ TEST(Inspect, ADirectoryOfAnotherUserIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Inspect, WeftInspectInTheEnvironmentTurnsItOn) {
+  ASSERT_EQ(std::getenv("WEFT_INSPECT"), nullptr) << "the test needs WEFT_INSPECT unset";
+  ::setenv("WEFT_INSPECT", "1", 1);
+  weft::Runtime on({.workers = 1});
+  ::setenv("WEFT_INSPECT", "0", 1);
+  weft::Runtime off({.workers = 1});
+  ::unsetenv("WEFT_INSPECT");
+  EXPECT_NE(on.inspect_path(), "");
+  EXPECT_EQ(off.inspect_path(), "");
+}
+
+TEST(Inspect, OneRuntimePerProcessServesAndASecondIsToldSo) {
+  std::vector<weft::Warning> warnings;
+  auto previous = weft::set_warning_handler([&warnings](const weft::Warning& w) {
+    warnings.push_back(w);
+  });
+  {
+    weft::Runtime first({.workers = 1, .inspect = true});
+    weft::Runtime second({.workers = 1, .inspect = true});
+    EXPECT_NE(first.inspect_path(), "");
+    EXPECT_EQ(second.inspect_path(), "");
+  }
+  weft::set_warning_handler(previous);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].message.find("another runtime in this process"), std::string::npos);
+  // Both gone: the next one serves again.
+  weft::Runtime third({.workers = 1, .inspect = true});
+  EXPECT_NE(third.inspect_path(), "");
+}
+
+}  // namespace
