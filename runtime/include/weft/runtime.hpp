@@ -124,6 +124,7 @@ class Runtime {
 
   // Where RunOptions::inspect serves ($XDG_RUNTIME_DIR/weft/<pid>.sock, else
   // /tmp/weft-<uid>/<pid>.sock); "" while nothing is served (inspect off, or after shutdown()).
+  // Not concurrently with shutdown().
   std::string inspect_path() const;
   // asyncio's loop.get_debug(): RunOptions::debug (or WEFT_DEBUG=1).
   bool get_debug() const noexcept;

@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "weft/detail/time_ns.hpp"
 #include "weft/warnings.hpp"
 
 namespace weft::detail {
@@ -104,9 +105,12 @@ bool send_all(int fd, const std::string& text) {
 bool read_request(int fd, std::string& line, std::string& error) {
   char buf[kMaxRequest + 1];
   std::size_t have = 0;
+  // One deadline for the whole line: a client sending a byte at a time gets no more time.
+  const std::int64_t deadline = monotonic_now_ns() + std::int64_t{kRequestTimeoutMs} * 1'000'000;
   for (;;) {
     pollfd p{fd, POLLIN, 0};
-    int ready = poll(&p, 1, kRequestTimeoutMs);
+    const std::int64_t left_ms = (deadline - monotonic_now_ns()) / 1'000'000;
+    int ready = left_ms > 0 ? poll(&p, 1, static_cast<int>(left_ms)) : 0;
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) {
       error = "error: no request within " + std::to_string(kRequestTimeoutMs / 1000) +

@@ -139,7 +139,9 @@ Scheduler::Scheduler(const RunOptions& options)
   }
 }
 
-Scheduler::~Scheduler() = default;
+Scheduler::~Scheduler() {
+  inspect_server_.reset();  // before the workers and the registry it reads (shutdown() did, too)
+}
 
 void Scheduler::start() {
   for (auto& worker : workers_) {

@@ -368,9 +368,8 @@ TEST(Inspect, WeftInspectInTheEnvironmentTurnsItOn) {
 
 TEST(Inspect, OneRuntimePerProcessServesAndASecondIsToldSo) {
   std::vector<weft::Warning> warnings;
-  auto previous = weft::set_warning_handler([&warnings](const weft::Warning& w) {
-    warnings.push_back(w);
-  });
+  auto previous =
+      weft::set_warning_handler([&warnings](const weft::Warning& w) { warnings.push_back(w); });
   {
     weft::Runtime first({.workers = 1, .inspect = true});
     weft::Runtime second({.workers = 1, .inspect = true});
