@@ -315,9 +315,10 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // Tasks created off the workers (foreign threads, to_thread jobs): several writers, so a
   // fetch_add (relaxed: a count, ordering nothing); never on a worker's path.
   std::atomic<std::uint64_t> remote_spawned_{0};
-  bool debug_;                                     // RunOptions::debug or WEFT_DEBUG
-  bool inspect_;                                   // RunOptions::inspect or WEFT_INSPECT
-  std::unique_ptr<InspectServer> inspect_server_;  // from start() to shutdown(), if inspect_
+  bool debug_;  // RunOptions::debug or WEFT_DEBUG
+  // RunOptions::inspect or WEFT_INSPECT; then the server, from start() to shutdown().
+  bool inspect_;
+  std::unique_ptr<InspectServer> inspect_server_;
   std::vector<std::unique_ptr<Worker>> workers_;
   InjectionQueue injection_;
   TaskRegistry registry_;
