@@ -2,9 +2,9 @@
 // §18). A runtime with 100,000 tasks waiting on an Event, and one more task that keeps creating
 // and awaiting a child; each iteration asks the server for `ps` (or `pstree`) over its socket and
 // reads the whole reply. Reported: the time per dump (real time: the server is another thread),
-// the reply's size, and the longest create-and-await round trip the churning task saw while the
-// dumps ran -- how long a worker was held up by the dump's registry locks, at most -- against a
-// control run that dumps nothing.
+// the reply's size, the server thread's CPU time per dump, and the longest create-and-await round
+// trip the churning task saw while the dumps ran -- how long a worker was held up by the dump's
+// registry locks, at most -- against a control run that dumps nothing.
 #include <benchmark/benchmark.h>
 #include <weft/weft.hpp>
 
@@ -12,9 +12,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -35,6 +39,30 @@ std::string ask(const std::string& path, const char* request) {  // request: one
   }
   close(fd);
   return reply;
+}
+
+// CPU time of this process's thread named `name` (utime + stime from /proc), in seconds.
+double thread_cpu_seconds(const char* name) {
+  DIR* tasks = opendir("/proc/self/task");
+  double seconds = 0;
+  while (dirent* entry = tasks ? readdir(tasks) : nullptr) {
+    const std::string dir = std::string("/proc/self/task/") + entry->d_name;
+    std::ifstream comm(dir + "/comm");
+    std::string comm_name;
+    if (!std::getline(comm, comm_name) || comm_name != name) continue;
+    std::ifstream stat(dir + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 14) utime = std::stoull(field);
+      if (i == 15) stime = std::stoull(field);
+    }
+    seconds += static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  if (tasks) closedir(tasks);
+  return seconds;
 }
 
 inline const weft::CoroutineFunction waiter{"waiter", [](weft::Event* stop) { stop->wait(); }};
@@ -70,6 +98,7 @@ void dump(benchmark::State& state, const char* request) {
   std::size_t bytes = 0;
   if (request) ask(path, request);  // warm: the first dump faults in the server's buffers
   worst_round_trip_ns.store(0, std::memory_order_relaxed);
+  const double server_cpu_before = thread_cpu_seconds("weft-inspect");
   for (auto _ : state) {
     if (!request) {  // the control: as long as a dump takes, with no dump
       usleep(300'000);
@@ -82,6 +111,8 @@ void dump(benchmark::State& state, const char* request) {
   churning.store(false, std::memory_order_relaxed);
   churn.result();
   state.counters["reply_MB"] = static_cast<double>(bytes) / 1e6;
+  state.counters["server_cpu_ms"] = (thread_cpu_seconds("weft-inspect") - server_cpu_before) * 1e3 /
+                                    static_cast<double>(state.iterations());
   state.counters["worst_spawn_await_us"] =
       static_cast<double>(worst_round_trip_ns.load(std::memory_order_relaxed)) / 1e3;
   auto end = weft::run_coroutine_threadsafe(weft::coro([&] { stop.set(); }), rt);

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -205,6 +206,7 @@ InspectServer::~InspectServer() {
 }
 
 void InspectServer::serve() {
+  pthread_setname_np(pthread_self(), "weft-inspect");  // for top -H, and bench_inspect's CPU time
   for (;;) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     if (poll(fds, 2, -1) < 0) {
