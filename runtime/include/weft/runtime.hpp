@@ -50,6 +50,11 @@ struct RunOptions {
   // single poller's dispatch becomes the bottleneck -- tens of thousands of ready events per
   // millisecond on many cores; then raise it towards workers / 8 (architecture.md §15).
   unsigned io_shards = 1;
+  // A live view of the running process, as `python -m asyncio ps PID` (here also WEFT_INSPECT=1):
+  // a thread of its own serves a Unix socket only this user may open, for `tools/weft ps PID`,
+  // `pstree`, `top` and `metrics` (architecture.md §18). Off: no socket, no thread, no clock read.
+  //   weft::run(main, {.inspect = true});   // then, in a shell: tools/weft ps <pid>
+  bool inspect = false;
 };
 
 // asyncio.eager_task_factory: give it to Runtime::set_task_factory (or set
@@ -118,6 +123,10 @@ class Runtime {
   // loop.get_task_factory(): &eager_task_factory while it is set, else null (asyncio's None).
   const EagerTaskFactory* get_task_factory() const noexcept;
 
+  // Where RunOptions::inspect serves ($XDG_RUNTIME_DIR/weft/<pid>.sock, else
+  // /tmp/weft-<uid>/<pid>.sock); "" while nothing is served (inspect off, or after shutdown()).
+  // Not concurrently with shutdown().
+  std::string inspect_path() const;
   // asyncio's loop.get_debug(): RunOptions::debug (or WEFT_DEBUG=1).
   bool get_debug() const noexcept;
   // asyncio's loop.slow_callback_duration (seconds, default 0.1): in debug mode, a step or

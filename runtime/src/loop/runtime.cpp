@@ -297,6 +297,10 @@ RuntimeMetrics Runtime::metrics() const {
   return scheduler_->metrics();
 }
 
+std::string Runtime::inspect_path() const {
+  return scheduler_->inspect_path();
+}
+
 unsigned Runtime::workers() const noexcept {
   return scheduler_->worker_count();
 }

@@ -19,9 +19,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include <sched.h>
 
+#include "inspect/inspect_server.hpp"
 #include "sched/futex.hpp"
 #include "weft/detail/block_pool.hpp"
 #include "weft/detail/blocking_wait.hpp"
@@ -109,12 +111,19 @@ std::int64_t blocked_worker_threshold_ns(double seconds) {
   return seconds == 0 ? kNeverNs : seconds_to_ns(seconds, "RunOptions::blocked_worker_after");
 }
 
+// WEFT_INSPECT: on for any non-empty value but "0".
+bool inspect_from_environment() {
+  const char* value = std::getenv("WEFT_INSPECT");
+  return value && *value && std::string_view(value) != "0";
+}
+
 }  // namespace
 
 Scheduler::Scheduler(const RunOptions& options)
     : options_(options),
       eager_tasks_(options.eager_tasks),
       debug_(options.debug || debug_from_environment()),
+      inspect_(options.inspect || inspect_from_environment()),
       to_thread_(options.to_thread_threads
                      ? options.to_thread_threads
                      : std::min<std::size_t>(32, std::thread::hardware_concurrency() + 4),
@@ -149,7 +158,9 @@ std::int64_t Scheduler::slow_callback_ns() const noexcept {
                                                        : static_cast<std::int64_t>(seconds * 1e9);
 }
 
-Scheduler::~Scheduler() = default;
+Scheduler::~Scheduler() {
+  inspect_server_.reset();  // before the workers and the registry it reads (shutdown() did, too)
+}
 
 void Scheduler::start() {
   for (auto& worker : workers_) {
@@ -157,6 +168,11 @@ void Scheduler::start() {
     w->thread_ = std::thread([w] { w->main(); });
   }
   if (monitor_) monitor_->start();
+  if (inspect_) inspect_server_ = InspectServer::start(*this);  // null if it could not serve
+}
+
+std::string Scheduler::inspect_path() const {
+  return inspect_server_ ? inspect_server_->path() : std::string();
 }
 
 void Scheduler::mark_blocked(Worker& worker) noexcept {
@@ -519,6 +535,8 @@ void Scheduler::shutdown() {
   // A second caller waits here until the first has finished, then returns.
   std::lock_guard shutting_down(shutdown_mutex_);
   if (shut_down_) return;
+  // 0. The inspect server goes first: its socket disappears, and it reads no task in teardown.
+  inspect_server_.reset();
   // 1. No new tasks or call_soon from outside; let those already past the check land.
   closed_.store(true, std::memory_order_seq_cst);  // seq_cst: see submit_from_outside
   wait_for_external_submissions();

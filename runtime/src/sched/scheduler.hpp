@@ -29,6 +29,7 @@
 namespace weft::detail {
 
 class Scheduler;
+class InspectServer;
 
 // A worker's counters behind weft::RuntimeMetrics (architecture.md §17). Each is
 // written by its worker's thread alone, with count_one (a relaxed load and store: no locked
@@ -268,6 +269,10 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   void set_slow_callback_duration(double seconds);
   // The same in nanoseconds (kNeverNs for inf).
   std::int64_t slow_callback_ns() const noexcept;
+  // RunOptions::inspect or WEFT_INSPECT: the inspect server runs and tasks time their steps.
+  bool inspecting() const noexcept { return inspect_; }
+  // The inspect server's socket path ("" while none is served).
+  std::string inspect_path() const;
 
   // ---- blocked workers (the monitor's side; see blocked_worker_monitor.hpp)
   void mark_blocked(Worker& worker) noexcept;
@@ -330,6 +335,9 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   std::atomic<std::uint64_t> remote_spawned_{0};
   bool debug_;                                       // RunOptions::debug or WEFT_DEBUG
   std::atomic<double> slow_callback_duration_{0.1};  // see slow_callback_duration()
+  // RunOptions::inspect or WEFT_INSPECT; then the server, from start() to shutdown().
+  bool inspect_;
+  std::unique_ptr<InspectServer> inspect_server_;
   std::vector<std::unique_ptr<Worker>> workers_;
   InjectionQueue injection_;
   TaskRegistry registry_;

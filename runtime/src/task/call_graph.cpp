@@ -15,6 +15,8 @@
 #include <utility>
 
 #include "weft/call_graph.hpp"
+
+#include "inspect/inspect_server.hpp"
 #include "weft/errors.hpp"
 #include "weft/task.hpp"
 
@@ -263,6 +265,12 @@ PublicRecords& public_records() {
 }
 
 }  // namespace
+
+std::vector<FrameCallGraphEntry> call_stack_of(const TaskCore& task) {
+  CallStack stack;
+  append_stack_of(task, stack);
+  return stack;
+}
 
 FutureCallGraph capture_graph_of(const std::shared_ptr<FutureCore>& future,
                                  const CallGraphOptions& options, const SourceLocation& where) {

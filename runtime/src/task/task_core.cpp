@@ -5,6 +5,7 @@
 #include "sched/scheduler.hpp"
 #include "weft/detail/runtime_access.hpp"
 #include "weft/detail/task_core.hpp"
+#include "weft/detail/time_ns.hpp"
 
 namespace weft::detail {
 
@@ -24,6 +25,8 @@ TaskCore::TaskCore(Scheduler& scheduler, Frame& frame, std::string name, Context
     name_ = std::make_unique<NameAndSite>(NameAndSite{std::move(name), SourceLocation{}});
     if (scheduler.debug()) name_->created_at = created_at;
   }
+  // Age is shown only while inspect is on: a clock read per task then, none otherwise.
+  if (scheduler.inspecting()) inspect_created_ns = monotonic_now_ns();
 }
 
 SourceLocation TaskCore::source_traceback() const {

@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 namespace weft::detail {
 
@@ -45,6 +46,39 @@ std::vector<std::shared_ptr<TaskCore>> TaskRegistry::snapshot() {
     for (TaskCore* t = shard.first; t; t = t->registry_next) {
       // A task is removed before its last reference goes, so this cannot resurrect a dead one.
       if (!t->done()) tasks.push_back(std::static_pointer_cast<TaskCore>(t->shared_from_this()));
+    }
+  }
+  return tasks;
+}
+
+std::vector<std::shared_ptr<TaskCore>> TaskRegistry::snapshot_in_batches(std::size_t batch) {
+  std::vector<std::shared_ptr<TaskCore>> tasks;
+  for (Shard& shard : shards_) {
+    const std::size_t shard_start = tasks.size();
+    // The last task taken, kept alive by `tasks`: while it is still linked, the next batch goes
+    // on from its successor. Once it is unlinked (it ended while the lock was free) the walk
+    // starts over from the head, skipping what it took already (`taken`, filled only then;
+    // a skip is a pointer chase and a hash lookup, so only takes count towards `batch`).
+    TaskCore* cursor = nullptr;
+    std::unordered_set<const TaskCore*> taken;
+    for (bool more = true; more;) {
+      std::lock_guard lock(shard);
+      TaskCore* t = shard.first;
+      if (cursor && (cursor->registry_prev || shard.first == cursor)) {
+        t = cursor->registry_next;
+      } else if (cursor && taken.empty()) {
+        for (std::size_t i = shard_start; i < tasks.size(); ++i) taken.insert(tasks[i].get());
+      }
+      std::size_t took = 0;
+      for (; t && took < batch; t = t->registry_next) {
+        if (t->done() || (!taken.empty() && taken.count(t))) continue;
+        // Removed before its last reference goes (see snapshot): alive while linked.
+        tasks.push_back(std::static_pointer_cast<TaskCore>(t->shared_from_this()));
+        if (!taken.empty()) taken.insert(t);
+        cursor = t;
+        ++took;
+      }
+      more = t != nullptr;
     }
   }
   return tasks;

@@ -22,6 +22,7 @@
 #include "weft/detail/fiber_thread_local.hpp"
 #include "weft/detail/runtime_access.hpp"
 #include "weft/detail/task_core.hpp"
+#include "weft/detail/time_ns.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
@@ -87,9 +88,19 @@ void TaskCore::run() {
     scheduler_.count_sleep_ended();
   }
 
+  // The inspect server's figures (architecture.md §18): the step count always (one writer:
+  // see TaskCore::inspect_steps), its duration only while inspect is on (two clock reads).
+  inspect_steps.store(inspect_steps.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  const bool timed = scheduler_.inspecting();
+  const std::int64_t began = timed ? monotonic_now_ns() : 0;
   store_current_task(this);
   After after = step();
   store_current_task(nullptr);
+  if (timed) {
+    const auto took = static_cast<std::uint64_t>(monotonic_now_ns() - began);
+    inspect_step_ns.store(inspect_step_ns.load(std::memory_order_relaxed) + took,
+                          std::memory_order_relaxed);
+  }
 
   switch (after) {
     case After::done: {

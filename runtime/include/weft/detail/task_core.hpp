@@ -203,6 +203,17 @@ class TaskCore : public FutureCore, public Runnable {
 
  public:
   std::uint16_t registry_shard = 0;  // guarded as the registry links above
+  // What the inspect server shows per task (architecture.md §18). Steps are always counted: a
+  // relaxed load and store by the worker stepping the task (one stepper at a time, each after
+  // the previous one's release of the state word, so no update is lost), read relaxed by the
+  // server (a recent count; nothing is read through it).
+  std::atomic<std::uint32_t> inspect_steps{0};
+  // Only while RunOptions::inspect is on (0 otherwise): the monotonic time the task was made
+  // (written before the registry publishes the task, read after taking it from the registry
+  // under the shard's lock) and the wall time its steps took, added by the stepping worker
+  // (relaxed, as inspect_steps).
+  std::int64_t inspect_created_ns = 0;
+  std::atomic<std::uint64_t> inspect_step_ns{0};
 
  private:
   // The wake-up the task waits for; 0 = none. Each wake source (a future's waiter, a timer,
