@@ -527,11 +527,15 @@ class Strace {
     if (rc != 0) fail(std::string("not run: cannot run strace: ") + std::strerror(rc));
     const auto deadline = Clock::now() + std::chrono::seconds(10);
     while (!all_traced()) {
-      if (Clock::now() > deadline) fail("strace did not attach to the server in 10 s");
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
         fail("strace ended before attaching (ptrace not allowed here?)");
+      }
+      if (Clock::now() > deadline) {
+        kill(pid_, SIGKILL);  // the destructor does not run for a constructor that throws
+        waitpid(pid_, nullptr, 0);
+        fail("strace did not attach to the server in 10 s");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
