@@ -10,6 +10,13 @@
 //   http         50 connections, 2k sequential keep-alive GETs each (a minimal HTTP/1.1 server:
 //                the request's head read through its blank line, a fixed 200 answer with
 //                Content-Length)
+//   stream       4 connections, each a continuous stream of 25k messages of 512 B (echoed as it
+//                comes): server CPU per message
+//   idle_conns   10,000 connections idle for 3 s: the load generator reports the server's CPU
+//                and RSS over the idle time (extras)
+//   echo_syscalls  echo_single's server under strace -c -f: syscalls per round trip (extra)
+//   http_wrk, http_wrk_pipelined  the HTTP server driven by wrk, 256 connections, 1 / 16
+//                requests in flight on each
 //
 // The figure is the server's CPU time (user + system of this process) per round trip, in ns:
 // the inverse of the "requests per second of server CPU". Every server reads what comes
@@ -25,6 +32,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <memory>
@@ -97,6 +105,8 @@ void weft_http(weft::StreamReader reader, weft::StreamWriter writer) {
     }
   } catch (const weft::IncompleteReadError&) {
     // The client closed the connection.
+  } catch (const weft::ConnectionError&) {
+    // wrk resets its connections when it stops.
   }
   writer.close();
 }
@@ -207,7 +217,7 @@ void register_all() {
   for (const auto& load : cmp::net::kEchoLoads) {
     const std::string name(load.name);
     const bool http = load.protocol == cmp::net::Protocol::http;
-    const std::string unit = http ? "cpu ns/request" : "cpu ns/round trip";
+    const std::string unit(load.unit);
     const weft::ClientConnected weft_handler = http ? weft_http : weft_echo;
     const AsioHandler asio_handler = http ? asio_http : asio_echo;
     for (int threads : cmp::worker_counts()) {
@@ -225,6 +235,12 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // idle_conns holds 10,000 connections: the soft descriptor limit up to the hard one.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   register_all();
   return cmp::run_main(argc, argv);
 }

@@ -42,24 +42,49 @@ WORKLOADS = [
      "echo server, 1,000 connections x 100 round trips of 512 B: server CPU per round trip"),
     ("http", "cpu ns/request",
      "HTTP/1.1 keep-alive server, 50 connections x 2k sequential GETs: server CPU per request"),
+    ("stream", "cpu ns/message",
+     "echo server, 4 connections each streaming 25k messages of 512 B (echo read as it comes): "
+     "server CPU per message"),
+    ("idle_conns", "cpu ms/s",
+     "echo server holding 10,000 idle connections (after one round trip each) for 3 s: server "
+     "CPU per second"),
+    ("idle_conn_memory", "KiB/connection",
+     "the same run: the server's RSS growth per connection (from before the first connect)"),
+    ("echo_syscalls", "syscalls/round trip",
+     "echo server, 1 connection, 5k round trips of 512 B under strace -c -f: server syscalls "
+     "per round trip"),
+    ("http_wrk", "cpu ns/request",
+     "HTTP/1.1 server driven by wrk: 256 connections, 3 s, one request in flight on each: server "
+     "CPU per request"),
+    ("http_wrk_pipelined", "cpu ns/request",
+     "the same with 16 requests pipelined on each connection"),
 ]
 UNITS = {name: unit for name, unit, _ in WORKLOADS}
 # weft-eager is weft with RunOptions{.eager_tasks = true, .continuation_stealing = true}
 # (issue 14): a variant of weft, not a peer.
 RUNTIMES = ["weft", "weft-eager", "weft-sock", "boost.fiber", "boost.fiber-suspend", "onetbb", "go", "tokio",
-            "asio"]
+            "hyper", "asio", "asyncio", "uvloop"]
 # weft-sock is weft's echo server on sock_accept / sock_recv_into / sock_sendall instead of the
 # streams (issue 12): a variant too.
 VARIANTS = ["weft", "weft-eager", "weft-sock"]
 PEERS = [rt for rt in RUNTIMES if rt not in VARIANTS]
 COLORS = {"weft": "#d62728", "weft-eager": "#ff9896", "weft-sock": "#ffbb78", "boost.fiber": "#1f77b4",
           "boost.fiber-suspend": "#7fb0dc", "onetbb": "#2ca02c", "go": "#9467bd",
-          "tokio": "#8c564b", "asio": "#e377c2"}
+          "tokio": "#8c564b", "hyper": "#c49c94", "asio": "#e377c2", "asyncio": "#7f7f7f",
+          "uvloop": "#bcbd22"}
 # The workloads a runtime has rows for, where not all: where a runtime that could not be built
 # is shown as "not built".
+NET_BENCHES = {"echo_single", "echo", "echo_many", "http", "stream", "idle_conns",
+               "idle_conn_memory", "echo_syscalls", "http_wrk", "http_wrk_pipelined"}
 RUNTIME_BENCHES = {"weft-eager": {"skynet", "spawn_join", "gather_fanout"},
-                   "weft-sock": {"echo_single", "echo", "echo_many"},
-                   "asio": {"echo_single", "echo", "echo_many", "http"}}
+                   "weft-sock": {"echo_single", "echo", "echo_many", "stream", "idle_conns",
+                                 "idle_conn_memory", "echo_syscalls"},
+                   "asio": NET_BENCHES,
+                   # hyper (benchmarks/hyper): the HTTP server only, driven by wrk.
+                   "hyper": {"http", "http_wrk", "http_wrk_pipelined"},
+                   # The Python servers: the network workloads, one event loop (1 worker).
+                   "asyncio": NET_BENCHES,
+                   "uvloop": NET_BENCHES}
 
 # The targets of issue 14 (2 workers unless said). A target is
 #   (workload, workers, subject, peer, factor): subject's median <= factor x the peer's, or
@@ -97,6 +122,18 @@ TARGETS = [
     ("echo_many", 2, "weft", "tokio", 1.0),
     ("echo_many", 2, "weft", "asio", 1.0),
     ("echo_many", 2, "weft", "weft-sock", 1.10),  # the streams cost <= 1.10 x sock_*
+    # Streaming on 4 connections >= 1.3 x Go (in messages per CPU second) and >= 1.0 x Tokio.
+    ("stream", 2, "weft", "go", 0.77),
+    ("stream", 2, "weft", "tokio", 1.0),
+    # 10,000 idle connections: <= 0.1 CPU ms per second, <= 6 KiB each.
+    ("idle_conns", 2, "weft", None, 0.1),
+    ("idle_conn_memory", 2, "weft", None, 6.0),
+    # <= 2.3 syscalls per echo (strace -c).
+    ("echo_syscalls", 1, "weft", None, 2.3),
+    ("echo_syscalls", 2, "weft", None, 2.3),
+    # HTTP (wrk, 256 connections) >= 1.2 x Go net/http in requests per CPU second.
+    ("http_wrk", 2, "weft", "go", 0.83),
+    ("http_wrk_pipelined", 2, "weft", "go", 0.83),
 ]
 
 

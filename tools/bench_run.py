@@ -3,12 +3,13 @@
 
 Builds the release preset's comparison suites (benchmarks/bench_{spawn,switch,submit,memory,
 timers,net}) and the load generator that drives every echo server (bench_netload), the Go program (benchmarks/go) and the Tokio program (benchmarks/tokio, offline from
-Debian's packaged crates), runs every workload x runtime x worker count on its own -- each
+Debian's packaged crates), finds Python's asyncio and uvloop for the Python servers
+(benchmarks/python/pybench.py), runs every workload x runtime x worker count on its own -- each
 repetition in a fresh process -- and then prints the table and the targets and writes
 build/bench/results.json, samples.json, unavailable.json and report.html.
 
 A runtime that cannot be built here (Tokio without cargo or its crates; weft-eager on a weft
-without RunOptions::eager_tasks) is left out with the reason, which the table shows as
+without RunOptions::eager_tasks; uvloop without python3-uvloop) is left out with the reason, which the table shows as
 "not built: <why>"; that is not a failure of the run.
 """
 import argparse
@@ -42,7 +43,22 @@ DEBIAN_CARGO, DEBIAN_RUSTC = "/usr/bin/cargo", "/usr/bin/rustc"
 DEBIAN_REGISTRY = "/usr/share/cargo/registry"
 # Workloads whose figure does not move between repetitions (suspended_memory's RSS per task is
 # the same to the byte) but which take long: fewer repetitions unless --repetitions says.
-REPS_CAP = {"suspended_memory": {"quick": 1, "full": 3}}
+REPS_CAP = {"suspended_memory": {"quick": 1, "full": 3},
+            # 10,000 connections opened and 3 s idle; strace slowing the server tenfold.
+            "idle_conns": {"quick": 1, "full": 3},
+            "echo_syscalls": {"quick": 1, "full": 3}}
+# The Python servers (asyncio, and asyncio on uvloop's event loop): one script, the runtime a flag.
+PYBENCH = os.path.join(ROOT, "benchmarks", "python", "pybench.py")
+# Debian's python3, the one python3-uvloop is built for (a pyenv or venv python3 on PATH is not),
+# runs both, so that the two differ only in the event loop; $CMP_PYTHON overrides it.
+DEBIAN_PYTHON = "/usr/bin/python3"
+PY_RUNTIMES = ["asyncio", "uvloop"]
+# Workloads whose figure is one of the load generator's extras rather than the server's CPU per
+# round trip: workload -> (extra, unit).
+VALUE_FROM_EXTRA = {"idle_conns": ("idle_cpu_ms_per_s", "cpu ms/s"),
+                    "echo_syscalls": ("syscalls_per_round_trip", "syscalls/round trip")}
+# Rows derived from another workload's extras: workload -> [(derived workload, extra, unit)].
+DERIVED = {"idle_conns": [("idle_conn_memory", "rss_kib_per_conn", "KiB/connection")]}
 
 
 def log(msg="", end="\n"):
@@ -86,33 +102,45 @@ def cores():
 
 def build_tokio(out_dir, logfile):
     """Builds benchmarks/tokio offline; (path of the binary, None) or (None, why not)."""
+    return build_cargo("tokio", "tokiobench", ("tokio-1", "libc-0.2"),
+                       "librust-tokio-dev, librust-libc-dev", out_dir, logfile)
+
+
+def build_hyper(out_dir, logfile):
+    """Builds benchmarks/hyper offline; (path of the binary, None) or (None, why not)."""
+    return build_cargo("hyper", "hyperbench", ("hyper-0.14", "tokio-1", "libc-0.2"),
+                       "librust-hyper-dev", out_dir, logfile)
+
+
+def build_cargo(project, binary, crates, packages, out_dir, logfile):
+    """Builds benchmarks/<project> offline from Debian's crates; (path of the binary, None) or
+    (None, why not)."""
     cargo = os.environ.get("CMP_CARGO") or DEBIAN_CARGO
     rustc = os.environ.get("CMP_RUSTC") or DEBIAN_RUSTC
     if not (os.path.isfile(cargo) and os.access(cargo, os.X_OK)):
         return None, f"no cargo at {cargo} (tools/deps installs Debian's cargo; CMP_CARGO=path)"
     if not (os.path.isfile(rustc) and os.access(rustc, os.X_OK)):
         return None, f"no rustc at {rustc} (tools/deps installs Debian's rustc; CMP_RUSTC=path)"
-    missing = [c for c in ("tokio-1", "libc-0.2")
-               if not glob.glob(os.path.join(DEBIAN_REGISTRY, c + ".*"))]
+    missing = [c for c in crates if not glob.glob(os.path.join(DEBIAN_REGISTRY, c + ".*"))]
     if missing:
         return None, (f"crates {', '.join(missing)} not in {DEBIAN_REGISTRY} (tools/deps "
-                      f"installs librust-tokio-dev, librust-libc-dev)")
+                      f"installs {packages})")
     # A CARGO_HOME of our own: crates.io replaced by Debian's registry, never the network.
     home = os.path.join(out_dir, "cargo-home")
     os.makedirs(home, exist_ok=True)
     with open(os.path.join(home, "config.toml"), "w") as f:
-        f.write("# Written by tools/bench_run.py: build benchmarks/tokio from Debian's packaged\n"
-                "# crates, offline.\n"
+        f.write("# Written by tools/bench_run.py: build benchmarks/tokio and benchmarks/hyper "
+                "from Debian's\n# packaged crates, offline.\n"
                 "[source.crates-io]\nreplace-with = \"debian\"\n\n"
                 f"[source.debian]\ndirectory = \"{DEBIAN_REGISTRY}\"\n\n"
                 "[net]\noffline = true\n")
-    target = os.path.join(out_dir, "tokio-target")
-    exe = os.path.join(target, "release", "tokiobench")
+    target = os.path.join(out_dir, f"{project}-target")
+    exe = os.path.join(target, "release", binary)
     env = dict(os.environ, CARGO_HOME=home, RUSTC=rustc, CARGO_TARGET_DIR=target)
     for var in ("RUSTUP_TOOLCHAIN", "RUSTFLAGS", "CARGO_BUILD_TARGET"):
         env.pop(var, None)
     cmd = [cargo, "build", "--release", "--offline", "--target-dir", target]
-    if run_logged(cmd, logfile, env=env, cwd=os.path.join(ROOT, "benchmarks", "tokio")) != 0:
+    if run_logged(cmd, logfile, env=env, cwd=os.path.join(ROOT, "benchmarks", project)) != 0:
         # Never run a binary left from an earlier build.
         if os.path.exists(exe):
             os.unlink(exe)
@@ -160,7 +188,33 @@ def build(out_dir, build_dir, unavailable):
     else:
         log(f" not built: {why}")
         unavailable["tokio"] = why
+    log("tools/bench: building benchmarks/hyper (offline, Debian's crates) ...", end="")
+    started = time.time()
+    exe, why = build_hyper(out_dir, logfile)
+    if exe:
+        log(f" done ({time.time() - started:.0f} s)")
+    else:
+        log(f" not built: {why}")
+        unavailable["hyper"] = why
+    why = uvloop_missing()
+    if why:
+        log(f"tools/bench: uvloop: not built: {why}")
+        unavailable["uvloop"] = why
     return True
+
+
+def python():
+    return os.environ.get("CMP_PYTHON") or (DEBIAN_PYTHON if os.access(DEBIAN_PYTHON, os.X_OK)
+                                            else sys.executable)
+
+
+def uvloop_missing():
+    """Why the uvloop server cannot run here, or None."""
+    probe = subprocess.run([python(), "-c", "import uvloop"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["import failed"])[-1]
+        return f"{python()} cannot import uvloop ({last}; tools/deps installs python3-uvloop)"
+    return None
 
 
 def list_jobs(build_dir, out_dir, workers, unavailable):
@@ -196,6 +250,24 @@ def list_jobs(build_dir, out_dir, workers, unavailable):
             names = subprocess.run([tokiobench, "-list"] + workers_arg, capture_output=True,
                                    text=True, check=True).stdout.split()
             jobs += [(n, "tokio", tokiobench) for n in names if NAME.match(n)]
+    hyperbench = os.path.join(out_dir, "hyper-target", "release", "hyperbench")
+    if "hyper" not in unavailable:
+        if not os.access(hyperbench, os.X_OK):
+            unavailable["hyper"] = f"{hyperbench} is missing (build without --no-build)"
+        else:
+            names = subprocess.run([hyperbench, "-list"] + workers_arg, capture_output=True,
+                                   text=True, check=True).stdout.split()
+            jobs += [(n, "hyper", hyperbench) for n in names if NAME.match(n)]
+    for runtime in PY_RUNTIMES:
+        if runtime == "uvloop" and "uvloop" not in unavailable:
+            why = uvloop_missing()
+            if why:
+                unavailable["uvloop"] = why
+        if runtime in unavailable:
+            continue
+        names = subprocess.run([python(), PYBENCH, "-runtime", runtime, "-list"],
+                               capture_output=True, text=True, check=True).stdout.split()
+        jobs += [(n, runtime, PYBENCH) for n in names if NAME.match(n)]
     order = {name: i for i, (name, _, _) in enumerate(bench_report.WORKLOADS)}
     rt_order = {name: i for i, name in enumerate(bench_report.RUNTIMES)}
 
@@ -247,10 +319,13 @@ def run_job(name, kind, exe, reps, timeout, workers):
         for b in good:
             for k, v in b.items():
                 if (k.endswith("_per_task") or k.startswith("retained") or k.startswith("weft.")
-                        or k.endswith("_ns") or k.endswith("_per_round_trip")):
+                        or k.endswith("_ns") or k.endswith("_per_round_trip")
+                        or k.endswith("_per_s") or k.endswith("_per_conn")):
                     extra.setdefault(k, []).append(v)
     else:
         cmd = [exe, "-bench", m["bench"], "-threads", m["threads"], "-reps", str(reps)]
+        if kind in PY_RUNTIMES:
+            cmd = [python(), exe, "-runtime", kind] + cmd[1:]
         status, out, err = run_process(cmd, timeout)
         samples, errors, unit, extra = [], [], "", {}
         for line in out.splitlines():
@@ -274,6 +349,14 @@ def run_job(name, kind, exe, reps, timeout, workers):
         error = f"exit status {status}: {(err or out).strip().splitlines()[-1:]}"
     elif len(samples) != reps:
         error = f"{len(samples)} of {reps} repetitions reported a value"
+    if m["bench"] in VALUE_FROM_EXTRA and not error:
+        key, figure_unit = VALUE_FROM_EXTRA[m["bench"]]
+        if len(extra.get(key, [])) != len(samples):
+            error = f"the load generator reported no {key}"
+        else:
+            # The server's own figure (its CPU per connection or round trip) stays an extra.
+            extra["server_figure " + unit] = samples
+            samples, unit = extra[key], figure_unit
     return {"samples": samples, "unit": unit, "error": error, "extra": extra,
             "command": " ".join(cmd)}
 
@@ -380,6 +463,12 @@ def main(argv):
         if profile:
             row["profile"] = profile
         rows.append(row)
+        for bench, key, unit in DERIVED.get(m["bench"], ()):
+            d = res["extra"].get(key)
+            if d:
+                rows.append({"bench": bench, "runtime": m["runtime"],
+                             "threads": int(m["threads"]), "value": statistics.median(d),
+                             "unit": unit, "min": min(d), "max": max(d)})
         log(f"{bench_report.fmt(row['value'])} {row['unit']} "
             f"({bench_report.fmt(row['min'])}-{bench_report.fmt(row['max'])})  [{took:.1f} s]")
 

@@ -36,7 +36,7 @@ struct Wire {
   struct {
     char name[48];
     double value;
-  } extra[12];
+  } extra[16];
 };
 
 void copy_string(char* to, std::size_t size, const std::string& from) {
@@ -70,7 +70,7 @@ Outcome in_child(const std::function<Outcome()>& work) {
     wire.value = outcome.value;
     copy_string(wire.error, sizeof wire.error, outcome.error);
     for (const auto& [name, value] : outcome.extra) {
-      if (wire.extra_count == 12) break;
+      if (wire.extra_count == 16) break;
       auto& slot = wire.extra[wire.extra_count++];
       copy_string(slot.name, sizeof slot.name, name);
       slot.value = value;

@@ -65,7 +65,12 @@ var workloads = []workload{
 	{"echo_single", "cpu ns/round trip", nil, echoServer("echo_single")},
 	{"echo", "cpu ns/round trip", nil, echoServer("echo")},
 	{"echo_many", "cpu ns/round trip", nil, echoServer("echo_many")},
-	{"http", "cpu ns/request", nil, httpServer},
+	{"http", "cpu ns/request", nil, httpServer("http")},
+	{"stream", "cpu ns/message", nil, echoServer("stream")},
+	{"idle_conns", "cpu ns/connection", nil, echoServer("idle_conns")},
+	{"echo_syscalls", "cpu ns/round trip", nil, echoServer("echo_syscalls")},
+	{"http_wrk", "cpu ns/request", nil, httpServer("http_wrk")},
+	{"http_wrk_pipelined", "cpu ns/request", nil, httpServer("http_wrk_pipelined")},
 }
 
 const defaultWorkers = "1,2"
@@ -415,11 +420,20 @@ func driveLoad(ln net.Listener, workload string) (float64, map[string]float64, e
 	if err != nil || word != "ok" || roundTrips <= 0 {
 		return 0, nil, fmt.Errorf("bench_netload (%v): %s", err, strings.TrimSpace(string(out)))
 	}
-	return cpu * 1e9 / roundTrips, map[string]float64{
+	extra := map[string]float64{
 		"wall_ns_per_round_trip": seconds * 1e9 / roundTrips,
 		"p50_latency_ns":         p50,
 		"p99_latency_ns":         p99,
-	}, nil
+	}
+	// The mode's own figures, "key=value" after the five fields (idle_conns, echo_syscalls).
+	for _, field := range strings.Fields(string(out)) {
+		if key, value, ok := strings.Cut(field, "="); ok {
+			if v, err := strconv.ParseFloat(value, 64); err == nil {
+				extra[key] = v
+			}
+		}
+	}
+	return cpu * 1e9 / roundTrips, extra, nil
 }
 
 func echoServer(workload string) func(int) (float64, map[string]float64, error) {
@@ -450,19 +464,21 @@ func echoServer(workload string) func(int) (float64, map[string]float64, error) 
 
 var httpBody = []byte("Hello, World!")
 
-func httpServer(int) (float64, map[string]float64, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, nil, err
+func httpServer(workload string) func(int) (float64, map[string]float64, error) {
+	return func(int) (float64, map[string]float64, error) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, nil, err
+		}
+		server := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.Header().Set("Content-Length", strconv.Itoa(len(httpBody)))
+			w.Write(httpBody)
+		})}
+		go server.Serve(ln)
+		defer server.Close()
+		return driveLoad(ln, workload)
 	}
-	server := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.Header().Set("Content-Length", strconv.Itoa(len(httpBody)))
-		w.Write(httpBody)
-	})}
-	go server.Serve(ln)
-	defer server.Close()
-	return driveLoad(ln, "http")
 }
 
 // ---- driver

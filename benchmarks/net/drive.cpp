@@ -91,6 +91,13 @@ Outcome drive(std::uint16_t port, const std::string& workload) {
                    {"wall_ns_per_round_trip", seconds * 1e9 / round_trips},
                    {"p50_latency_ns", p50},
                    {"p99_latency_ns", p99}};
+  // The mode's own figures, "key=value" (idle_conns, echo_syscalls): passed on as extras.
+  while (in >> word) {
+    const std::size_t eq = word.find('=');
+    if (eq != std::string::npos) {
+      outcome.extra.emplace_back(word.substr(0, eq), std::strtod(word.c_str() + eq + 1, nullptr));
+    }
+  }
   return outcome;
 }
 

@@ -134,6 +134,36 @@ const WORKLOADS: &[Workload] = &[
         fixed_threads: None,
         run: http,
     },
+    Workload {
+        name: "stream",
+        unit: "cpu ns/message",
+        fixed_threads: None,
+        run: stream,
+    },
+    Workload {
+        name: "idle_conns",
+        unit: "cpu ns/connection",
+        fixed_threads: None,
+        run: idle_conns,
+    },
+    Workload {
+        name: "echo_syscalls",
+        unit: "cpu ns/round trip",
+        fixed_threads: None,
+        run: echo_syscalls,
+    },
+    Workload {
+        name: "http_wrk",
+        unit: "cpu ns/request",
+        fixed_threads: None,
+        run: http_wrk,
+    },
+    Workload {
+        name: "http_wrk_pipelined",
+        unit: "cpu ns/request",
+        fixed_threads: None,
+        run: http_wrk_pipelined,
+    },
 ];
 
 const DEFAULT_WORKERS: &[usize] = &[1, 2];
@@ -679,7 +709,7 @@ async fn serve_http(mut socket: TcpStream) {
 /// figure is this process's CPU time per round trip (the server's: the client is another
 /// process), as the C++ suite's and Go's.
 fn serve(workload: &str, threads: usize) -> Result<Outcome, String> {
-    let http = workload == "http";
+    let http = workload.starts_with("http");
     let load = std::env::var("CMP_NETLOAD").map_err(|_| {
         "CMP_NETLOAD is not set (tools/bench sets it to build/release/benchmarks/bench_netload)"
             .to_string()
@@ -740,13 +770,23 @@ fn serve(workload: &str, threads: usize) -> Result<Outcome, String> {
     }
     // Never dropped: the child process ends without shutting the runtime down.
     std::mem::forget(rt);
+    let mut extra = vec![
+        ("wall_ns_per_round_trip", number(2) * 1e9 / round_trips),
+        ("p50_latency_ns", number(3)),
+        ("p99_latency_ns", number(4)),
+    ];
+    // The mode's own figures, "key=value" after the five fields (idle_conns, echo_syscalls).
+    for field in fields.iter().skip(5) {
+        if let Some((key, value)) = field.split_once('=') {
+            if let Ok(v) = value.parse::<f64>() {
+                let key: &'static str = Box::leak(key.to_string().into_boxed_str());
+                extra.push((key, v));
+            }
+        }
+    }
     Ok(Outcome {
         value: cpu * 1e9 / round_trips,
-        extra: vec![
-            ("wall_ns_per_round_trip", number(2) * 1e9 / round_trips),
-            ("p50_latency_ns", number(3)),
-            ("p99_latency_ns", number(4)),
-        ],
+        extra,
     })
 }
 
@@ -764,6 +804,39 @@ fn echo_many(threads: usize) -> Result<Outcome, String> {
 
 fn http(threads: usize) -> Result<Outcome, String> {
     serve("http", threads)
+}
+
+fn stream(threads: usize) -> Result<Outcome, String> {
+    serve("stream", threads)
+}
+
+/// 10,000 connections: the soft descriptor limit is raised to the hard one first.
+fn idle_conns(threads: usize) -> Result<Outcome, String> {
+    // SAFETY: getrlimit / setrlimit on a local struct.
+    unsafe {
+        let mut files = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut files) == 0 && files.rlim_cur < files.rlim_max
+        {
+            files.rlim_cur = files.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &files);
+        }
+    }
+    serve("idle_conns", threads)
+}
+
+fn echo_syscalls(threads: usize) -> Result<Outcome, String> {
+    serve("echo_syscalls", threads)
+}
+
+fn http_wrk(threads: usize) -> Result<Outcome, String> {
+    serve("http_wrk", threads)
+}
+
+fn http_wrk_pipelined(threads: usize) -> Result<Outcome, String> {
+    serve("http_wrk_pipelined", threads)
 }
 
 // ---- driver -----------------------------------------------------------------------------------
