@@ -7,6 +7,7 @@
 
 #include <any>
 #include <cerrno>
+#include <memory>
 #include <tuple>
 
 #include "net/sockaddr.hpp"
@@ -31,6 +32,21 @@ bool would_block(int error) {
   return error == EAGAIN || error == EWOULDBLOCK;
 }
 
+// Where a receive lands before it is appended to a reader's buffer: one area per thread, not one
+// per reader, so an idle connection holds no receive memory. Nothing suspends between the recv
+// and the append, so no two reads on one thread overlap in it. Not inline, and called after
+// every wait: a fiber may resume on another thread, and a compiler may keep a thread_local's
+// address across calls inside one function.
+[[gnu::noinline]] char* receive_area(std::size_t size) {
+  thread_local std::unique_ptr<char[]> area;
+  thread_local std::size_t area_size = 0;
+  if (area_size < size) {
+    area.reset(new char[size]);  // not value-initialized: no zero fill
+    area_size = size;
+  }
+  return area.get();
+}
+
 }  // namespace
 
 Connection::Connection(Socket sock) {
@@ -50,15 +66,12 @@ Connection::~Connection() {
 }
 
 std::size_t Connection::receive(ReaderState& reader, std::span<char> direct) {
-  constexpr std::size_t first_scratch = 4 * 1024;
-  constexpr std::size_t most_scratch = 64 * 1024;
-  if (direct.empty() && !reader.scratch) {
-    reader.scratch.reset(new char[first_scratch]);  // not value-initialized: no zero fill
-    reader.scratch_size = first_scratch;
-  }
-  char* const into = direct.empty() ? reader.scratch.get() : direct.data();
-  const std::size_t room = direct.empty() ? reader.scratch_size : direct.size();
+  constexpr std::size_t first_receive = 4 * 1024;
+  constexpr std::size_t most_receive = 64 * 1024;
+  if (reader.receive_size == 0) reader.receive_size = first_receive;
   for (;;) {
+    const std::size_t room = direct.empty() ? reader.receive_size : direct.size();
+    char* const into = direct.empty() ? receive_area(room) : direct.data();
     int fd;
     {
       std::lock_guard hold(mutex_);
@@ -86,9 +99,8 @@ std::size_t Connection::receive(ReaderState& reader, std::span<char> direct) {
         std::lock_guard hold_reader(reader.mutex);
         reader.buffer.append(into, static_cast<std::size_t>(n));
       }
-      if (static_cast<std::size_t>(n) == room && room < most_scratch) {
-        reader.scratch.reset(new char[room * 2]);  // more was probably waiting: read more at once
-        reader.scratch_size = room * 2;
+      if (static_cast<std::size_t>(n) == room && room < most_receive) {
+        reader.receive_size = room * 2;  // more was probably waiting: read more at once
       }
       return 0;
     }

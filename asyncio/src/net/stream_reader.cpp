@@ -42,6 +42,19 @@ std::size_t ReaderState::wait_for_data(const char* function, std::size_t seen,
 
 namespace {
 
+// The first n bytes of the buffer, taken off it. All of it hands the allocation over rather than
+// copying it, which also leaves an idle connection's reader holding no buffer memory.
+std::string take_front(std::string& buffer, std::size_t n) {
+  if (n >= buffer.size()) {
+    std::string all = std::move(buffer);
+    buffer.clear();  // a moved-from string is valid but unspecified: make it empty
+    return all;
+  }
+  std::string front = buffer.substr(0, n);
+  buffer.erase(0, n);
+  return front;
+}
+
 // read() and read_into(): with nothing buffered and no EOF yet, waits for data (the mutex is let
 // go meanwhile); an error with nothing left to return is raised. Returns how many bytes landed in
 // `direct` (read_into's span) rather than in the buffer; the lock is not retaken then.
@@ -124,10 +137,7 @@ std::string StreamReader::read(long n) {
     }
   }
   wait_for_some_data(s, lock);
-  const std::size_t take = std::min(s.buffer.size(), static_cast<std::size_t>(n));
-  std::string data = s.buffer.substr(0, take);
-  s.buffer.erase(0, take);
-  return data;
+  return take_front(s.buffer, static_cast<std::size_t>(n));
 }
 
 std::size_t StreamReader::read_into(std::span<char> buffer) {
@@ -160,9 +170,7 @@ std::string StreamReader::readexactly(std::size_t n) {
     lock.lock();
     if (s.error) std::rethrow_exception(s.error);
   }
-  std::string data = s.buffer.substr(0, n);
-  s.buffer.erase(0, n);
-  return data;
+  return take_front(s.buffer, n);
 }
 
 void StreamReader::readexactly_into(std::span<char> buffer) {
@@ -221,9 +229,7 @@ std::string StreamReader::readuntil(const std::vector<std::string>& separators) 
   if (match_start > s.limit) {
     throw LimitOverrunError("Separator is found, but chunk is longer than limit", match_start);
   }
-  std::string chunk = s.buffer.substr(0, match_end);
-  s.buffer.erase(0, match_end);
-  return chunk;
+  return take_front(s.buffer, match_end);
 }
 
 std::string StreamReader::readline() {

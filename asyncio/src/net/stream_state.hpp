@@ -37,12 +37,11 @@ struct ReaderState {
   std::optional<Future<void>> waiter;  // guarded by mutex: a fed reader's waiting task
   const std::size_t limit;
   std::shared_ptr<Connection> source;  // set once, before sharing; null: fed by hand
-  // Where a receive lands before it is appended to the buffer; the waiting task's alone (see
-  // `waiting`). Allocated at the first receive, not zero-filled, 4 KiB, doubled each time one
-  // receive fills it, up to 64 KiB: an idle or chatty connection keeps a page, a bulk one gets
-  // asyncio-sized reads.
-  std::unique_ptr<char[]> scratch;
-  std::size_t scratch_size = 0;
+  // How much one receive asks for: 4 KiB at first, doubled each time a receive fills it, up to
+  // 64 KiB, so a chatty connection makes small reads and a bulk one asyncio-sized ones. The
+  // waiting task's alone (see `waiting`). The bytes land in the worker's receive area
+  // (connection.cpp), not in memory of this reader's own.
+  std::size_t receive_size = 0;
 };
 
 struct Connection : std::enable_shared_from_this<Connection> {
