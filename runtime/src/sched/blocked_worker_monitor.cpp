@@ -11,8 +11,8 @@
 namespace weft::detail {
 namespace {
 
-// How long an idle runtime's monitor sleeps between looks when no worker wakes it.
-constexpr std::int64_t doze_ns = 250'000'000;
+// The longest period between two looks while awake.
+constexpr std::int64_t longest_period_ns = 250'000'000;
 // Looks in a row with every worker parked before the monitor dozes.
 constexpr int idle_looks_before_doze = 4;
 
@@ -60,23 +60,39 @@ void BlockedWorkerMonitor::main() {
     // The report's threshold may change at any time (set_slow_callback_duration).
     const std::int64_t threshold_ns =
         debug_ ? std::min(takeover_ns_, scheduler_.slow_callback_ns()) : takeover_ns_;
-    const std::int64_t period_ns = std::clamp<std::int64_t>(threshold_ns / 2, 1'000'000, doze_ns);
+    const std::int64_t period_ns =
+        std::clamp<std::int64_t>(threshold_ns / 2, 1'000'000, longest_period_ns);
     std::uint32_t state = state_.load(std::memory_order_relaxed);
     if (state == stopped) return;
-    const std::int64_t sleep_ns = state == dozing ? doze_ns : period_ns;
-    futex_wait(state_, state, monotonic_now_ns() + sleep_ns);
+    // Dozing: no deadline; a worker leaving park wakes us.
+    futex_wait(state_, state, state == dozing ? -1 : monotonic_now_ns() + period_ns);
     state = state_.load(std::memory_order_relaxed);
     if (state == stopped) return;
-    if (look(monotonic_now_ns())) {
-      if (++idle_looks >= idle_looks_before_doze) {
-        std::uint32_t expected = awake;
-        state_.compare_exchange_strong(expected, dozing, std::memory_order_relaxed);
-      }
-    } else {
+    if (state == dozing) continue;  // a spurious return
+    if (!look(monotonic_now_ns())) {
       idle_looks = 0;
-      if (state == dozing) wake(awake);
+      continue;
     }
+    if (++idle_looks < idle_looks_before_doze) continue;
+    // To doze: store `dozing`, then read every park word again, both seq_cst. A worker leaving
+    // park stores `awake` into its word, then reads ours, both seq_cst (Worker::leave_park). In
+    // the one order of seq_cst operations either we read its `awake` (and stay awake) or it reads
+    // our `dozing` (and wakes us): a worker never runs while we sleep without a deadline.
+    std::uint32_t expected = awake;
+    if (state_.compare_exchange_strong(expected, dozing, std::memory_order_seq_cst) &&
+        !all_parked()) {
+      expected = dozing;
+      state_.compare_exchange_strong(expected, awake, std::memory_order_relaxed);
+    }
+    idle_looks = 0;
   }
+}
+
+bool BlockedWorkerMonitor::all_parked() const noexcept {
+  for (unsigned i = 0; i < scheduler_.worker_count(); ++i) {
+    if (!scheduler_.worker(i).is_parked(std::memory_order_seq_cst)) return false;
+  }
+  return true;
 }
 
 bool BlockedWorkerMonitor::look(std::int64_t now_ns) {

@@ -11,9 +11,9 @@
 // lasted Runtime::slow_callback_duration (asyncio's one threshold for slow code; the takeover's
 // 10 ms would report every ordinary long step), with the takeover off too.
 //
-// An idle runtime costs it little: once every worker has stayed parked for a while, it dozes
-// (a long futex wait) until a worker leaving park() wakes it (best effort: a missed wake-up
-// only delays the next look to the end of the doze).
+// An idle runtime costs it nothing: once every worker has stayed parked for a few looks, it dozes
+// (a futex wait without a deadline) until a worker leaving park() wakes it. Nothing can stall
+// while every worker is parked, and no wake-up is missed (the Dekker pair in main()).
 #pragma once
 
 #include <atomic>
@@ -36,10 +36,11 @@ class BlockedWorkerMonitor {
 
   void start();
   void stop();  // idempotent; joins the thread
-  // A worker has left park(): if the monitor dozes, it looks again now.
+  // A worker has left park() (its park word is `awake` again): if the monitor dozes, it looks
+  // again now.
   void worker_unparked() noexcept {
-    // Relaxed: a hint; the doze is bounded (see the top).
-    if (state_.load(std::memory_order_relaxed) == dozing) wake(awake);
+    // seq_cst: the Dekker pair with the monitor's store of `dozing` (see main()).
+    if (state_.load(std::memory_order_seq_cst) == dozing) wake(awake);
   }
 
  private:
@@ -53,6 +54,8 @@ class BlockedWorkerMonitor {
   void main();
   // One look at every worker; returns whether all of them were parked.
   bool look(std::int64_t now_ns);
+  // Whether every worker is parked, read seq_cst (the last look before a doze).
+  bool all_parked() const noexcept;
   void wake(std::uint32_t to) noexcept;
 
   Scheduler& scheduler_;

@@ -1081,12 +1081,12 @@ void Worker::park() {
     if (it != s.parked_workers_.end()) {
       s.parked_workers_.erase(it);
       s.parked_count_.fetch_sub(1, std::memory_order_relaxed);
-      park_state_.store(awake, std::memory_order_relaxed);
+      leave_park();
       return;
     }
     // An unparker took us off the list and counted us as searching; wait for its store.
     while (park_state_.load(std::memory_order_acquire) != woken) WEFT_CPU_RELAX();
-    park_state_.store(awake, std::memory_order_relaxed);
+    leave_park();
     searching_ = true;
   };
 
@@ -1137,14 +1137,20 @@ void Worker::park() {
   }
   counters_.start_busy(monotonic_now_ns());
   if (park_state_.load(std::memory_order_acquire) == woken) {
-    park_state_.store(awake, std::memory_order_relaxed);
+    leave_park();
     searching_ = true;  // counted by whoever woke us
     count_one(counters_.unparks);
   } else {
     unregister();  // our deadline came: take ourselves off the list
   }
-  if (s.monitor_) s.monitor_->worker_unparked();
   flush_io_wakes();
+}
+
+void Worker::leave_park() noexcept {
+  // seq_cst, as the monitor's load of it after its store of `dozing` (Dekker): either it sees us
+  // awake and does not doze, or we see it dozing and wake it.
+  park_state_.store(awake, std::memory_order_seq_cst);
+  if (scheduler_.monitor_) scheduler_.monitor_->worker_unparked();
 }
 
 }  // namespace weft::detail

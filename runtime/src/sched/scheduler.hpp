@@ -84,7 +84,11 @@ class Worker {
   // Bumped each time this worker looks for work: it stands still only inside one step (or
   // parked). Relaxed: a sample, compared with the previous one.
   std::uint64_t progress() const noexcept { return progress_.load(std::memory_order_relaxed); }
-  bool is_parked() const noexcept { return park_state_.load(std::memory_order_relaxed) != awake; }
+  // Relaxed for a look; seq_cst for the monitor's last look before it dozes (the Dekker pair
+  // with leave_park(): see blocked_worker_monitor.cpp).
+  bool is_parked(std::memory_order order = std::memory_order_relaxed) const noexcept {
+    return park_state_.load(order) != awake;
+  }
   // Something the other workers could run: a queued task, or a timer due at `now_ns`.
   bool holds_work_for_others(std::int64_t now_ns) const noexcept;
   // Any thread: this worker's figures for weft::RuntimeMetrics.
@@ -126,6 +130,8 @@ class Worker {
   void flush_io_wakes();
   bool try_become_searching();
   void stop_searching_and_maybe_wake();
+  // The word back to `awake`, then the monitor told, which may doze until a worker leaves park.
+  void leave_park() noexcept;
   void park();
   bool work_visible_anywhere() const;
 
@@ -170,7 +176,8 @@ class Worker {
   std::string running_;  // guarded by running_lock_
   std::atomic<std::int64_t> step_began_ns_{0};
   // The park word, our futex: `parked` while we park (or are about to); whoever takes us off
-  // the parked list stores `woken` and wakes the futex; we store `awake` on the way out.
+  // the parked list stores `woken` and wakes the futex; we store `awake` on the way out
+  // (leave_park).
   enum : std::uint32_t { awake = 0, parked = 1, woken = 2 };
   alignas(64) std::atomic<std::uint32_t> park_state_{awake};
   // Parked as the reactor's blocking poller: whoever unparks us must also break the poll.
