@@ -33,9 +33,9 @@ model::Stats doze_vs_leave_park(const char* name) {
   options.preemptions = 3;
   options.stale_reads = 1;
   return model::explore(name, options, [](model::Execution& ex) {
-    model::Atomic<std::uint32_t> state{awake};     // the monitor's word, its futex
-    model::Atomic<std::uint32_t> park{parked};     // every worker parked for the last looks
-    model::Atomic<std::uint32_t> seen{0};          // the monitor saw the worker awake
+    model::Atomic<std::uint32_t> state{awake};  // the monitor's word, its futex
+    model::Atomic<std::uint32_t> park{parked};  // every worker parked for the last looks
+    model::Atomic<std::uint32_t> seen{0};       // the monitor saw the worker awake
     ex.thread([&] {  // the worker: Worker::leave_park, then it runs until the monitor looked
       park.store(worker_awake, Orders::store);
       if (state.load(Orders::load) == dozing) {
