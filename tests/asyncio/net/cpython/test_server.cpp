@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <any>
 #include <atomic>
 #include <optional>
 #include <string>
@@ -225,7 +226,15 @@ TEST_P(TestServer2, test_abort_clients) {
         auto addr = srv.sockets().at(0);
         auto [c_rd, c_wr] = weft::open_connection(addr.host, addr.port, {.limit = 4096});
         weft::StreamWriter s_wr = fut.await();
-        // The server's writer waits on a client that does not read.
+        // The server's writer waits on a client that does not read. Small socket buffers on
+        // both ends: with the kernel's own (tcp_rmem may grow to 32 MiB) the 4 MiB below could
+        // all leave before the drainer is looked at, and it would be done.
+        for (const auto* end : {&c_wr, &s_wr}) {
+          const int fd = std::any_cast<int>(end->get_extra_info("socket"));
+          const int small = 4096;
+          ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+          ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+        }
         std::string chunk(1 << 16, 'a');
         for (int i = 0; i < 64; ++i) s_wr.write(chunk);
         auto drainer = weft::create_task(weft::coro([w = s_wr]() mutable { w.drain(); }));
