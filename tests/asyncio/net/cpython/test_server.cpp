@@ -142,14 +142,22 @@ void serve_until_eof(weft::StreamReader rd, weft::StreamWriter wr) {
 TEST_P(TestServer2, test_wait_closed_basic) {
   weft::run(
       [&] {
-        auto srv = weft::start_server(serve_until_eof, "127.0.0.1", 0);
+        weft::Event accepted;  // CPython relies on one loop's order; here the server tells
+        auto srv = weft::start_server(
+            [&](weft::StreamReader rd, weft::StreamWriter wr) {
+              accepted.set();
+              serve_until_eof(std::move(rd), std::move(wr));
+            },
+            "127.0.0.1", 0);
         // active count = 0, not closed: should block
         auto task1 = weft::create_task(weft::coro([&] { srv.wait_closed(); }));
         weft::sleep(0.0);
         EXPECT_FALSE(task1.done());
-        // active count != 0, not closed: should block
+        // active count != 0, not closed: should block. (Closed before the server accepted it,
+        // the connection would be dropped with the listening socket, and the count stay 0.)
         auto addr = srv.sockets().at(0);
         auto [rd, wr] = weft::open_connection(addr.host, addr.port);
+        accepted.wait();
         auto task2 = weft::create_task(weft::coro([&] { srv.wait_closed(); }));
         weft::sleep(0.0);
         EXPECT_FALSE(task1.done());
