@@ -500,6 +500,10 @@ def main(argv):
     print("Targets (issues 14 and 12; tools/bench_report.py, TARGETS):", file=report_out)
     print("\n".join("  " + t for t in bench_report.target_lines(rows, unavailable_rows)),
           file=report_out)
+    profile = bench_report.profile_lines(rows)
+    if profile:
+        print(file=report_out)
+        print("\n".join(profile), file=report_out)
     print(file=report_out)
     print(f"tools/bench: {len(rows)} results in {elapsed:.0f} s, {reps} repetitions, load average "
           f"{load_before[0]:.1f} -> {load_after[0]:.1f}; wrote build/bench/results.json, "
