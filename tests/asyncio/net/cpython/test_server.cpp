@@ -139,16 +139,20 @@ void serve_until_eof(weft::StreamReader rd, weft::StreamWriter wr) {
   rd.read();
 }
 
+// serve_until_eof, telling `accepted` first: CPython's tests know from one loop's order that the
+// server has the connection; on several workers the handler says so.
+weft::ClientConnected serve_until_eof_telling(weft::Event& accepted) {
+  return [&accepted](weft::StreamReader rd, weft::StreamWriter wr) {
+    accepted.set();
+    serve_until_eof(std::move(rd), std::move(wr));
+  };
+}
+
 TEST_P(TestServer2, test_wait_closed_basic) {
   weft::run(
       [&] {
-        weft::Event accepted;  // CPython relies on one loop's order; here the server tells
-        auto srv = weft::start_server(
-            [&](weft::StreamReader rd, weft::StreamWriter wr) {
-              accepted.set();
-              serve_until_eof(std::move(rd), std::move(wr));
-            },
-            "127.0.0.1", 0);
+        weft::Event accepted;
+        auto srv = weft::start_server(serve_until_eof_telling(accepted), "127.0.0.1", 0);
         // active count = 0, not closed: should block
         auto task1 = weft::create_task(weft::coro([&] { srv.wait_closed(); }));
         weft::sleep(0.0);
@@ -200,13 +204,8 @@ TEST_P(TestServer2, test_wait_closed_race) {
 TEST_P(TestServer2, test_close_clients) {
   weft::run(
       [&] {
-        weft::Event connected;  // CPython relies on one loop's order; here the server tells
-        auto srv = weft::start_server(
-            [&](weft::StreamReader rd, weft::StreamWriter wr) {
-              connected.set();
-              serve_until_eof(std::move(rd), std::move(wr));
-            },
-            "127.0.0.1", 0);
+        weft::Event connected;
+        auto srv = weft::start_server(serve_until_eof_telling(connected), "127.0.0.1", 0);
         auto addr = srv.sockets().at(0);
         auto [rd, wr] = weft::open_connection(addr.host, addr.port);
         auto task = weft::create_task(weft::coro([&] { srv.wait_closed(); }));
