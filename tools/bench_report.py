@@ -337,14 +337,9 @@ def profile_lines(rows):
 
 
 def fmt_profile(v):
-    if v is None:
-        return "-"
-    if v == 0:
-        return "0"
-    if v >= 100:
-        return f"{v:,.0f}"
-    if v >= 1:
-        return f"{v:.2f}"
+    """fmt(), but a count far below one per unit (2e-06 parks per task) keeps its digits."""
+    if v is None or v == 0 or abs(v) >= 1:
+        return fmt(v)
     return f"{v:.3g}"
 
 

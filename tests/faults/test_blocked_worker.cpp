@@ -164,33 +164,6 @@ TEST(BlockedWorker, WithTheTakeoverOffATimerWaitsForItsBlockedWorker) {
   EXPECT_FALSE(seen.ran_while_blocked.load());
 }
 
-// Debug mode names the task that blocked its worker, while it is blocked -- with one worker too,
-// where nobody could take over.
-TEST(BlockedWorker, DebugModeNamesTheBlockingTaskWhileItBlocks) {
-  for (unsigned workers : {1u, 2u}) {
-    std::atomic<bool> unblocked{false};
-    std::atomic<bool> reported_while_blocked{false};
-    auto previous = weft::set_warning_handler([&](const weft::Warning& warning) {
-      if (warning.message.find("inside one step") != std::string::npos && !unblocked) {
-        reported_while_blocked = true;
-      }
-    });
-    weft::run(
-        [&] {
-          auto blocker = weft::create_task(
-              [&] {
-                std::this_thread::sleep_for(kBlock);
-                unblocked = true;
-              },
-              "the-blocker");
-          weft::await(blocker);
-        },
-        weft::RunOptions{.workers = workers, .debug = true});
-    weft::set_warning_handler(std::move(previous));
-    EXPECT_TRUE(reported_while_blocked.load()) << workers << " workers";
-  }
-}
-
 TEST(BlockedWorker, DebugReportNamesTheTaskAndTheWayOut) {
   WarningCapture warnings;
   weft::run(
