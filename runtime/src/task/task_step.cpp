@@ -88,16 +88,18 @@ void TaskCore::run() {
     scheduler_.count_sleep_ended();
   }
 
-  // The inspect server's figures (architecture.md §18): the step count always (one writer:
-  // see TaskCore::inspect_steps), its duration only while inspect is on (two clock reads).
-  inspect_steps.store(inspect_steps.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  const bool timed = scheduler_.inspecting();
-  const std::int64_t began = timed ? monotonic_now_ns() : 0;
+  // The inspect server's figures (architecture.md §18), only while it runs (nothing else reads
+  // them): the step count and the step's duration (two clock reads). One writer: see
+  // TaskCore::inspect_steps.
+  const bool inspected = scheduler_.inspecting();
+  const std::int64_t began = inspected ? monotonic_now_ns() : 0;
   store_current_task(this);
   After after = step();
   store_current_task(nullptr);
-  if (timed) {
+  if (inspected) {
     const auto took = static_cast<std::uint64_t>(monotonic_now_ns() - began);
+    inspect_steps.store(inspect_steps.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
     inspect_step_ns.store(inspect_step_ns.load(std::memory_order_relaxed) + took,
                           std::memory_order_relaxed);
   }

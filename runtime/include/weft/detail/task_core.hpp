@@ -203,8 +203,9 @@ class TaskCore : public FutureCore, public Runnable {
 
  public:
   std::uint16_t registry_shard = 0;  // guarded as the registry links above
-  // What the inspect server shows per task (architecture.md §18). Steps are always counted: a
-  // relaxed load and store by the worker stepping the task (one stepper at a time, each after
+  // What the inspect server shows per task (architecture.md §18). Steps are counted only while
+  // RunOptions::inspect is on (0 otherwise): a relaxed load and store by the worker stepping the
+  // task (one stepper at a time, each after
   // the previous one's release of the state word, so no update is lost), read relaxed by the
   // server (a recent count; nothing is read through it).
   std::atomic<std::uint32_t> inspect_steps{0};
