@@ -28,9 +28,8 @@
 // as a confusing ABA.
 //
 // Each protocol scenario runs with the code's orders, where it must pass, and against broken
-// variants, where the explorer must find the lost wake-up or the dangling waiter. One scenario,
-// two tasks waiting on the same direction at once, fails with the code's displace() and is left
-// disabled: see DISABLED_DisplacingALiveWaiter.
+// variants, where the explorer must find the lost wake-up or the dangling waiter (among them
+// the displace() this explorer found broken: see DisplacingALiveWaiter).
 #include <gtest/gtest.h>
 
 #include <array>
@@ -69,6 +68,8 @@ struct Real {
   static constexpr bool withdraw_waits = true;
   // take_and_wake stores `delivered` after its fire() call, not before.
   static constexpr bool delivers_after_fire = true;
+  // displace never puts a waiter it took out back: a live one is woken (for nothing) instead.
+  static constexpr bool restores_live_waiter = false;
 };
 
 // Not broken: acquire/release where the code has seq_cst. Every access of the word that matters
@@ -101,6 +102,12 @@ struct WithdrawWithoutDelivered : Real {
 // Broken: take_and_wake that says `delivered` before it has read the waiter's task and token.
 struct DeliveredBeforeFire : Real {
   static constexpr bool delivers_after_fire = false;
+};
+
+// Broken: the displace() of 2b645b8 and before, which put a live waiter back in the word after
+// reading it and then stored its `delivered` (DisplacingALiveWaiter says what that breaks).
+struct DisplaceRestores : Real {
+  static constexpr bool restores_live_waiter = true;
 };
 
 // ---- the task: its wake-up token, its state word, its run queue, its lock
@@ -147,6 +154,12 @@ struct Task {
   // TaskCore::fire.
   void fire(std::uint64_t token) {
     if (claim_wake_up(token)) schedule_claimed();
+  }
+  // TaskCore::wake_up: fire(), saying whether this call woke the task.
+  bool wake_up(std::uint64_t token) {
+    if (!claim_wake_up(token)) return false;
+    schedule_claimed();
+    return true;
   }
   // TaskCore::awaits_token: relaxed, a hint.
   bool awaits_token(std::uint64_t token) const { return armed_token.load(relaxed) == token; }
@@ -212,9 +225,11 @@ enum class Result { received, closed, busy, cancelled, unfinished };
 // A task with its fiber: the nodes its io_wait calls put on the stack, one per call.
 struct Fiber {
   Task task;
-  std::array<Waiter, 2> nodes;  // one edge at most: two waits at most
+  std::array<Waiter, 3> nodes;
+  // One edge at most: two waits at most; a third for a waiter woken by a second one's displace.
+  int allowed_waits = 2;
   Result result = Result::unfinished;
-  explicit Fiber(model::Execution& ex) : task(ex) {}
+  explicit Fiber(model::Execution& ex, int waits = 2) : task(ex), allowed_waits(waits) {}
 };
 
 // One fd's IoRecord (one direction's word), the kernel's receive queue, and the functions of
@@ -292,24 +307,35 @@ struct Io {
 
   // ---- io_wait.cpp
 
-  enum class Displace { took_its_place, it_stays, we_were_taken };
+  enum class Displace { took_its_place, second_waiter, we_were_taken, it_left, put_back };
 
   Displace displace(std::uintptr_t other, std::uintptr_t self) {
     // seq_cst: as publish_waiter's own CAS.
-    if (!word.compare_exchange_strong(other, self, P::publish)) return Displace::it_stays;
+    if (!word.compare_exchange_strong(other, self, P::publish)) return Displace::it_left;
     Waiter& displaced = *waiter(other);
-    // displaced->task->awaits_token(displaced->token)
     Task* task = task_of(displaced);
     std::uint64_t token = token_of(displaced);
-    if (task && !task->awaits_token(token)) {
+    if constexpr (P::restores_live_waiter) {
+      if (task && !task->awaits_token(token)) {
+        deliver(displaced);
+        return Displace::took_its_place;
+      }
+      std::uintptr_t expected = self;
+      const bool restored = word.compare_exchange_strong(expected, other, P::publish);
+      if (!restored) fire_waiter(displaced);
       deliver(displaced);
-      return Displace::took_its_place;
+      return restored ? Displace::put_back : Displace::we_were_taken;
+    } else {
+      // displaced->task->wake_up(displaced->token)
+      const bool was_live = task && task->wake_up(token);
+      deliver(displaced);
+      if (!was_live) return Displace::took_its_place;
+      std::uintptr_t expected = self;
+      if (word.compare_exchange_strong(expected, Reactor::empty, acq_rel)) {
+        return Displace::second_waiter;
+      }
+      return Displace::we_were_taken;
     }
-    std::uintptr_t expected = self;
-    const bool restored = word.compare_exchange_strong(expected, other, P::publish);
-    if (!restored) fire_waiter(displaced);
-    deliver(displaced);
-    return restored ? Displace::it_stays : Displace::we_were_taken;
   }
 
   // publish_waiter: runs on the worker, after the switch, with the token armed.
@@ -334,15 +360,23 @@ struct Io {
           case Displace::we_were_taken:
             node.busy = true;  // our taker wakes and delivers us
             return;
-          case Displace::it_stays:
+          case Displace::second_waiter:
+            node.busy = true;
+            node.delivered.store(true, relaxed);  // nobody else has it
+            task.fire(token);
+            return;
+          case Displace::it_left:
+            current = word.load(acquire);
+            continue;
+          case Displace::put_back:  // DisplaceRestores: busy unless the other one left since
             current = word.load(acquire);
             if (current > Reactor::ready) {
               node.busy = true;
-              node.delivered.store(true, relaxed);  // nobody else has it
+              node.delivered.store(true, relaxed);
               task.fire(token);
               return;
             }
-            continue;  // it left: try again
+            continue;
         }
         // In its place: the same re-check as after our own CAS below.
         if (generation.load(P::recheck) == node.generation) return;
@@ -419,7 +453,8 @@ struct Io {
 
   // The caller: a socket's recv (the syscall, then io_wait on EAGAIN, then the syscall again).
   void receive(Fiber& fiber) {
-    for (Waiter& node : fiber.nodes) {
+    for (int i = 0; i < fiber.allowed_waits; ++i) {
+      Waiter& node = fiber.nodes[static_cast<std::size_t>(i)];
       // The syscall: the bytes, or EAGAIN. seq_cst: the kernel's locks order the queue.
       if (bytes.exchange(0, seq_cst) != 0) {
         fiber.result = Result::received;
@@ -432,7 +467,8 @@ struct Io {
                                           : Result::cancelled;
       break;
     }
-    // No wait may come back without news: at most one edge, so at most two calls.
+    // No wait may come back without news (at most one edge, so at most two calls), but for the
+    // one a second waiter's displace wakes for nothing (allowed_waits 3).
     ex.check(fiber.result != Result::unfinished, "io_wait came back without an edge");
     fiber.task.done = true;  // done() for a cancel() that comes later
   }
@@ -574,13 +610,14 @@ model::Stats waiter_after_a_cancelled_one(const char* name, model::Options optio
 
 // 4b. The same with no order imposed: A and B wait at once, while A is cancelled then the fd
 // removed. Each task ends cancelled, busy (RuntimeError: another task waits) or closed; no
-// waiter is used after its Withdraw, none stays in the word. See DISABLED_DisplacingALiveWaiter.
+// waiter is used after its Withdraw, none stays in the word. A live waiter that a second one
+// displaces is woken for nothing and waits again: hence a third wait.
 template <class P>
 model::Stats two_waiters_and_cancel(const char* name, model::Options options) {
   return model::explore(name, options, [](model::Execution& ex) {
     Io<P> io(ex);
-    Fiber a(ex);
-    Fiber b(ex);
+    Fiber a(ex, 3);
+    Fiber b(ex, 3);
     ex.thread([&] { io.receive(a); });
     ex.thread([&] { io.receive(b); });
     ex.thread([&] {
@@ -654,26 +691,28 @@ TEST(IoReadiness, AWaiterTakesThePlaceOfACancelledOne) {
   EXPECT_FALSE(stats.failed) << stats.failure;
 }
 
-// Disabled: the code's displace() fails this, and the runtime is left as it is here (a bug
-// report, not a fix). displace takes the other waiter X out of the word to read it safely and,
-// when X's wake-up is still awaited, puts X back (the restore CAS), then stores
+// Two tasks waiting on one direction at once, with a cancel and a remove(): the case the
+// explorer found broken in the displace() of 2b645b8, which took the other waiter X out of the
+// word to read it safely and, when X's wake-up was still awaited, put X back, then stored
 // X->delivered = true. The rest of the protocol assumes that a waiter out of its word was taken
-// for good, by someone who wakes it and then stores its `delivered`; a taking-out that is
-// undone breaks that four ways, the first three within two preemptions, the fourth with three:
-//   - after the restore X sits in the word with `delivered` already true: a poller or remove()
-//     takes it, X's fiber (woken by cancel()) fails its Withdraw CAS, finds `delivered` true
-//     and goes; the taker then reads X's task and token, and stores `delivered`, on a dead
-//     stack (what this test reports first, at its 4th schedule);
-//   - X's fiber, woken by cancel() after the restore, withdraws X itself (its CAS succeeds) and
-//     goes before displace's store: the store lands on a dead stack;
-//   - X's fiber, woken while X was out, fails its CAS and waits for `delivered`; displace
-//     restores X and stores it: the fiber goes with X in the word, a dangling waiter;
-//   - X's own publish_waiter found the generation moved (remove() ran) and CASes itself back
-//     out; that fails while displace has X out, so it returns trusting remove() to wake it, and
-//     displace puts X back in the word of a removed fd: nobody wakes it (but a cancel()).
-// Dropping the store after a restore is not enough: the third case then spins in Withdraw (its
-// worker with it) until an event or remove() takes X out, and the fourth stays.
-TEST(IoReadiness, DISABLED_DisplacingALiveWaiter) {
+// for good, by someone who wakes it and then stores its `delivered`; a taking-out that was undone
+// broke that four ways, the first three within two preemptions, the fourth with three:
+//   - after the restore X sat in the word with `delivered` already true: a poller or remove()
+//     took it, X's fiber (woken by cancel()) failed its Withdraw CAS, found `delivered` true and
+//     went; the taker then read X's task and token, and stored `delivered`, on a dead stack;
+//   - X's fiber, woken by cancel() after the restore, withdrew X itself and went before
+//     displace's store: the store landed on a dead stack;
+//   - X's fiber, woken while X was out, failed its CAS and waited for `delivered`; displace
+//     restored X and stored it: the fiber went with X in the word, a dangling waiter;
+//   - X's own publish_waiter found the generation moved and CASed itself back out; that failed
+//     while displace had X out, so it returned trusting remove() to wake it, and displace put X
+//     back in the word of a removed fd: nobody woke it (but a cancel()).
+// displace now never puts a waiter back: it wakes a live one (for nothing: its caller tries the
+// system call again and waits anew) and leaves the word empty. At three preemptions (which the
+// fourth case needed: the old displace failed at schedule #2,162,526) the new one ran the
+// explorer's 5,000,000-schedule cap without a violation, in 26 s; CI runs two.
+// FindsAUseAfterFreeWhenDisplacePutsALiveWaiterBack keeps the old displace as a broken variant.
+TEST(IoReadiness, DisplacingALiveWaiter) {
   auto stats = two_waiters_and_cancel<Real>("IoReadiness.two_waiters_and_cancel", two_tasks());
   report(stats);
   EXPECT_FALSE(stats.failed) << stats.failure;
@@ -701,6 +740,15 @@ TEST(IoReadinessChecker, FindsALostRemovalWhenThePublishOnlyReleases) {
 TEST(IoReadinessChecker, FindsAUseAfterFreeWhenWithdrawDoesNotWait) {
   auto stats = wait_vs_edge_and_cancel<WithdrawWithoutDelivered>(
       "IoReadinessChecker.withdraw_without_delivered", three_threads());
+  report(stats);
+  ASSERT_TRUE(stats.failed);
+  EXPECT_NE(stats.failure.find("use after free"), std::string::npos) << stats.failure;
+  std::printf("  found: %s\n", stats.failure.c_str());
+}
+
+TEST(IoReadinessChecker, FindsAUseAfterFreeWhenDisplacePutsALiveWaiterBack) {
+  auto stats =
+      two_waiters_and_cancel<DisplaceRestores>("IoReadinessChecker.displace_restores", two_tasks());
   report(stats);
   ASSERT_TRUE(stats.failed);
   EXPECT_NE(stats.failure.find("use after free"), std::string::npos) << stats.failure;

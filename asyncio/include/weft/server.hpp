@@ -66,5 +66,9 @@ Server start_server(ClientConnected client_connected_cb, const std::string& host
                     std::uint16_t port, ServerOptions options = {});
 Server start_unix_server(ClientConnected client_connected_cb, const std::string& path,
                          ServerOptions options = {});
+// Serves on a bound socket of yours, TCP or Unix (asyncio's start_server(sock=...) and
+// start_unix_server(sock=...)): systemd's socket activation, a socket set up by hand. It listens
+// with options.backlog; reuse_address / reuse_port are yours to set before binding.
+Server start_server(ClientConnected client_connected_cb, Socket sock, ServerOptions options = {});
 
 }  // namespace weft

@@ -45,6 +45,9 @@ class Socket {
 
   int fileno() const noexcept { return fd_; }
   int family() const noexcept { return family_; }
+  int type() const;  // SOCK_STREAM, SOCK_DGRAM, ... (getsockopt SO_TYPE)
+  // Python's: "<socket.socket fd=7, family=2, type=1, proto=6, laddr=('127.0.0.1', 8888)>".
+  std::string repr() const;
   void setsockopt(int level, int option, int value);
   int getsockopt(int level, int option) const;
   void bind(const SocketAddress& address);  // numeric hosts only (as a bound address is)

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <memory>
 #include <tuple>
+#include <utility>
 
 #include "net/sockaddr.hpp"
 #include "net/stream_state.hpp"
@@ -69,6 +70,13 @@ std::size_t Connection::receive(ReaderState& reader, std::span<char> direct) {
   constexpr std::size_t first_receive = 4 * 1024;
   constexpr std::size_t most_receive = 64 * 1024;
   if (reader.receive_size == 0) reader.receive_size = first_receive;
+  // The last receive came back short: the socket was empty then, and the edge of whatever came
+  // since is (or will be) in the reactor. Wait for it instead of asking first: the EAGAIN recv
+  // a request-response connection would make on every message is saved. Not once the peer
+  // closed: its EOF (or an error) may have come with the bytes we read, and no edge follows.
+  if (std::exchange(reader.drained, false) && !io_read_hung_up(io_) && !wait_readable(reader)) {
+    return 0;
+  }
   for (;;) {
     const std::size_t room = direct.empty() ? reader.receive_size : direct.size();
     char* const into = direct.empty() ? receive_area(room) : direct.data();
@@ -93,6 +101,8 @@ std::size_t Connection::receive(ReaderState& reader, std::span<char> direct) {
         fd_ = -1;
       }
     }
+    // A stream socket's recv returns less than asked only when its receive queue ran empty.
+    if (n > 0) reader.drained = static_cast<std::size_t>(n) < room;
     if (n > 0 && !direct.empty()) return static_cast<std::size_t>(n);
     if (n > 0) {
       {
@@ -116,14 +126,27 @@ std::size_t Connection::receive(ReaderState& reader, std::span<char> direct) {
       reader.error = os_error(error);
       return 0;
     }
-    try {
-      io_wait(io_, IoDirection::read);
-    } catch (const OSError&) {
-      // Taken out of the reactor: closed (or being closed) under us, which reads as EOF.
+    if (!wait_readable(reader)) return 0;
+  }
+}
+
+bool Connection::wait_readable(ReaderState& reader) {
+  {
+    std::lock_guard hold(mutex_);
+    if (closing_ || closed_) {
       std::lock_guard hold_reader(reader.mutex);
       reader.eof = true;
-      return 0;
+      return false;
     }
+  }
+  try {
+    io_wait(io_, IoDirection::read);
+    return true;
+  } catch (const OSError&) {
+    // Taken out of the reactor: closed (or being closed) under us, which reads as EOF.
+    std::lock_guard hold_reader(reader.mutex);
+    reader.eof = true;
+    return false;
   }
 }
 

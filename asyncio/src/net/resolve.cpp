@@ -3,6 +3,7 @@
 
 #include <netdb.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -21,10 +22,8 @@ std::vector<Resolved> getaddrinfo_blocking(std::string host, std::uint16_t port,
   addrinfo* list = nullptr;
   std::string service = std::to_string(port);
   int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &list);
-  if (rc != 0) {
-    // Python's socket.gaierror, an OSError with getaddrinfo's code and message.
-    throw OSError(rc, ::gai_strerror(rc));
-  }
+  if (rc == EAI_SYSTEM) raise_os_error(errno);  // as Python: the errno's OSError
+  if (rc != 0) throw gaierror(rc, ::gai_strerror(rc));
   std::vector<Resolved> out;
   for (addrinfo* it = list; it; it = it->ai_next) {
     Resolved entry{it->ai_family, {}};

@@ -285,6 +285,22 @@ Server start_server(ClientConnected client_connected_cb, const std::string& host
   return make_server(std::move(state), options.start_serving);
 }
 
+namespace {
+
+// cleanup_socket: close() removes the file only if it is still the one bound now.
+void remember_unix_file(detail::ServerState& state, const std::string& path) {
+  struct stat info {};
+  const bool abstract = !path.empty() && path[0] == '\0';  // no file to remove
+  if (state.options.cleanup_socket && !path.empty() && !abstract &&
+      ::stat(path.c_str(), &info) == 0) {
+    state.unix_path = path;
+    state.unix_device = info.st_dev;
+    state.unix_inode = info.st_ino;
+  }
+}
+
+}  // namespace
+
 Server start_unix_server(ClientConnected client_connected_cb, const std::string& path,
                          ServerOptions options) {
   auto state = std::make_shared<detail::ServerState>();
@@ -295,13 +311,24 @@ Server start_unix_server(ClientConnected client_connected_cb, const std::string&
   if (::stat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode)) ::unlink(path.c_str());
   auto sock = std::make_shared<Socket>(AF_UNIX);
   sock->bind(SocketAddress::unix_path(path));
-  if (options.cleanup_socket && ::stat(path.c_str(), &info) == 0) {
-    state->unix_path = path;
-    state->unix_device = info.st_dev;
-    state->unix_inode = info.st_ino;
-  }
+  remember_unix_file(*state, path);
   state->addresses.push_back(SocketAddress::unix_path(path));
   state->listeners.push_back(std::move(sock));
+  return make_server(std::move(state), options.start_serving);
+}
+
+Server start_server(ClientConnected client_connected_cb, Socket sock, ServerOptions options) {
+  if (sock.type() != SOCK_STREAM) {
+    throw ValueError("A Stream Socket was expected, got " + sock.repr() +
+                     ": a server listens on a bound SOCK_STREAM socket");
+  }
+  auto state = std::make_shared<detail::ServerState>();
+  state->callback = std::move(client_connected_cb);
+  state->options = options;
+  SocketAddress address = sock.getsockname();
+  if (sock.family() == AF_UNIX) remember_unix_file(*state, address.path);
+  state->addresses.push_back(std::move(address));
+  state->listeners.push_back(std::make_shared<Socket>(std::move(sock)));
   return make_server(std::move(state), options.start_serving);
 }
 

@@ -169,6 +169,31 @@ int Socket::getsockopt(int level, int option) const {
   return value;
 }
 
+int Socket::type() const {
+  return getsockopt(SOL_SOCKET, SO_TYPE);
+}
+
+std::string Socket::repr() const {
+  if (fd_ < 0) return "<socket.socket [closed] fd=-1, family=" + std::to_string(family_) + ">";
+  int type = 0;
+  int protocol = 0;
+  socklen_t length = sizeof type;
+  ::getsockopt(fd_, SOL_SOCKET, SO_TYPE, &type, &length);
+  length = sizeof protocol;
+  ::getsockopt(fd_, SOL_SOCKET, SO_PROTOCOL, &protocol, &length);
+  std::string out = "<socket.socket fd=" + std::to_string(fd_) +
+                    ", family=" + std::to_string(family_) + ", type=" + std::to_string(type) +
+                    ", proto=" + std::to_string(protocol);
+  sockaddr_storage storage{};
+  length = sizeof storage;
+  // As Python: laddr whenever getsockname() gives something (an unbound Unix socket gives '').
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&storage), &length) == 0) {
+    SocketAddress local = net::from_raw(reinterpret_cast<sockaddr*>(&storage), length);
+    if (family_ != AF_UNIX || !local.path.empty()) out += ", laddr=" + local.repr();
+  }
+  return out + ">";
+}
+
 void Socket::bind(const SocketAddress& address) {
   SocketAddress target = address;
   if (target.family == AF_UNSPEC) target.family = family_;

@@ -42,6 +42,10 @@ struct ReaderState {
   // waiting task's alone (see `waiting`). The bytes land in the worker's receive area
   // (connection.cpp), not in memory of this reader's own.
   std::size_t receive_size = 0;
+  // The last receive was short, so the socket's queue was empty: the next one waits for the
+  // reactor's edge before it asks (Tokio clears readiness on a partial read for the same
+  // reason). The waiting task's alone, as receive_size.
+  bool drained = false;
 };
 
 struct Connection : std::enable_shared_from_this<Connection> {
@@ -56,6 +60,9 @@ struct Connection : std::enable_shared_from_this<Connection> {
   // With `direct` non-empty the bytes go there instead: returns how many did (0: none, then EOF,
   // an error, or bytes in the buffer are the outcome, as without it).
   std::size_t receive(ReaderState& reader, std::span<char> direct = {});
+  // Waits for the socket to turn readable. False when it was closed (or is closing): `reader`
+  // is then at EOF.
+  bool wait_readable(ReaderState& reader);
   void write(std::string_view data);
   void drain(ReaderState* reader);
   void close();

@@ -70,6 +70,10 @@ std::any StreamWriter::get_extra_info(const std::string& name) const {
 }
 
 std::pair<StreamReader, StreamWriter> open_connection(Socket sock, StreamOptions options) {
+  if (sock.type() != SOCK_STREAM) {
+    throw ValueError("A Stream Socket was expected, got " + sock.repr() +
+                     ": open_connection(sock) streams over a connected SOCK_STREAM socket");
+  }
   auto connection = std::make_shared<detail::Connection>(std::move(sock));
   auto reader = std::make_shared<detail::ReaderState>(options.limit);
   reader->source = connection;

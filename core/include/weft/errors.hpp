@@ -137,6 +137,12 @@ class ConnectionResetError : public ConnectionError {  // ECONNRESET
  public:
   using ConnectionError::ConnectionError;
 };
+// socket.gaierror: a host name did not resolve. error_number() is getaddrinfo's EAI_* code
+// (negative, as in Python) and what() its text: "[Errno -2] Name or service not known".
+class gaierror : public OSError {
+ public:
+  using OSError::OSError;
+};
 
 // Throws the OSError (or the subclass Python maps `error_number` to: ConnectionResetError for
 // ECONNRESET, ...) with `strerror`, by default the system's text for the errno. asyncio passes

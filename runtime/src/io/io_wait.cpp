@@ -31,28 +31,31 @@ struct WaitNode {
   bool busy = false;  // another task waits on this direction: woken at once, to raise
 };
 
-enum class Displace { took_its_place, it_stays, we_were_taken };
+enum class Displace { took_its_place, second_waiter, we_were_taken, it_left };
 
-// Puts `self` in `word` in place of `other` if other's wake-up was claimed already. Taking it
-// out first pins it: its fiber, unable to take itself out, waits for `delivered`.
+// Puts `self` in `word` in place of `other`, the waiter of another task. Taking it out first pins
+// it (its fiber, unable to take itself out, waits for `delivered`), so its fields can be read;
+// and a waiter taken out is never put back: whoever takes a waiter out of its word wakes it and
+// then stores its `delivered`, once -- the rule the poller and remove() keep too. If its wake-up
+// was claimed already (its task was cancelled and has not run yet), it is on its way out and we
+// take its place, as asyncio's add_writer replaces a cancelled sock_sendall's callback. If not,
+// it is a live waiter and we are a second one: it is woken for nothing (its caller tries its
+// system call again and waits anew, finding us gone) and we leave the word empty, to raise.
 Displace displace(std::atomic<std::uintptr_t>& word, std::uintptr_t other, std::uintptr_t self) {
   // seq_cst: as publish_waiter's own CAS (it publishes us, and pairs with remove()).
   if (!word.compare_exchange_strong(other, self, std::memory_order_seq_cst)) {
-    return Displace::it_stays;  // it left meanwhile: the caller looks again
+    return Displace::it_left;  // it left meanwhile: the caller looks again
   }
   auto* displaced = reinterpret_cast<IoWaiter*>(other);
-  if (!displaced->task->awaits_token(displaced->token)) {
-    // Release: its fiber may go on once it sees this (it needs no wake-up: it has one).
-    displaced->delivered.store(true, std::memory_order_release);
-    return Displace::took_its_place;
-  }
-  // A live waiter: put it back. If a poller or remove() took us out meanwhile, the readiness
-  // (or the removal) is news for it too: wake it; and that taker delivers us.
-  std::uintptr_t expected = self;
-  const bool restored = word.compare_exchange_strong(expected, other, std::memory_order_seq_cst);
-  if (!restored) displaced->task->fire(displaced->token);
+  const bool was_live = displaced->task->wake_up(displaced->token);
+  // Release: its fiber may go on once it sees this; nothing here touches it afterwards.
   displaced->delivered.store(true, std::memory_order_release);
-  return restored ? Displace::it_stays : Displace::we_were_taken;
+  if (!was_live) return Displace::took_its_place;
+  std::uintptr_t expected = self;
+  if (word.compare_exchange_strong(expected, Reactor::empty, std::memory_order_acq_rel)) {
+    return Displace::second_waiter;
+  }
+  return Displace::we_were_taken;  // by a poller or remove(), which wakes and delivers us
 }
 
 // Runs on the worker, after the switch, with the token armed. Never throws.
@@ -73,24 +76,21 @@ void publish_waiter(void* arg, TaskCore& task, std::uint64_t token) noexcept {
       continue;
     }
     if (current != Reactor::empty) {
-      // Another waiter. If its wake-up is claimed already (its task was cancelled and has not
-      // run yet), it is on its way out: take its place, as asyncio's add_writer replaces a
-      // cancelled sock_sendall's callback. Otherwise this is a second concurrent waiter.
+      // Another task's waiter: see displace.
       switch (displace(word, current, self)) {
         case Displace::took_its_place:
           break;
         case Displace::we_were_taken:
           node.busy = true;  // our taker wakes and delivers us
           return;
-        case Displace::it_stays:
+        case Displace::second_waiter:
+          node.busy = true;
+          node.waiter.delivered.store(true, std::memory_order_relaxed);  // nobody else has it
+          task.fire(token);
+          return;
+        case Displace::it_left:
           current = word.load(std::memory_order_acquire);
-          if (current > Reactor::ready) {
-            node.busy = true;
-            node.waiter.delivered.store(true, std::memory_order_relaxed);  // nobody else has it
-            task.fire(token);
-            return;
-          }
-          continue;  // it left: try again
+          continue;
       }
       // In its place: the same re-check as after our own CAS below.
       if (node.record->generation.load(std::memory_order_seq_cst) == node.generation) return;
@@ -177,6 +177,14 @@ void io_wait(const IoHandle& handle, IoDirection direction) {
 
 void io_unregister(const IoHandle& handle) noexcept {
   if (handle && handle.owns_registration) handle.reactor->remove(handle.fd, handle.generation);
+}
+
+bool io_read_hung_up(const IoHandle& handle) noexcept {
+  if (!handle) return true;
+  IoRecord* record = handle.reactor->find(handle.fd);
+  // Acquire: pairs with dispatch's store. An fd removed or reused: let the caller ask the kernel.
+  return !record || record->generation.load(std::memory_order_acquire) != handle.generation ||
+         record->read_hung_up.load(std::memory_order_acquire);
 }
 
 bool io_loop_closed(const IoHandle& handle) noexcept {

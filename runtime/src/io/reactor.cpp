@@ -131,6 +131,7 @@ std::uint32_t Reactor::add(int fd, bool& added) {
   // a fresh fd starts with nothing known.
   rec.words[0].store(empty, std::memory_order_relaxed);
   rec.words[1].store(empty, std::memory_order_relaxed);
+  rec.read_hung_up.store(false, std::memory_order_relaxed);  // published by the bump below
   // seq_cst, as every generation bump: see remove(). From here stale events are dropped.
   generation = rec.generation.fetch_add(1, std::memory_order_seq_cst) + 1;
   epoll_event event{};
@@ -176,7 +177,11 @@ int Reactor::dispatch(const void* raw, int count) {
     // Acquire: pairs with add()'s bump; an event of an fd's earlier life is dropped.
     if (!rec || rec->generation.load(std::memory_order_acquire) != (data >> 32)) continue;
     const std::uint32_t ev = events[i].events;
-    // A hang-up or an error readies both sides: the next syscall reports it.
+    // A hang-up or an error readies both sides: the next syscall reports it. Release, before
+    // the wake below: a reader that sees the flag sees why (io_read_hung_up).
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      rec->read_hung_up.store(true, std::memory_order_release);
+    }
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLPRI | EPOLLHUP | EPOLLERR)) {
       woken += take_and_wake(rec->words[0], ready);
     }

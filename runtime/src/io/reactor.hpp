@@ -38,6 +38,10 @@ struct IoRecord {
   std::atomic<std::uint32_t> generation{0};
   // Reactor::empty, Reactor::ready, or an IoWaiter* (aligned: never 0 or 1).
   std::atomic<std::uintptr_t> words[2] = {};
+  // Set by a poll that saw the peer close or the socket fail (EPOLLRDHUP, EPOLLHUP, EPOLLERR),
+  // cleared by add(): final for this life of the fd, as Tokio's read-closed readiness. A read
+  // that came back short may be followed by EOF or the error with no edge of its own to come.
+  std::atomic<bool> read_hung_up{false};
 };
 
 class Reactor {
@@ -54,6 +58,8 @@ class Reactor {
   // Registers `fd` (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) and returns its generation; an fd
   // registered already keeps its registration (`added` false). OSError when epoll refuses it.
   std::uint32_t add(int fd, bool& added);
+  // The fd's record, or null if the fd was never registered (no allocation, unlike record()).
+  IoRecord* find(int fd) const noexcept;
   // Takes `fd` of `generation` out of epoll (before the caller closes it), bumps the generation
   // and wakes both directions' waiters: they find the generation moved. A stale call (the fd
   // was removed already) does nothing.
@@ -97,7 +103,6 @@ class Reactor {
   int poll_shard(Shard& shard, std::int64_t deadline_ns);
   int dispatch(const void* events, int count);
   void drain_break() noexcept;
-  IoRecord* find(int fd) const noexcept;
 
   static constexpr int chunk_bits = 12;
   static constexpr int chunk_count = max_fds >> chunk_bits;

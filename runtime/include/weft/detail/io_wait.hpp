@@ -29,6 +29,11 @@ IoHandle io_register(int fd);
 // (Task.cancel, wait_for, timeout). OSError(EBADF) if the fd is unregistered meanwhile (closed);
 // RuntimeError if another task waits on the same direction of the same fd.
 void io_wait(const IoHandle& handle, IoDirection direction);
+// Whether a poll has seen the fd's peer close, or the socket fail (EPOLLRDHUP, EPOLLHUP,
+// EPOLLERR), in this registration. A stream reader whose recv came back short (so the socket
+// was empty) waits for the next edge before it asks again -- unless this says that EOF or an
+// error may be all that is left, which comes with no edge of its own.
+bool io_read_hung_up(const IoHandle& handle) noexcept;
 // Takes the fd out of the reactor (before the caller closes it) and wakes its waiters, whose
 // io_wait raises OSError(EBADF). Idempotent; any thread.
 void io_unregister(const IoHandle& handle) noexcept;

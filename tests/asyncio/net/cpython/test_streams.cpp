@@ -608,8 +608,13 @@ TEST_P(StreamTests, test_start_server) {
       writer.wait_closed();
       return msgback;
     };
-    auto server = weft::start_server(handle_client, "127.0.0.1", 0);
+    // As CPython's first variant: a server on a socket of the test's (start_server(sock=...)).
+    weft::Socket sock(AF_INET);
+    sock.bind(weft::SocketAddress("127.0.0.1", 0));
+    const weft::SocketAddress bound = sock.getsockname();
+    auto server = weft::start_server(handle_client, std::move(sock));
     auto addr = server.sockets().at(0);
+    EXPECT_EQ(addr, bound);
     EXPECT_EQ(weft::await(weft::create_task(weft::coro(client, addr))), "hello world!\n");
     server.close();
     server.wait_closed();
@@ -625,6 +630,150 @@ TEST_P(StreamTests, test_start_server) {
     server2.wait_closed();
   });
   EXPECT_TRUE(messages.empty());
+}
+
+// asyncio's start_unix_server(sock=...): a bound Unix socket of the caller's, whose file the
+// server removes on close (cleanup_socket) as it does for a path it bound itself.
+TEST_P(StreamTests, StartUnixServerOnABoundSocketServesAndRemovesItsFile) {
+  const std::string path = "/tmp/weft-unix-sock-" + std::to_string(::getpid()) + "-" +
+                           std::to_string(GetParam()) + ".sock";
+  ::unlink(path.c_str());
+  in_loop(GetParam(), [&] {
+    weft::Socket sock(AF_UNIX);
+    sock.bind(weft::SocketAddress::unix_path(path));
+    auto server = weft::start_server(
+        [](weft::StreamReader r, weft::StreamWriter w) {
+          w.write(r.readline());
+          w.drain();
+          w.close();
+        },
+        std::move(sock));
+    EXPECT_EQ(server.sockets().at(0), weft::SocketAddress::unix_path(path));
+    auto [reader, writer] = weft::open_unix_connection(path);
+    writer.write("over a socket of ours\n");
+    EXPECT_EQ(reader.readline(), "over a socket of ours\n");
+    writer.close();
+    writer.wait_closed();
+    server.close();
+    server.wait_closed();
+  });
+  EXPECT_NE(::access(path.c_str(), F_OK), 0) << "close() left " << path;
+}
+
+// test_base_events.py's test_create_connection_wrong_sock and test_create_server_wrong_sock:
+// a datagram socket is no stream's; the error names the socket.
+TEST_P(StreamTests, test_create_connection_wrong_sock) {
+  in_loop(GetParam(), [] {
+    weft::Socket sock(AF_INET, SOCK_DGRAM);
+    try {
+      weft::open_connection(std::move(sock));
+      ADD_FAILURE() << "a SOCK_DGRAM socket was accepted";
+    } catch (const weft::ValueError& e) {
+      EXPECT_EQ(
+          std::string(e.what()).rfind("A Stream Socket was expected, got <socket.socket fd=", 0),
+          0u)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("type=2"), std::string::npos) << e.what();
+    }
+  });
+}
+
+TEST_P(StreamTests, test_create_server_wrong_sock) {
+  in_loop(GetParam(), [] {
+    weft::Socket sock(AF_INET, SOCK_DGRAM);
+    sock.bind(weft::SocketAddress("127.0.0.1", 0));
+    try {
+      weft::start_server([](weft::StreamReader, weft::StreamWriter) {}, std::move(sock));
+      ADD_FAILURE() << "a SOCK_DGRAM socket was accepted";
+    } catch (const weft::ValueError& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.rfind("A Stream Socket was expected, got <socket.socket fd=", 0), 0u)
+          << message;
+      EXPECT_NE(message.find("laddr=('127.0.0.1', "), std::string::npos) << message;
+    }
+  });
+}
+
+// A name that does not resolve raises socket.gaierror (an OSError with getaddrinfo's negative
+// code), as asyncio's open_connection does. ".invalid" never resolves (RFC 6761).
+TEST_P(StreamTests, OpenConnectionToANameThatDoesNotResolveRaisesGaierror) {
+  in_loop(GetParam(), [] {
+    try {
+      weft::open_connection("no-such-host.invalid", 80);
+      ADD_FAILURE() << "no-such-host.invalid resolved";
+    } catch (const weft::gaierror& e) {
+      EXPECT_LT(e.error_number(), 0);
+      EXPECT_EQ(std::string(e.what()).rfind("[Errno -", 0), 0u) << e.what();
+      EXPECT_EQ(weft::exception_type_name(std::current_exception()), "gaierror");
+    }
+  });
+}
+
+// After a short read the reader waits for the reactor's edge before its next recv (no EAGAIN
+// call per message). Bytes that came while no task waited on I/O, so that no poller ran, are
+// still read: the edge waits in epoll for the first poll.
+TEST_P(StreamTests, ReadAfterAShortReadGetsBytesThatCameWhileNobodyPolled) {
+  in_loop(GetParam(), [] {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    auto [reader, writer] = weft::open_connection(weft::Socket::adopt(fds[0]));
+    for (int round = 0; round < 50; ++round) {
+      const std::string first = "short " + std::to_string(round);
+      ASSERT_EQ(::send(fds[1], first.data(), first.size(), 0), static_cast<ssize_t>(first.size()));
+      EXPECT_EQ(reader.read(4096), first);  // short: the next read waits first
+      const std::string second = "later " + std::to_string(round);
+      ASSERT_EQ(::send(fds[1], second.data(), second.size(), 0),
+                static_cast<ssize_t>(second.size()));
+      if (round % 2 == 0) weft::sleep(0.001);  // nobody waits on I/O: nobody polls meanwhile
+      EXPECT_EQ(reader.read(4096), second);
+    }
+    ::shutdown(fds[1], SHUT_WR);
+    EXPECT_EQ(reader.read(4096), "");
+    EXPECT_TRUE(reader.at_eof());
+    writer.close();
+    ::close(fds[1]);
+  });
+}
+
+// The peer's last bytes and its EOF arrive together, in one edge: the short read that takes the
+// bytes leaves the EOF behind with no edge to come, so the next read must ask the kernel (the
+// reactor saw EPOLLRDHUP), not wait -- else it waits forever.
+TEST_P(StreamTests, EofThatCameWithTheBytesOfAShortReadIsReadAtOnce) {
+  in_loop(GetParam(), [] {
+    for (int round = 0; round < 20; ++round) {
+      int fds[2];
+      ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+      auto [reader, writer] = weft::open_connection(weft::Socket::adopt(fds[0]));
+      const std::string last = "last words " + std::to_string(round);
+      ASSERT_EQ(::send(fds[1], last.data(), last.size(), 0), static_cast<ssize_t>(last.size()));
+      ::shutdown(fds[1], SHUT_WR);
+      if (round % 2 == 1) weft::sleep(0.001);  // both there before the first read asks
+      EXPECT_EQ(reader.read(4096), last);
+      EXPECT_EQ(weft::wait_for(weft::coro([r = reader]() mutable { return r.read(4096); }), 5.0),
+                "");
+      EXPECT_TRUE(reader.at_eof());
+      writer.close();
+      ::close(fds[1]);
+    }
+  });
+}
+
+// A reader waiting after a short read ends at EOF when its own writer closes the connection,
+// as it does when it waits after EAGAIN.
+TEST_P(StreamTests, CloseWakesAReaderThatWaitsAfterAShortRead) {
+  in_loop(GetParam(), [] {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    auto [reader, writer] = weft::open_connection(weft::Socket::adopt(fds[0]));
+    ASSERT_EQ(::send(fds[1], "x", 1, 0), 1);
+    EXPECT_EQ(reader.read(100), "x");
+    auto pending = weft::create_task(weft::coro([r = reader]() mutable { return r.read(100); }));
+    weft::sleep(0.01);
+    EXPECT_FALSE(pending.done());
+    writer.close();
+    EXPECT_EQ(weft::await(pending), "");
+    ::close(fds[1]);
+  });
 }
 
 TEST_P(StreamTests, test_start_unix_server) {
