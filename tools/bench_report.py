@@ -51,8 +51,8 @@ WORKLOADS = [
     ("idle_conn_memory", "KiB/connection",
      "the same run: the server's RSS growth per connection (from before the first connect)"),
     ("echo_syscalls", "syscalls/round trip",
-     "echo server, 1 connection, 5k round trips of 512 B under strace -c -f: server syscalls "
-     "per round trip"),
+     "echo server, 1 connection, 5k round trips of 512 B: server syscalls per round trip "
+     "(perf's raw_syscalls counter; strace -c -f where perf cannot run)"),
     ("http_wrk", "cpu ns/request",
      "HTTP/1.1 server driven by wrk: 256 connections, 3 s, one request in flight on each: server "
      "CPU per request"),
@@ -128,7 +128,7 @@ TARGETS = [
     # 10,000 idle connections: <= 0.1 CPU ms per second, <= 6 KiB each.
     ("idle_conns", 2, "weft", None, 0.1),
     ("idle_conn_memory", 2, "weft", None, 6.0),
-    # <= 2.3 syscalls per echo (strace -c).
+    # <= 2.3 syscalls per echo (the issue says strace -c; perf's counter where it runs).
     ("echo_syscalls", 1, "weft", None, 2.3),
     ("echo_syscalls", 2, "weft", None, 2.3),
     # HTTP (wrk, 256 connections) >= 1.2 x Go net/http in requests per CPU second.

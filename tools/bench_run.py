@@ -44,7 +44,7 @@ DEBIAN_REGISTRY = "/usr/share/cargo/registry"
 # Workloads whose figure does not move between repetitions (suspended_memory's RSS per task is
 # the same to the byte) but which take long: fewer repetitions unless --repetitions says.
 REPS_CAP = {"suspended_memory": {"quick": 1, "full": 3},
-            # 10,000 connections opened and 3 s idle; strace slowing the server tenfold.
+            # 10,000 connections opened and 3 s idle; echo_syscalls attaches a counter to the server.
             "idle_conns": {"quick": 1, "full": 3},
             "echo_syscalls": {"quick": 1, "full": 3}}
 # The Python servers (asyncio, and asyncio on uvloop's event loop): one script, the runtime a flag.

@@ -25,8 +25,10 @@
 //               (summed from /proc/<server>/task/*/schedstat, in ns) and its RSS growth since
 //               this process started (/proc/<server>/status) are printed as extras after the
 //               five fields: "idle_cpu_ms_per_s=X rss_kib_per_conn=Y". <seconds> is the idle time.
-//   syscalls    ping-pong, with the server (this process's parent) under `strace -c -f` for the
-//               measured round trips only: extra "syscalls_per_round_trip=X".
+//   syscalls    ping-pong, the server's (this process's parent's) system calls counted for the
+//               measured round trips only: extra "syscalls_per_round_trip=X". Counted by
+//               `perf stat -e raw_syscalls:sys_enter` where it runs (the server at full speed),
+//               else, or with CMP_SYSCALLS_TOOL=strace, by `strace -c -f` (ten times slower).
 //   wrk         runs `wrk` with benchmarks/net/wrk_check.lua (which checks every response's
 //               status and body) and prints its requests, duration and p50 / p99.
 // Extras are "key=value" words after the five fields; the servers pass them on.
@@ -54,6 +56,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -502,10 +505,121 @@ int run_idle(const cmp::net::EchoLoad& load, const Exchange& exchange, std::uint
   return 0;
 }
 
-// ---- syscalls: strace -c -f on the server -----------------------------------------------------
+// ---- syscalls: perf's syscall tracepoint on the server, else strace -c -f ----------------------
 
-// Attaches `strace -c -f` to the server and waits until every one of its threads is traced;
-// stop() detaches it and returns the calls it counted.
+// The server's threads, from /proc/<server>/task.
+std::size_t thread_count(pid_t server) {
+  const std::string dir = "/proc/" + std::to_string(server) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return 0;
+  std::size_t n = 0;
+  while (const dirent* e = readdir(d)) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+// Counts the server's system calls with `perf stat -e raw_syscalls:sys_enter -p <server>`: a
+// kernel counter per thread, so the server runs at full speed while it is counted (strace stops
+// it at every call, ten times slower, which changes what it does: a reply that would come after
+// the server's next recv is already there). attached() says whether perf runs and has its counters
+// open on every thread; stop() ends it (SIGINT makes it print) and returns the calls counted.
+class PerfSyscalls {
+ public:
+  explicit PerfSyscalls(pid_t server) {
+    char out_name[] = "/tmp/netload-perf-XXXXXX";
+    const int fd = mkstemp(out_name);
+    if (fd < 0) fail(errno_text("mkstemp"));
+    close(fd);
+    out_ = out_name;
+    const std::string pid = std::to_string(server);
+    std::vector<std::string> args = {"perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter",
+                                     "-o",   out_,   "-p", pid};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    const int rc = posix_spawnp(&pid_, "perf", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      pid_ = -1;
+      return;
+    }
+    // perf opens one counter per thread of the server: wait until it holds that many.
+    const std::size_t threads = thread_count(server);
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {  // the tracepoint is not available here
+        pid_ = -1;
+        return;
+      }
+      if (threads != 0 && open_counters() >= threads) {
+        attached_ = true;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  PerfSyscalls(const PerfSyscalls&) = delete;
+  PerfSyscalls& operator=(const PerfSyscalls&) = delete;
+  ~PerfSyscalls() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    unlink(out_.c_str());
+  }
+
+  bool attached() const { return attached_; }
+
+  double stop() {
+    kill(pid_, SIGINT);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    // perf stat -x, prints "<count>,<unit>,raw_syscalls:sys_enter,<run time>,<percent>,,".
+    std::ifstream in(out_);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("raw_syscalls:sys_enter") == std::string::npos) continue;
+      char* end = nullptr;
+      const double calls = std::strtod(line.c_str(), &end);
+      if (end != line.c_str()) return calls;
+    }
+    fail("no count in perf stat's output");
+  }
+
+ private:
+  // How many perf_event descriptors perf holds open.
+  std::size_t open_counters() const {
+    const std::string dir = "/proc/" + std::to_string(pid_) + "/fd";
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) return 0;
+    std::size_t n = 0;
+    char target[256];
+    while (const dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      const std::string link = dir + "/" + e->d_name;
+      const ssize_t len = readlink(link.c_str(), target, sizeof target - 1);
+      if (len > 0 &&
+          std::string_view(target, static_cast<std::size_t>(len)) == "anon_inode:[perf_event]") {
+        ++n;
+      }
+    }
+    closedir(d);
+    return n;
+  }
+
+  pid_t pid_ = -1;
+  bool attached_ = false;
+  std::string out_;
+};
+
+// The fallback where perf is missing or may not trace: `strace -c -f`, attached until every
+// thread of the server is traced; stop() detaches it and returns the calls it counted.
 class Strace {
  public:
   explicit Strace(pid_t server) : server_(server) {
@@ -681,12 +795,21 @@ int run(int argc, char** argv) {
   if (load->mode == cmp::net::Mode::stream) {
     result = measure_stream(conns, exchange, *load, deadline);
   } else if (load->mode == cmp::net::Mode::syscalls) {
-    Strace strace(getppid());
+    // perf's counter unless told otherwise (CMP_SYSCALLS_TOOL=strace) or unable to run.
+    const char* tool = std::getenv("CMP_SYSCALLS_TOOL");
+    const bool strace_wanted = tool != nullptr && std::string_view(tool) == "strace";
+    std::optional<PerfSyscalls> perf;
+    if (!strace_wanted) perf.emplace(getppid());
+    std::optional<Strace> strace;
+    if (!perf || !perf->attached()) {
+      perf.reset();
+      strace.emplace(getppid());
+    }
     result = measure(conns, exchange, *load, deadline);
-    const double calls = strace.stop();
-    char text[64];
-    std::snprintf(text, sizeof text, " syscalls_per_round_trip=%.4f",
-                  calls / static_cast<double>(result.latencies_ns.size()));
+    const double calls = perf ? perf->stop() : strace->stop();
+    char text[96];
+    std::snprintf(text, sizeof text, " syscalls_per_round_trip=%.4f syscalls_counted_by_perf=%d",
+                  calls / static_cast<double>(result.latencies_ns.size()), perf ? 1 : 0);
     extras = text;
   } else {
     result = measure(conns, exchange, *load, deadline);

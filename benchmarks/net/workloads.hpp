@@ -21,7 +21,7 @@ enum class Mode {
               // comes: the figure is per message
   idle,       // the connections each do one round trip, then stay idle for kIdleSeconds; the load
               // generator reports the server's CPU and RSS over that time (from /proc)
-  syscalls,   // ping_pong with the server process under `strace -c -f`: syscalls per round trip
+  syscalls,   // ping_pong, the server's system calls counted (perf, else strace): per round trip
   wrk,        // HTTP by `wrk` (benchmarks/net/wrk_check.lua): `connections` connections for
               // kWrkSeconds, `pipeline` requests in flight on each
 };
@@ -53,7 +53,7 @@ inline constexpr EchoLoad kEchoLoads[] = {
     {"stream", Protocol::echo, 4, 25'000, 512, Mode::stream, 1, "cpu ns/message"},
     // 10,000 connections; rounds unused.
     {"idle_conns", Protocol::echo, 10'000, 0, 512, Mode::idle, 1, "cpu ns/connection"},
-    // One connection, 5,000 round trips under strace (which slows the server tenfold).
+    // One connection, 5,000 round trips, the server's system calls counted (netload.cpp).
     {"echo_syscalls", Protocol::echo, 1, 5'000, 512, Mode::syscalls},
     {"http_wrk", Protocol::http, 256, 0, 0, Mode::wrk, 1, "cpu ns/request"},
     {"http_wrk_pipelined", Protocol::http, 256, 0, 0, Mode::wrk, 16, "cpu ns/request"},

@@ -54,15 +54,28 @@ WEFT_FIBER_SAFE_TLS_LOAD(load_tls_worker, Worker*, tls_worker)
 constexpr unsigned lifo_cap = 3;             // LIFO-slot runs in a row before the queue gets a turn
 constexpr unsigned injection_interval = 61;  // check the injection queue this often (fairness)
 constexpr unsigned fifo_interval = 31;       // the FIFO queue before the spawn deque this often
-// How long a worker out of work searches before it parks: a few times what waking a parked
-// thread costs, so that a worker that would be woken again soon stays awake, and no longer
-// (docs/performance.md has the measurements). Between its passes over the queues it first spins
-// briefly (32, then 64 pauses), then calls sched_yield: when the machine has no spare core, the
-// yield hands the CPU to whoever waits for it -- often the very thread about to make the next
-// task -- where pausing would burn it until the searcher parks and must be woken with a futex.
-// On an idle core the yield returns at once and the search goes on.
+// How long a worker out of work searches before it parks (Worker::search_budget_max_ns): a few
+// times what waking a parked thread costs, so that a worker that would be woken again soon stays
+// awake, and no longer (docs/performance.md has the measurements). That pays where work comes
+// from other workers a few microseconds apart (fork-join); where it comes from sockets, tens of
+// microseconds apart, every search runs dry and its budget is CPU thrown away. So each worker
+// adapts its own: a search that found nothing halves it, down to search_budget_min_ns (about
+// what the first passes take anyway); a park that work ended within the ceiling doubles it.
+// Between its passes over the queues a searcher first spins briefly (32, then 64 pauses), then
+// calls sched_yield: when the machine has no spare core, the yield hands the CPU to whoever
+// waits for it -- often the very thread about to make the next task -- where pausing would burn
+// it until the searcher parks and must be woken with a futex. On an idle core the yield returns
+// at once: a system call for nothing, ten of them a search. So a yield that returns within
+// yield_gave_way_ns says nobody wanted the core; the worker pauses instead, and tries one yield
+// again every yield_probe_interval searches.
 constexpr int search_pause_rounds = 2;
-constexpr std::int64_t search_budget_ns = 10'000;
+constexpr std::int64_t yield_gave_way_ns = 3'000;
+constexpr std::uint32_t yield_probe_interval = 64;
+// A search starts with a non-blocking poll of the reactor, as Go's findRunnable polls before it
+// steals -- while such polls find something. On a connection that waits for its peer's reply
+// they never do (the reply is tens of microseconds away, and the park's blocking poll gets it),
+// so after a poll that readied nothing only every search_poll_probe_interval-th search polls.
+constexpr std::uint32_t search_poll_probe_interval = 8;
 // From this pass on, thieves also take the LIFO slots (see steal()): a few microseconds in.
 constexpr int search_lifo_round = 3;
 
@@ -946,24 +959,40 @@ Runnable* Worker::find_work() {
   // A lone worker searches too -- only the injection queue, where foreign threads submit: while
   // it counts as searching, a stream of submissions finds it awake and wakes nobody.
   if (!try_become_searching()) return nullptr;
-  // Out of local work: ready I/O before stealing, as Go's findRunnable polls before it steals.
-  if (poll_io_now()) {
-    if (Runnable* item = pop_local()) return item;
+  // Out of local work: ready I/O before stealing (see search_poll_probe_interval).
+  if (search_poll_hit_ || ++search_polls_skipped_ >= search_poll_probe_interval) {
+    search_polls_skipped_ = 0;
+    search_poll_hit_ = poll_io_now();
+    if (search_poll_hit_) {
+      if (Runnable* item = pop_local()) return item;
+    }
   }
   const bool alone = scheduler_.workers_.size() == 1;
   const std::int64_t start = monotonic_now_ns();
+  if (searches_until_yield_probe_ == 0) {
+    yield_gives_way_ = true;  // try again: the machine may be busier now
+    searches_until_yield_probe_ = yield_probe_interval;
+  }
+  --searches_until_yield_probe_;
   for (int round = 0;; ++round) {
-    if (!alone) {
-      if (Runnable* item = steal(round >= search_lifo_round)) return item;
+    Runnable* item = alone ? nullptr : steal(round >= search_lifo_round);
+    if (!item) item = scheduler_.injection_.try_pop();
+    const std::int64_t now = monotonic_now_ns();
+    if (item) {
+      // Found late: the next search may need as long.
+      search_budget_ns_ = std::clamp(2 * (now - start), search_budget_ns_, search_budget_max_ns);
+      return item;
     }
-    if (Runnable* item = scheduler_.injection_.try_pop()) return item;
-    if (round >= search_lifo_round && monotonic_now_ns() - start >= search_budget_ns) break;
-    if (round < search_pause_rounds) {
-      for (int spin = 0; spin < 32 << round; ++spin) WEFT_CPU_RELAX();
+    if (round >= search_lifo_round && now - start >= search_budget_ns_) break;
+    if (round < search_pause_rounds || !yield_gives_way_) {
+      const int spins = 32 << std::min(round, search_pause_rounds - 1);
+      for (int spin = 0; spin < spins; ++spin) WEFT_CPU_RELAX();
     } else {
       sched_yield();
+      if (monotonic_now_ns() - now < yield_gave_way_ns) yield_gives_way_ = false;
     }
   }
+  search_budget_ns_ = std::max(search_budget_ns_ / 2, search_budget_min_ns);
   return nullptr;
 }
 
@@ -1113,7 +1142,8 @@ void Worker::park() {
   // Going to sleep: a good moment to give the pages of surplus warm stacks back to the kernel
   // (cheap when there are none), so a runtime that ran a burst of tasks does not keep its RSS.
   count_one(counters_.parks);
-  counters_.stop_busy(monotonic_now_ns());
+  const std::int64_t parked_at = monotonic_now_ns();
+  counters_.stop_busy(parked_at);
   trim_stack_pools();
   if (all_idle) trim_block_pool();  // the burst is over: its task memory goes back to malloc
   Reactor& reactor = *s.reactor_;
@@ -1135,7 +1165,13 @@ void Worker::park() {
       if (deadline >= 0 && monotonic_now_ns() >= deadline) break;
     }
   }
-  counters_.start_busy(monotonic_now_ns());
+  const std::int64_t woke_at = monotonic_now_ns();
+  counters_.start_busy(woke_at);
+  const bool work_came = !io_wakes_.empty() || park_state_.load(std::memory_order_relaxed) == woken;
+  if (work_came && woke_at - parked_at < search_budget_max_ns) {
+    // Work came within the longest search: searching on would have found it without the wake.
+    search_budget_ns_ = std::min(2 * search_budget_ns_, search_budget_max_ns);
+  }
   if (park_state_.load(std::memory_order_acquire) == woken) {
     leave_park();
     searching_ = true;  // counted by whoever woke us

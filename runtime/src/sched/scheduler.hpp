@@ -68,6 +68,11 @@ struct alignas(64) WorkerCounters {
 class Worker {
  public:
   Worker(Scheduler& scheduler, unsigned index) : scheduler_(scheduler), index_(index) {}
+
+  // How long a worker out of work searches before it parks, at most and at least (scheduler.cpp
+  // says why; find_work adapts it between the two).
+  static constexpr std::int64_t search_budget_max_ns = 10'000;
+  static constexpr std::int64_t search_budget_min_ns = 2'500;
   void main();  // the worker thread's loop
 
   // Owner only: make `item` runnable here. `woken` items go to the LIFO slot (multi-worker).
@@ -155,6 +160,18 @@ class Worker {
   std::vector<Runnable*> io_wakes_;
   std::uint64_t ticks_ = 0;  // owner only
   bool searching_ = false;   // owner only
+  // Owner only: how long a search goes on before we park, adapted between the search budget's
+  // floor and ceiling (find_work): shorter after a search that found nothing, longer after a
+  // park that work ended within the ceiling (we should have searched on).
+  std::int64_t search_budget_ns_ = search_budget_max_ns;
+  // Owner only: whether a sched_yield of ours lately handed the core to another thread (see
+  // find_work), and the searches until we try again when it did not.
+  bool yield_gives_way_ = true;
+  std::uint32_t searches_until_yield_probe_ = 0;
+  // Owner only: whether our last poll at a search's start readied a task, and the searches
+  // since one was skipped (find_work).
+  bool search_poll_hit_ = true;
+  std::uint32_t search_polls_skipped_ = 0;
   std::uint32_t steal_seed_ = 0;
   // Owner only: the task whose first step a hand-off asked for (TaskCore::hand_off_to), run
   // before anything else is looked for.
