@@ -518,22 +518,31 @@ std::size_t thread_count(pid_t server) {
   return n;
 }
 
-// Counts the server's system calls with `perf stat -e raw_syscalls:sys_enter -p <server>`: a
-// kernel counter per thread, so the server runs at full speed while it is counted (strace stops
-// it at every call, ten times slower, which changes what it does: a reply that would come after
-// the server's next recv is already there). attached() says whether perf runs and has its counters
-// open on every thread; stop() ends it (SIGINT makes it print) and returns the calls counted.
-class PerfSyscalls {
+// A counting tool attached to the server (perf or strace): spawned with its output to a file of
+// its own (its stdout and stderr to /dev/null), killed if still running when we are done.
+// finish() stops it with SIGINT, which makes it write its count, and returns that file's lines.
+class AttachedTool {
  public:
-  explicit PerfSyscalls(pid_t server) {
-    char out_name[] = "/tmp/netload-perf-XXXXXX";
-    const int fd = mkstemp(out_name);
+  AttachedTool(const AttachedTool&) = delete;
+  AttachedTool& operator=(const AttachedTool&) = delete;
+
+ protected:
+  explicit AttachedTool(const char* tag) {
+    std::string name = std::string("/tmp/netload-") + tag + "-XXXXXX";
+    const int fd = mkstemp(name.data());
     if (fd < 0) fail(errno_text("mkstemp"));
     close(fd);
-    out_ = out_name;
-    const std::string pid = std::to_string(server);
-    std::vector<std::string> args = {"perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter",
-                                     "-o",   out_,   "-p", pid};
+    out_ = name;
+  }
+  ~AttachedTool() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    unlink(out_.c_str());
+  }
+  // posix_spawnp's error number (0: running).
+  int spawn(std::vector<std::string> args) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -541,21 +550,50 @@ class PerfSyscalls {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    const int rc = posix_spawnp(&pid_, "perf", &actions, nullptr, argv.data(), environ);
+    const int rc = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      pid_ = -1;
+    if (rc != 0) pid_ = -1;
+    return rc;
+  }
+  // Whether the tool has exited (it is then forgotten).
+  bool exited() {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+    pid_ = -1;
+    return true;
+  }
+  std::vector<std::string> finish() {
+    kill(pid_, SIGINT);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    std::ifstream in(out_);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+
+  pid_t pid_ = -1;
+  std::string out_;
+};
+
+// Counts the server's system calls with `perf stat -e raw_syscalls:sys_enter -p <server>`: a
+// kernel counter per thread, so the server runs at full speed while it is counted (strace stops
+// it at every call, ten times slower, which changes what it does: a reply that would come after
+// the server's next recv is already there). attached() says whether perf runs and has its counters
+// open on every thread; stop() returns the calls counted.
+class PerfSyscalls : AttachedTool {
+ public:
+  explicit PerfSyscalls(pid_t server) : AttachedTool("perf") {
+    if (spawn({"perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "-o", out_, "-p",
+               std::to_string(server)}) != 0) {
       return;
     }
     // perf opens one counter per thread of the server: wait until it holds that many.
     const std::size_t threads = thread_count(server);
     const auto deadline = Clock::now() + std::chrono::seconds(10);
     while (Clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {  // the tracepoint is not available here
-        pid_ = -1;
-        return;
-      }
+      if (exited()) return;  // the tracepoint is not available here
       if (threads != 0 && open_counters() >= threads) {
         attached_ = true;
         return;
@@ -563,27 +601,12 @@ class PerfSyscalls {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  PerfSyscalls(const PerfSyscalls&) = delete;
-  PerfSyscalls& operator=(const PerfSyscalls&) = delete;
-  ~PerfSyscalls() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    unlink(out_.c_str());
-  }
 
   bool attached() const { return attached_; }
 
   double stop() {
-    kill(pid_, SIGINT);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
     // perf stat -x, prints "<count>,<unit>,raw_syscalls:sys_enter,<run time>,<percent>,,".
-    std::ifstream in(out_);
-    std::string line;
-    while (std::getline(in, line)) {
+    for (const std::string& line : finish()) {
       if (line.find("raw_syscalls:sys_enter") == std::string::npos) continue;
       char* end = nullptr;
       const double calls = std::strtod(line.c_str(), &end);
@@ -613,66 +636,29 @@ class PerfSyscalls {
     return n;
   }
 
-  pid_t pid_ = -1;
   bool attached_ = false;
-  std::string out_;
 };
 
 // The fallback where perf is missing or may not trace: `strace -c -f`, attached until every
 // thread of the server is traced; stop() detaches it and returns the calls it counted.
-class Strace {
+class Strace : AttachedTool {
  public:
-  explicit Strace(pid_t server) : server_(server) {
-    char out_name[] = "/tmp/netload-strace-XXXXXX";
-    const int fd = mkstemp(out_name);
-    if (fd < 0) fail(errno_text("mkstemp"));
-    close(fd);
-    out_ = out_name;
-    const std::string pid = std::to_string(server);
-    std::vector<std::string> args = {"strace", "-c", "-f", "-o", out_, "-p", pid};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    const int rc = posix_spawnp(&pid_, "strace", &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) fail(std::string("not run: cannot run strace: ") + std::strerror(rc));
+  explicit Strace(pid_t server) : AttachedTool("strace"), server_(server) {
+    if (const int rc = spawn({"strace", "-c", "-f", "-o", out_, "-p", std::to_string(server)})) {
+      fail(std::string("not run: cannot run strace: ") + std::strerror(rc));
+    }
     const auto deadline = Clock::now() + std::chrono::seconds(10);
     while (!all_traced()) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        fail("strace ended before attaching (ptrace not allowed here?)");
-      }
-      if (Clock::now() > deadline) {
-        kill(pid_, SIGKILL);  // the destructor does not run for a constructor that throws
-        waitpid(pid_, nullptr, 0);
-        fail("strace did not attach to the server in 10 s");
-      }
+      if (exited()) fail("strace ended before attaching (ptrace not allowed here?)");
+      // AttachedTool's destructor kills it: a base's runs when the constructor throws.
+      if (Clock::now() > deadline) fail("strace did not attach to the server in 10 s");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  Strace(const Strace&) = delete;
-  Strace& operator=(const Strace&) = delete;
-  ~Strace() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    unlink(out_.c_str());
-  }
 
   double stop() {
-    kill(pid_, SIGINT);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
     // strace -c's table ends with "100.00  <seconds>  <usecs/call>  <calls>  [<errors>] total".
-    std::ifstream in(out_);
-    std::string line;
-    while (std::getline(in, line)) {
+    for (const std::string& line : finish()) {
       std::istringstream words(line);
       std::vector<std::string> w;
       for (std::string x; words >> x;) w.push_back(x);
@@ -703,8 +689,6 @@ class Strace {
   }
 
   pid_t server_;
-  pid_t pid_ = -1;
-  std::string out_;
 };
 
 // ---- wrk --------------------------------------------------------------------------------------
