@@ -40,7 +40,10 @@ TEST_P(StreamsStress, EchoManyConnectionsWhileSomeResetAndSomeReadsAreCancelled)
           }
           writer.close();
         };
-        auto server = weft::start_server(echo, "127.0.0.1", 0);
+        // Every client connects before the server's first accept on one worker: a backlog of
+        // asyncio's 100 would overflow, and the kernel's SYN retries (1 s, 3 s, 7 s...) made the
+        // test's run time vary from 0.5 s to past any timeout under load.
+        auto server = weft::start_server(echo, "127.0.0.1", 0, {.backlog = connections});
         const auto addr = server.sockets().at(0);
         std::vector<weft::Task<void>> clients;
         for (int c = 0; c < connections; ++c) {
