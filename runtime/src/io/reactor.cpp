@@ -178,8 +178,10 @@ int Reactor::dispatch(const void* raw, int count) {
     if (!rec || rec->generation.load(std::memory_order_acquire) != (data >> 32)) continue;
     const std::uint32_t ev = events[i].events;
     // A hang-up or an error readies both sides: the next syscall reports it. Release, before
-    // the wake below: a reader that sees the flag sees why (io_read_hung_up).
-    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    // the wake below: a reader that sees the flag sees why (io_read_hung_up). EPOLLHUP alone is
+    // not the peer: every shutdown of the receive side, reset or close raises EPOLLRDHUP with it,
+    // and a stream socket not yet connected (registered before connect) polls as EPOLLHUP.
+    if (ev & (EPOLLRDHUP | EPOLLERR)) {
       rec->read_hung_up.store(true, std::memory_order_release);
     }
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLPRI | EPOLLHUP | EPOLLERR)) {

@@ -38,7 +38,7 @@ struct IoRecord {
   std::atomic<std::uint32_t> generation{0};
   // Reactor::empty, Reactor::ready, or an IoWaiter* (aligned: never 0 or 1).
   std::atomic<std::uintptr_t> words[2] = {};
-  // Set by a poll that saw the peer close or the socket fail (EPOLLRDHUP, EPOLLHUP, EPOLLERR),
+  // Set by a poll that saw the peer close or the socket fail (EPOLLRDHUP, EPOLLERR),
   // cleared by add(): final for this life of the fd, as Tokio's read-closed readiness. A read
   // that came back short may be followed by EOF or the error with no edge of its own to come.
   std::atomic<bool> read_hung_up{false};

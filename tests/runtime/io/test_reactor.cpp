@@ -90,6 +90,41 @@ TEST_P(Reactor, ReadinessWakesATaskWaitingToRead) {
   EXPECT_EQ(got, "hello");
 }
 
+// A TCP socket not yet connected polls as EPOLLOUT | EPOLLHUP (its state is CLOSE): sockets are
+// registered when made, before connect(), so that event reaches the reactor. It is not the peer
+// hanging up: taken for one, it would turn off the short-read rule (connection.cpp) for every
+// client connection's life. A real hang-up (the peer's shutdown, then close) is one.
+TEST_P(Reactor, AnUnconnectedSocketsHangUpIsNotThePeerHangingUp) {
+  weft::run(
+      [&] {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        ASSERT_GE(fd, 0);
+        IoHandle unconnected = weft::detail::io_register(fd);
+        // Returns only once a poll dispatched the registration's event (it readies writing).
+        weft::detail::io_wait(unconnected, IoDirection::write);
+        EXPECT_FALSE(weft::detail::io_read_hung_up(unconnected));
+        weft::detail::io_unregister(unconnected);
+        ::close(fd);
+
+        Pair pair;
+        IoHandle a = weft::detail::io_register(pair.fd[0]);
+        EXPECT_FALSE(weft::detail::io_read_hung_up(a));
+        ::shutdown(pair.fd[1], SHUT_WR);
+        weft::detail::io_wait(a, IoDirection::read);
+        EXPECT_TRUE(weft::detail::io_read_hung_up(a));  // EPOLLRDHUP
+        weft::detail::io_unregister(a);
+
+        Pair reset;
+        IoHandle b = weft::detail::io_register(reset.fd[0]);
+        ::close(reset.fd[1]);
+        reset.fd[1] = -1;
+        weft::detail::io_wait(b, IoDirection::read);
+        EXPECT_TRUE(weft::detail::io_read_hung_up(b));  // EPOLLHUP with EPOLLRDHUP
+        weft::detail::io_unregister(b);
+      },
+      weft::RunOptions{.workers = GetParam()});
+}
+
 TEST_P(Reactor, AForeignThreadsWriteWakesTheBlockedPoller) {
   // Every worker parks; one blocks in epoll. Only the peer's bytes can wake anyone.
   Pair pair;
