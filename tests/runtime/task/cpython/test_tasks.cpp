@@ -3,6 +3,7 @@
 // named after the method it mirrors and runs on 1 and 2 workers.
 #include <gtest/gtest.h>
 
+#include <any>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -169,6 +170,26 @@ TEST_P(BaseTaskTests, test_get_loop) {
         EXPECT_EQ(&weft::current_task().get_loop(), &loop);
         weft::await(t);
         EXPECT_EQ(&t.get_loop(), &loop);  // done, still its runtime's
+      },
+      options());
+}
+
+TEST_P(BaseTaskTests, test_step_result) {
+  // A bare yield (None) suspends for one pass of the loop; any other value yielded to a task is
+  // not one of the runtime's awaitables: "Task got bad yield", a RuntimeError in the task.
+  weft::run(
+      [&] {
+        auto notmuch = weft::create_task([] {
+          weft::suspend();
+          weft::suspend(std::any(1));
+          return std::string("ko");
+        });
+        try {
+          weft::await(notmuch);
+          ADD_FAILURE() << "a task that yielded 1 returned";
+        } catch (const weft::RuntimeError& e) {
+          EXPECT_EQ(std::string(e.what()).rfind("Task got bad yield", 0), 0u) << e.what();
+        }
       },
       options());
 }
