@@ -54,6 +54,10 @@ int take_and_wake(std::atomic<std::uintptr_t>& word, std::uintptr_t replacement)
   std::uintptr_t old = word.exchange(replacement, std::memory_order_acq_rel);
   if (old <= Reactor::ready) return 0;
   auto* waiter = reinterpret_cast<IoWaiter*>(old);
+  // The fiber cannot leave its wait before `delivered` below, so its stack record stays put.
+  // A poll readies a batch, run one after another on this worker: each task's first miss on
+  // its own stack (a line per connection, cold by the time it runs) overlaps the others.
+  waiter->task->prefetch_resume();
   waiter->task->fire(waiter->token);
   // Release: the fiber, acquiring it, may let its stack (and the waiter) go.
   waiter->delivered.store(true, std::memory_order_release);

@@ -57,6 +57,8 @@ class Frame : public PooledObject {
   void close(const Receiver& receiver = {});
 
   void* yielded() const noexcept { return yielded_; }
+  // See Fiber::prefetch_resume: for a waker that will make this frame's driver resume it soon.
+  void prefetch_resume() const noexcept { fiber_.prefetch_resume(); }
   FrameState state() const noexcept;  // DELEGATED resolved to the host's state
   FrameState raw_state() const noexcept { return state_.load(std::memory_order_acquire); }
   FrameKind kind() const noexcept { return kind_; }

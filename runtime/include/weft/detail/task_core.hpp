@@ -115,6 +115,9 @@ class TaskCore : public FutureCore, public Runnable {
   void hand_off_to(TaskCore& child);
   // Wakes the task if it is still waiting for the wake-up identified by `token`.
   void fire(std::uint64_t token) noexcept;
+  // Before a wake-up, by a waker that holds the task where it waits (the reactor, before it
+  // marks its delivery): starts loading the task's stack record (Frame::prefetch_resume).
+  void prefetch_resume() const noexcept { frame_.prefetch_resume(); }
   // fire(), saying whether this call woke the task (false: someone else claimed the token).
   bool wake_up(std::uint64_t token) noexcept {
     if (!claim_wake_up(token)) return false;
