@@ -23,7 +23,7 @@
 namespace weft::detail {
 namespace {
 
-struct WaitNode {
+struct WaitNode : IoPublisher {
   IoWaiter waiter;
   IoRecord* record;
   std::atomic<std::uintptr_t>* word;
@@ -59,8 +59,8 @@ Displace displace(std::atomic<std::uintptr_t>& word, std::uintptr_t other, std::
 }
 
 // Runs on the worker, after the switch, with the token armed. Never throws.
-void publish_waiter(void* arg, TaskCore& task, std::uint64_t token) noexcept {
-  auto& node = *static_cast<WaitNode*>(arg);
+void publish_waiter(IoPublisher& publisher, TaskCore& task, std::uint64_t token) noexcept {
+  auto& node = static_cast<WaitNode&>(publisher);
   node.waiter.task = &task;
   node.waiter.token = token;
   auto& word = *node.word;
@@ -152,7 +152,11 @@ void io_wait(const IoHandle& handle, IoDirection direction) {
   Reactor& reactor = *handle.reactor;
   IoRecord& record = reactor.record(handle.fd);
   if (record.generation.load(std::memory_order_acquire) != handle.generation) raise_closed();
-  WaitNode node{{}, &record, &record.words[static_cast<unsigned>(direction)], handle.generation};
+  WaitNode node{{&publish_waiter},
+                {},
+                &record,
+                &record.words[static_cast<unsigned>(direction)],
+                handle.generation};
   // An edge since the caller's syscall: take it, and let the caller try again at once.
   std::uintptr_t seen = Reactor::ready;
   if (node.word->compare_exchange_strong(seen, Reactor::empty, std::memory_order_acquire)) return;
@@ -161,7 +165,7 @@ void io_wait(const IoHandle& handle, IoDirection direction) {
     // runs dry (architecture.md §15), and must see someone waits.
     reactor.count_waiter(1);
     Withdraw withdraw{reactor, node};
-    suspend(AwaitIo{&publish_waiter, &node});
+    suspend(AwaitIo{&node});
   }
   if (node.busy) {
     throw RuntimeError(std::string(direction == IoDirection::read ? "read" : "write") +

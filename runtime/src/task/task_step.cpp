@@ -14,6 +14,7 @@
 // transition is a function of task_state.hpp, which tests/model/ explores over all interleavings
 // and tests/runtime/task/test_task_state_word.cpp checks one by one.
 #include <cassert>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
 
@@ -42,6 +43,13 @@ thread_local TaskCore* tls_current_task = nullptr;
 // primitive's AwaitWakeUp cost 14 % of pingpong's instructions (callgrind). A type whose
 // typeinfo has a copy in another shared object still matches, by name, in the second round.
 enum class Yielded { future, sleep, io, wake_up, handoff, other };
+
+// Each is held by std::any in place (up to a pointer's size, nothrow-movable, in libstdc++):
+// yielding one allocates nothing.
+template <class... Awaitables>
+constexpr bool fits_in_any = ((sizeof(Awaitables) <= sizeof(void*) &&
+                               std::is_nothrow_move_constructible_v<Awaitables>)&&...);
+static_assert(fits_in_any<AwaitFuture, AwaitWakeUp, SleepUntil, AwaitIo, EagerHandoff>);
 
 Yielded classify(const std::type_info& type) noexcept {
   for (bool by_name : {false, true}) {
@@ -316,7 +324,7 @@ TaskCore::After TaskCore::after_suspension() {
     if (direct) return After::wait;  // its waker holds the token
     if (io) {
       // An I/O wait: the fd's readiness word now holds the token (or fires it at once).
-      io->publish(io->arg, *this, token);
+      io->publisher->publish(*io->publisher, *this, token);
       return After::wait;
     }
     // The timer holds a reference (see TimerQueue::add): a copy of self_, set for as long as the

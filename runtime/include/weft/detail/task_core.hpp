@@ -50,11 +50,15 @@ struct AwaitWakeUp {
 
 // What a coroutine yields to wait for a wake-up someone else delivers -- an fd's readiness
 // (architecture.md §15). Once the fiber is off its stack, the worker arms a token, as for a
-// sleep, and calls publish(arg, task, token), which hands it to whoever will call
-// task.fire(token). cancel() races them for the token exactly as it races a sleep's timer.
+// sleep, and calls publisher->publish(*publisher, task, token), which hands it to whoever will
+// call task.fire(token). cancel() races them for the token exactly as it races a sleep's timer.
+// One pointer: std::any keeps a value in place only up to a pointer's size, and a bigger one
+// cost a heap allocation and a free on every I/O wait.
+struct IoPublisher {
+  void (*publish)(IoPublisher& self, TaskCore& task, std::uint64_t token) noexcept;
+};
 struct AwaitIo {
-  void (*publish)(void* arg, TaskCore& task, std::uint64_t token) noexcept;
-  void* arg;
+  IoPublisher* publisher;
 };
 
 // The task state word (architecture.md §7).
