@@ -73,7 +73,7 @@ class Condition {
 
   std::optional<Lock> own_lock_;
   Lock& lock_;
-  mutable std::mutex mutex_;  // guards waiters_
+  mutable detail::FutexLock mutex_;  // guards waiters_
   detail::WaiterFifo waiters_;
 };
 

@@ -35,7 +35,7 @@ class Event {
   std::string repr() const;
 
  private:
-  mutable std::mutex mutex_;  // guards everything below
+  mutable detail::FutexLock mutex_;  // guards everything below
   bool value_ = false;
   detail::WaiterFifo waiters_;
 };

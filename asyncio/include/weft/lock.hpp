@@ -47,7 +47,7 @@ class Lock {
   bool free_for_newcomer_locked() const;
   void wake_up_first_locked();
 
-  mutable std::mutex mutex_;  // guards everything below
+  mutable detail::FutexLock mutex_;  // guards everything below
   bool locked_ = false;
   detail::WaiterFifo waiters_;
 };

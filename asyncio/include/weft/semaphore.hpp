@@ -51,7 +51,7 @@ class Semaphore {
   bool wake_up_next_locked();
   void wake_up_spare_locked();
 
-  mutable std::mutex mutex_;  // guards everything below
+  mutable detail::FutexLock mutex_;  // guards everything below
   std::ptrdiff_t value_;
   const std::ptrdiff_t bound_;  // BoundedSemaphore's limit on value_; -1: none
   const char* kind_;

@@ -66,7 +66,7 @@ class QueueCore {
   static void wakeup_all_locked(WaiterFifo& waiters);
   void wake_joiners_locked();
 
-  mutable std::mutex mutex_;  // guards the store (in the derived class) and everything below
+  mutable FutexLock mutex_;  // guards the store (in the derived class) and everything below
   const std::ptrdiff_t maxsize_;
   WaiterFifo getters_;
   WaiterFifo putters_;

@@ -2,7 +2,7 @@
 // `collections.deque` of futures, one future per waiting task.
 //
 // A SyncWaiter lives on the waiting task's stack (its fiber keeps it alive while it waits) and
-// is linked into its primitive's WaiterFifo, under the primitive's std::mutex, for as long as
+// is linked into its primitive's WaiterFifo, under the primitive's FutexLock, for as long as
 // it waits. Every link, unlink and wake-up happens under that mutex, and a waiter always takes
 // the mutex to unlink itself (or to see that a waker unlinked it) before its frame is left, so
 // a waker never touches a dead node.
@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 
+#include "weft/detail/futex_lock.hpp"
 #include "weft/detail/runtime_access.hpp"
 #include "weft/future.hpp"
 
@@ -105,7 +106,7 @@ class WaiterFifo {
 // the waiter unlinked -- where a primitive passes on a wake-up it had already been given -- and
 // the exception goes on.
 template <class OnAbort>
-void wait_in_line(WaiterFifo& fifo, std::unique_lock<std::mutex>& lock, OnAbort on_abort) {
+void wait_in_line(WaiterFifo& fifo, std::unique_lock<FutexLock>& lock, OnAbort on_abort) {
   SyncWaiter waiter;
   fifo.push_back(waiter);
   lock.unlock();
