@@ -171,7 +171,7 @@ void Connection::write(std::string_view data) {
   start_flusher(lock);
 }
 
-void Connection::start_flusher(std::unique_lock<std::mutex>& lock) {
+void Connection::start_flusher(std::unique_lock<FutexLock>& lock) {
   if (flushing_) return;
   flushing_ = true;
   lock.unlock();  // an eager task factory would run the flusher's first step right here
@@ -268,7 +268,7 @@ void Connection::abort() {
   close_now(lock);
 }
 
-void Connection::close_now(std::unique_lock<std::mutex>& lock) {
+void Connection::close_now(std::unique_lock<FutexLock>& lock) {
   closed_ = true;
   io_unregister(io_);  // wakes our reader and flusher: they find the connection closed
   if (reads_in_flight_ == 0) {

@@ -58,7 +58,7 @@ std::string take_front(std::string& buffer, std::size_t n) {
 // read() and read_into(): with nothing buffered and no EOF yet, waits for data (the mutex is let
 // go meanwhile); an error with nothing left to return is raised. Returns how many bytes landed in
 // `direct` (read_into's span) rather than in the buffer; the lock is not retaken then.
-std::size_t wait_for_some_data(detail::ReaderState& s, std::unique_lock<std::mutex>& lock,
+std::size_t wait_for_some_data(detail::ReaderState& s, std::unique_lock<detail::FutexLock>& lock,
                                std::span<char> direct = {}) {
   if (!s.buffer.empty() || s.eof) return 0;
   const std::size_t seen = s.buffer.size();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "weft/detail/futex_lock.hpp"
 #include "weft/detail/io_wait.hpp"
 #include "weft/future.hpp"
 #include "weft/socket.hpp"
@@ -29,7 +30,7 @@ struct ReaderState {
   // buffer (read_into's zero-copy path): returns how many did.
   std::size_t wait_for_data(const char* function, std::size_t seen, std::span<char> direct = {});
 
-  mutable std::mutex mutex;
+  mutable FutexLock mutex;
   std::string buffer;                  // guarded by mutex
   bool eof = false;                    // guarded by mutex
   std::exception_ptr error;            // guarded by mutex
@@ -87,11 +88,11 @@ struct Connection : std::enable_shared_from_this<Connection> {
   static void flush(std::shared_ptr<Connection> self);
   // With the lock: closes the fd (or leaves it to the last read in flight), wakes the drainers,
   // completes wait_closed; then unlocks and calls on_closed.
-  void close_now(std::unique_lock<std::mutex>& lock);
+  void close_now(std::unique_lock<FutexLock>& lock);
   void wake_drainers();  // with the lock
-  void start_flusher(std::unique_lock<std::mutex>& lock);
+  void start_flusher(std::unique_lock<FutexLock>& lock);
 
-  mutable std::mutex mutex_;
+  mutable FutexLock mutex_;
   int fd_;
   IoHandle io_;
   std::string out_;             // unsent, from out_offset_
