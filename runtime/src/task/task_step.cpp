@@ -94,8 +94,7 @@ void TaskCore::run() {
   const bool inspected = scheduler().inspecting();
   const std::int64_t began = inspected ? monotonic_now_ns() : 0;
   store_current_task(this);
-  TaskCore* handoff_child = nullptr;
-  After after = step(handoff_child);
+  After after = step();
   store_current_task(nullptr);
   if (inspected) {
     const auto took = static_cast<std::uint64_t>(monotonic_now_ns() - began);
@@ -122,7 +121,10 @@ void TaskCore::run() {
       if (task_state::end_step_wait(run_state_)) scheduler().wake_task(this);
       return;
     case After::handoff: {
-      TaskCore* child = handoff_child;
+      // The child our hand_off_to() asked for is still in what the step suspended with: nobody
+      // else drives our frame (read here, not kept in a field a suspended task would carry).
+      TaskCore* child =
+          std::any_cast<EagerHandoff>(static_cast<std::any*>(frame_.yielded()))->child;
       Scheduler& scheduler = this->scheduler();
       // release, as a yield: whoever pops us next sees the step. No token was armed, so no
       // wake-up can have made us `notified`. From the push on another worker may step us:
@@ -167,7 +169,7 @@ void TaskCore::release_previous_wait() {
   if (future.has_exception()) future.exception();
 }
 
-TaskCore::After TaskCore::step(TaskCore*& handoff_child) {
+TaskCore::After TaskCore::step() {
   release_previous_wait();
   std::exception_ptr error = std::exchange(pending_exception_, nullptr);
   // The future the last suspension awaited (if any) is done now: forget it under the lock, so
@@ -226,10 +228,10 @@ TaskCore::After TaskCore::step(TaskCore*& handoff_child) {
     }
     return After::done;
   }
-  return after_suspension(handoff_child);
+  return after_suspension();
 }
 
-TaskCore::After TaskCore::after_suspension(TaskCore*& handoff_child) {
+TaskCore::After TaskCore::after_suspension() {
   auto* yielded = static_cast<std::any*>(frame_.yielded());
   if (!yielded || !yielded->has_value()) return After::requeue;  // bare yield: sleep(0)
 
@@ -306,8 +308,7 @@ TaskCore::After TaskCore::after_suspension(TaskCore*& handoff_child) {
     return After::wait;
   }
 
-  if (auto* handoff = std::any_cast<EagerHandoff>(yielded)) {
-    handoff_child = handoff->child;
+  if (std::any_cast<EagerHandoff>(yielded)) {  // run() takes the child from it
     resuming_from_handoff_ = true;
     return After::handoff;
   }

@@ -176,10 +176,8 @@ class TaskCore : public FutureCore, public Runnable, private Waiter {
 
  private:
   enum class After { done, requeue, wait, handoff };
-  // After::handoff leaves in `handoff_child` the task whose first step our hand_off_to() asked
-  // for.
-  After step(TaskCore*& handoff_child);
-  After after_suspension(TaskCore*& handoff_child);
+  After step();
+  After after_suspension();
   std::uint64_t arm() noexcept;
   // fire() in two halves, for a caller that must decide under the lock whether it woke the task.
   bool claim_wake_up(std::uint64_t token) noexcept;
