@@ -90,7 +90,7 @@ void TaskCore::run() {
 
   // The inspect server's figures (architecture.md §18), only while it runs (nothing else reads
   // them): the step count and the step's duration (two clock reads). One writer: see
-  // TaskCore::inspect_steps.
+  // TaskCore::Extras::inspect_steps.
   const bool inspected = scheduler().inspecting();
   const std::int64_t began = inspected ? monotonic_now_ns() : 0;
   store_current_task(this);
