@@ -289,10 +289,10 @@ void for_each_task_row(Scheduler& scheduler, bool full_stacks,
     if (!full_stacks && row.stack.size() > 1) row.stack.resize(1);
     row.awaited_by.clear();
     task->visit_awaited_by(&note_awaiter, &row.awaited_by);  // the task's future lock
-    // Relaxed: counts written by the stepping worker alone; a recent value is all we want.
-    row.steps = task->inspect_steps.load(std::memory_order_relaxed);
-    row.step_ns = task->inspect_step_ns.load(std::memory_order_relaxed);
-    row.age_ns = timed && task->inspect_created_ns != 0 ? now - task->inspect_created_ns : -1;
+    const TaskCore::InspectFigures figures = task->inspect_figures();
+    row.steps = figures.steps;
+    row.step_ns = figures.step_ns;
+    row.age_ns = timed && figures.created_ns != 0 ? now - figures.created_ns : -1;
     // Our reference goes now, not at the end: a task that ended meanwhile is freed here, on this
     // thread (its last reference), as it would be by any holder of a TaskRef.
     task.reset();

@@ -156,8 +156,14 @@ ContextScope::ContextScope(ContextStatePtr context, bool mark_entered)
     }
   }
   if (TaskCore* task = current_task_core()) {
+    try {
+      saved_ = task->exchange_entered_context(context_);  // may allocate the task's Extras
+    } catch (...) {
+      // Release: as the destructor's, for a scope that never began.
+      if (mark_entered) context_->entered.store(false, std::memory_order_release);
+      throw;
+    }
     task_ = task;
-    saved_ = task->exchange_entered_context(context_);
   } else {
     saved_ = std::exchange(tls_context, context_);
   }

@@ -410,4 +410,10 @@ void report_callback_exception(Scheduler& scheduler, const char* what, std::stri
 // The scheduler whose worker runs on this thread, or null. A fiber-safe read (architecture.md §3).
 Scheduler* thread_scheduler() noexcept;
 
+// A task's future is bound to its scheduler (TaskCore's constructor): the task keeps no second
+// reference to it.
+inline Scheduler& TaskCore::scheduler() noexcept {
+  return static_cast<Scheduler&>(*FutureCore::scheduler());
+}
+
 }  // namespace weft::detail

@@ -12,42 +12,86 @@ namespace weft::detail {
 TaskCore::TaskCore(Scheduler& scheduler, Frame& frame, std::string name, ContextPtr inherited,
                    ContextStatePtr context, SourceLocation created_at)
     : FutureCore(scheduler.reference_for_task()),
-      scheduler_(scheduler),
       frame_(frame),
       // Numbered now (creation order, as asyncio's counter), formatted only when asked for.
       number_(name.empty() ? scheduler.next_task_number() : 0),
-      own_context_(context ? nullptr : std::move(inherited)),
-      given_context_(std::move(context)) {
-  wakeup_waiter_.task = this;
-  // The side allocation only for a name, or for debug mode's creation site (asyncio keeps
-  // _source_traceback only in debug mode too).
-  if (!name.empty() || scheduler.debug()) {
-    name_ = std::make_unique<NameAndSite>(NameAndSite{std::move(name), SourceLocation{}});
-    if (scheduler.debug()) name_->created_at = created_at;
-  }
+      own_context_(context ? nullptr : std::move(inherited)) {
+  // The Extras only for what needs them: a name, a given Context, debug mode's creation site
+  // (asyncio keeps _source_traceback only in debug mode too), inspect's figures. Made before the
+  // task is shared: nobody else can see extras_ yet.
+  const bool inspecting = scheduler.inspecting();
+  if (name.empty() && !context && !scheduler.debug() && !inspecting) return;
+  Extras& mine = extras();
+  mine.name = std::move(name);
+  mine.given_context = std::move(context);
+  if (scheduler.debug()) mine.created_at = created_at;
   // Age is shown only while inspect is on: a clock read per task then, none otherwise.
-  if (scheduler.inspecting()) inspect_created_ns = monotonic_now_ns();
+  if (inspecting) mine.inspect_created_ns = monotonic_now_ns();
+}
+
+TaskCore::Extras& TaskCore::extras() {
+  Extras* extras = extras_.load(std::memory_order_acquire);  // acquire: as in find_extras
+  if (extras) return *extras;
+  auto made = std::make_unique<Extras>();
+  // Release on success: whoever loads the pointer sees the record built. Acquire on failure: we
+  // use the record another thread (set_name, say, against the task's own Context::run) installed.
+  if (!extras_.compare_exchange_strong(extras, made.get(), std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+    return *extras;
+  }
+  return *made.release();
 }
 
 SourceLocation TaskCore::source_traceback() const {
   lock();
-  SourceLocation site = name_ ? name_->created_at : SourceLocation{};
+  const Extras* extras = find_extras();
+  SourceLocation site = extras ? extras->created_at : SourceLocation{};
   unlock();
   return site;
 }
 
 ContextStatePtr TaskCore::get_context() {
-  if (given_context_) return given_context_;
+  if (const Extras* extras = find_extras(); extras && extras->given_context) {
+    return extras->given_context;
+  }
   // The task's own Context lives inside the task: a handle to it keeps the task alive.
   return ContextStatePtr(std::static_pointer_cast<TaskCore>(shared_from_this()), &own_context_);
 }
 
+ContextStatePtr TaskCore::current_context_ptr() {
+  if (const Extras* extras = find_extras(); extras && extras->entered_context) {
+    return extras->entered_context;
+  }
+  return get_context();
+}
+
+ContextStatePtr TaskCore::exchange_entered_context(ContextStatePtr context) {
+  // Leaving a Context::run restores what entering saved; with no Extras that was null, so there
+  // is nothing to restore and nothing to allocate.
+  Extras* extras = context ? &this->extras() : extras_.load(std::memory_order_acquire);
+  if (extras) extras->entered_context.swap(context);
+  return context;
+}
+
+TaskCore::InspectFigures TaskCore::inspect_figures() const noexcept {
+  const Extras* extras = find_extras();
+  if (!extras) return {};
+  // Relaxed: counts written by the stepping worker alone; a recent value is all the server
+  // wants. inspect_created_ns was written before the registry published the task.
+  return {extras->inspect_steps.load(std::memory_order_relaxed),
+          extras->inspect_step_ns.load(std::memory_order_relaxed), extras->inspect_created_ns};
+}
+
 // "Task exception was never retrieved" is reported by ~TypedTask, while repr() still works.
-TaskCore::~TaskCore() = default;
+TaskCore::~TaskCore() {
+  delete extras_.load(std::memory_order_relaxed);  // relaxed: nobody else holds the task now
+}
 
 std::string TaskCore::get_name() const {
+  std::string name;
   lock();
-  std::string name = name_ ? name_->name : std::string();
+  // Under the lock: a set_name() we see the number of has its Extras installed.
+  if (const Extras* extras = find_extras()) name = extras->name;
   std::uint64_t number = number_;
   unlock();
   if (number != 0) return "Task-" + std::to_string(number);
@@ -55,13 +99,12 @@ std::string TaskCore::get_name() const {
 }
 
 void TaskCore::set_name(std::string name) {
-  // Allocated before the lock.
-  auto named = std::make_unique<NameAndSite>(NameAndSite{std::move(name), SourceLocation{}});
+  Extras& extras = this->extras();  // allocated before the lock, as is the name
   lock();
-  if (name_) named->created_at = name_->created_at;
-  name_.swap(named);
+  extras.name.swap(name);
   number_ = 0;  // named now, even if the new name is empty
   unlock();
+  // `name` holds the old name now: freed here, outside the lock.
 }
 
 std::string TaskCore::repr() const {
@@ -110,7 +153,7 @@ void TaskCore::start() {
 }
 
 void TaskCore::on_completed() {
-  scheduler_.registry().remove(*this);
+  scheduler().registry().remove(*this);
 }
 
 }  // namespace weft::detail

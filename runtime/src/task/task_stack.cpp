@@ -59,7 +59,7 @@ bool TaskCore::while_suspended_on_future(void (*fn)(void*), void* context) const
   unlock();
   // Registered means not woken: only the future's completion wakes a future wait (cancel()
   // cancels the future), and it needs the lock while_registered holds (architecture.md §16).
-  return awaited && awaited->while_registered(wakeup_waiter_, fn, context);
+  return awaited && awaited->while_registered(*this, fn, context);
 }
 
 void print_stack_to(const TaskCore& task, std::optional<int> limit, std::ostream* out,

@@ -104,7 +104,7 @@ bool TaskCore::claim_wake_up(std::uint64_t token) noexcept {
 
 void TaskCore::schedule_claimed() noexcept {
   // The word's CAS (see task_state.hpp): one enqueue per wake-up, by us or the stepping worker.
-  if (task_state::notify(run_state_)) scheduler_.wake_task(this);
+  if (task_state::notify(run_state_)) scheduler().wake_task(this);
 }
 
 void TaskCore::run() {
@@ -115,23 +115,24 @@ void TaskCore::run() {
   task_state::begin_step(run_state_);
   if (sleeping_) {  // the sleep is over, whatever ended it: one timer waiter fewer
     sleeping_ = false;
-    scheduler_.count_sleep_ended();
+    scheduler().count_sleep_ended();
   }
 
   // The inspect server's figures (architecture.md §18), only while it runs (nothing else reads
   // them): the step count and the step's duration (two clock reads). One writer: see
-  // TaskCore::inspect_steps.
-  const bool inspected = scheduler_.inspecting();
+  // TaskCore::Extras::inspect_steps.
+  const bool inspected = scheduler().inspecting();
   const std::int64_t began = inspected ? monotonic_now_ns() : 0;
   store_current_task(this);
   After after = step();
   store_current_task(nullptr);
   if (inspected) {
     const auto took = static_cast<std::uint64_t>(monotonic_now_ns() - began);
-    inspect_steps.store(inspect_steps.load(std::memory_order_relaxed) + 1,
-                        std::memory_order_relaxed);
-    inspect_step_ns.store(inspect_step_ns.load(std::memory_order_relaxed) + took,
-                          std::memory_order_relaxed);
+    Extras& figures = extras();  // made with the task while inspecting
+    figures.inspect_steps.store(figures.inspect_steps.load(std::memory_order_relaxed) + 1,
+                                std::memory_order_relaxed);
+    figures.inspect_step_ns.store(figures.inspect_step_ns.load(std::memory_order_relaxed) + took,
+                                  std::memory_order_relaxed);
   }
 
   switch (after) {
@@ -142,16 +143,19 @@ void TaskCore::run() {
     }
     case After::requeue:
       task_state::end_step_yield(run_state_);  // release: the next popper sees the step
-      scheduler_.requeue_yielded(this);
+      scheduler().requeue_yielded(this);
       return;
     case After::wait:
       // acq_rel CAS running -> idle; if a wake-up arrived during the step (notified), we
       // enqueue on its behalf.
-      if (task_state::end_step_wait(run_state_)) scheduler_.wake_task(this);
+      if (task_state::end_step_wait(run_state_)) scheduler().wake_task(this);
       return;
     case After::handoff: {
-      TaskCore* child = std::exchange(handoff_child_, nullptr);
-      Scheduler& scheduler = scheduler_;
+      // The child our hand_off_to() asked for is still in what the step suspended with: nobody
+      // else drives our frame (read here, not kept in a field a suspended task would carry).
+      TaskCore* child =
+          std::any_cast<EagerHandoff>(static_cast<std::any*>(frame_.yielded()))->child;
+      Scheduler& scheduler = this->scheduler();
       // release, as a yield: whoever pops us next sees the step. No token was armed, so no
       // wake-up can have made us `notified`. From the push on another worker may step us:
       // nothing below touches `this`.
@@ -183,15 +187,16 @@ void TaskCore::run_eagerly() {
 }
 
 void TaskCore::release_previous_wait() {
-  if (!waiter_registered_with_) return;
+  if (!waiter_registered_) return;
+  waiter_registered_ = false;
+  // fut_waiter_ holds the future until the step forgets it, after this.
+  FutureCore& future = *fut_waiter_;
   // If the wake-up came from somewhere else (cancel, say), our waiter may still be registered
   // with the future; take it back before it is reused.
-  if (!wakeup_waiter_.delivered.load(std::memory_order_acquire))
-    waiter_registered_with_->remove_waiter(wakeup_waiter_);
+  if (!waiter_delivered_.load(std::memory_order_acquire)) future.remove_waiter(*this);
   // asyncio's __wakeup takes the awaited future's result before the step, so its exception
   // counts as retrieved even when a pending cancel() throws CancelledError in instead.
-  if (waiter_registered_with_->has_exception()) waiter_registered_with_->exception();
-  waiter_registered_with_.reset();
+  if (future.has_exception()) future.exception();
 }
 
 TaskCore::After TaskCore::step() {
@@ -285,16 +290,16 @@ TaskCore::After TaskCore::after_suspension() {
       cancel_requests_.clear_must_cancel();
       unlock();
     }
-    wakeup_waiter_.token = arm();
-    wakeup_waiter_.delivered.store(false, std::memory_order_relaxed);  // no call can be in flight
-    if (!future->add_waiter(wakeup_waiter_)) {
+    waiter_token_ = arm();
+    waiter_delivered_.store(false, std::memory_order_relaxed);  // no call can be in flight
+    if (!future->add_waiter(*this)) {
       armed_token_.store(0, std::memory_order_relaxed);  // already done: no wake-up needed
       // The __wakeup asyncio would schedule at once takes its exception (see
       // release_previous_wait): a pending cancel() may throw CancelledError in instead.
       if (held->has_exception()) held->exception();
       return After::requeue;
     }
-    waiter_registered_with_ = held;
+    waiter_registered_ = true;  // fut_waiter_ (= held) keeps the future alive
     return After::wait;
   }
 
@@ -331,13 +336,11 @@ TaskCore::After TaskCore::after_suspension() {
     // task is not done, costs one increment, where shared_from_this() took a CAS and a copy.
     assert(self_ && "a task holds itself from start() until done");
     sleeping_ = true;  // before the timer can fire: the next step reads it
-    scheduler_.add_timer(sleep->deadline_ns, self_, token);
+    scheduler().add_timer(sleep->deadline_ns, self_, token);
     return After::wait;
   }
 
-  if (kind == Yielded::handoff) {
-    auto* handoff = std::any_cast<EagerHandoff>(yielded);
-    handoff_child_ = handoff->child;
+  if (kind == Yielded::handoff) {  // run() takes the child from it
     resuming_from_handoff_ = true;
     return After::handoff;
   }

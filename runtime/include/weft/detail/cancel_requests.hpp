@@ -120,13 +120,14 @@ class CancelRequests {
                         std::memory_order_release);
   }
 
-  bool must_cancel_ = false;
+  // Widest first, so that the four flags share a word with nothing to pad (every task has one).
   std::unique_ptr<Messages> messages_;
-  std::atomic<bool> pending_hint_{false};
   int requested_ = 0;
   // cancel() calls that counted a request and are passing it on, outside the lock; and whether
-  // cancelling()/uncancel() read the count while one was.
+  // cancelling()/uncancel() read the count while one was (in_flight_observed_, below).
   int in_flight_ = 0;
+  bool must_cancel_ = false;
+  std::atomic<bool> pending_hint_{false};
   mutable bool in_flight_observed_ = false;
   bool teardown_cancelled_ = false;
 };

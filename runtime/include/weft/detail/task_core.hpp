@@ -70,7 +70,9 @@ enum class TaskState : std::uint32_t {
   done,
 };
 
-class TaskCore : public FutureCore, public Runnable {
+// The Waiter base is the task's own wake-up on the future it awaits (see after_suspension): a
+// base, not a member, so it needs no pointer back to its task.
+class TaskCore : public FutureCore, public Runnable, private Waiter {
  public:
   // The task runs in `context` (create_task's context=), or, if null, in a Context of its own
   // made from the bindings `inherited` (asyncio's copy_context() at creation).
@@ -141,23 +143,31 @@ class TaskCore : public FutureCore, public Runnable {
   // Makes a fresh task runnable (its first step); called once, by whoever created it.
   void start();
   Frame& frame() noexcept { return frame_; }
-  Scheduler& scheduler() noexcept { return scheduler_; }
+  // The scheduler the task's future is bound to (FutureCore's reference, which keeps it alive):
+  // defined in sched/scheduler.hpp, where Scheduler is complete.
+  inline Scheduler& scheduler() noexcept;
   // Task.get_context(): the Context the task runs in (its own, or the one it was created with).
   ContextStatePtr get_context();
   // What the task's code runs in now: a Context::run's inside it, else get_context()'s.
   ContextState& current_context() noexcept {
-    if (entered_context_) return *entered_context_;
-    return given_context_ ? *given_context_ : own_context_;
+    if (const Extras* extras = find_extras()) {
+      if (extras->entered_context) return *extras->entered_context;
+      if (extras->given_context) return *extras->given_context;
+    }
+    return own_context_;
   }
-  ContextStatePtr current_context_ptr() {
-    return entered_context_ ? entered_context_ : get_context();
-  }
-  // Context::run inside the task (see ContextScope): only the task's own code calls it.
-  ContextStatePtr exchange_entered_context(ContextStatePtr context) noexcept {
-    entered_context_.swap(context);
-    return context;
-  }
+  ContextStatePtr current_context_ptr();
+  // Context::run inside the task (see ContextScope): only the task's own code calls it. Entering
+  // may allocate the task's Extras; leaving never does (entering made them).
+  ContextStatePtr exchange_entered_context(ContextStatePtr context);
   TaskState run_state() const noexcept { return run_state_.load(std::memory_order_acquire); }
+  // The inspect server's figures (architecture.md §18): zeros for a task that has none.
+  struct InspectFigures {
+    std::uint32_t steps = 0;
+    std::uint64_t step_ns = 0;
+    std::int64_t created_ns = 0;
+  };
+  InspectFigures inspect_figures() const noexcept;
 
   // Registry links (guarded by the registry shard's lock; the shard is below, packed).
   TaskCore* registry_prev = nullptr;
@@ -184,78 +194,75 @@ class TaskCore : public FutureCore, public Runnable {
   void lock() const noexcept { lock_.lock(); }
   void unlock() const noexcept { lock_.unlock(); }
 
-  struct FutureWaiter final : Waiter {
-    TaskCore* task = nullptr;
-    std::uint64_t token = 0;
-    // Set once the wake-up call is over (still under the future's lock). A step that sees it
-    // may reuse the waiter at once; one that does not takes the future's lock in remove_waiter,
-    // which waits for the call to end. Either way no call is in flight when the waiter is reused.
-    std::atomic<bool> delivered{false};
-    void on_future_done(FutureCore&) noexcept override {
-      task->fire(token);
-      // Release: pairs with the acquire in release_previous_wait.
-      delivered.store(true, std::memory_order_release);
-    }
-    FutureCore* awaiting() const noexcept override { return task; }
-  };
+  // The Waiter: the wake-up of an await, registered with the awaited future (fut_waiter_) while
+  // waiter_registered_ is set.
+  void on_future_done(FutureCore&) noexcept override {
+    fire(waiter_token_);
+    // Release: pairs with the acquire in release_previous_wait.
+    waiter_delivered_.store(true, std::memory_order_release);
+  }
+  FutureCore* awaiting() const noexcept override { return const_cast<TaskCore*>(this); }
 
-  Scheduler& scheduler_;
+  // What few tasks use, apart behind one pointer (a million suspended tasks feel every 8 bytes):
+  // made with the task when it has a name, a given Context, a creation site (debug mode) or
+  // inspect figures, else on first need (set_name, a Context::run inside it). Never replaced or
+  // freed before the task: a reader keeps the pointer it loaded.
+  struct Extras {
+    std::string name;                 // guarded by lock_: used when number_ is 0
+    SourceLocation created_at;        // guarded by lock_: debug mode: where create_task was called
+    ContextStatePtr given_context;    // create_task(context=ctx): set before the task is shared
+    ContextStatePtr entered_context;  // touched by the task's own code only: see ContextScope
+    // Only while RunOptions::inspect is on: the steps, counted by the stepping worker with a
+    // relaxed load and store (one stepper at a time, each after the previous one's release of the
+    // state word, so no update is lost), read relaxed by the inspect server (a recent count;
+    // nothing is read through it); the wall time they took, the same way; and the monotonic time
+    // the task was made (written before the registry publishes the task).
+    std::atomic<std::uint32_t> inspect_steps{0};
+    std::atomic<std::uint64_t> inspect_step_ns{0};
+    std::int64_t inspect_created_ns = 0;
+  };
+  const Extras* find_extras() const noexcept {
+    // Acquire: pairs with the install in extras(), so the record's construction is seen.
+    return extras_.load(std::memory_order_acquire);
+  }
+  Extras& extras();  // installs them if missing
+
   Frame& frame_;
-  // The small fields share one word (a million suspended tasks feel every 8 bytes).
+  // The small fields share two words (a million suspended tasks feel every 8 bytes).
   std::atomic<TaskState> run_state_{TaskState::scheduled};
   mutable SpinLock lock_;  // guards Task.cancel's state, below; held for a few instructions
   bool returned_ = false;  // guarded by lock_: the coroutine returned (finishes with a value)
-  bool resuming_from_handoff_ = false;  // worker-only: see handoff_child_
+  // Worker-only: the next step resumes from a hand-off (create_task never raises CancelledError:
+  // a cancel() meanwhile is kept for the next suspension).
+  bool resuming_from_handoff_ = false;
   bool sleeping_ = false;  // worker-only: suspended in a sleep (counted in the runtime's metrics)
 
  public:
   std::uint16_t registry_shard = 0;  // guarded as the registry links above
-  // What the inspect server shows per task (architecture.md §18). Steps are counted only while
-  // RunOptions::inspect is on (0 otherwise): a relaxed load and store by the worker stepping the
-  // task (one stepper at a time, each after
-  // the previous one's release of the state word, so no update is lost), read relaxed by the
-  // server (a recent count; nothing is read through it).
-  std::atomic<std::uint32_t> inspect_steps{0};
-  // Only while RunOptions::inspect is on (0 otherwise): the monotonic time the task was made
-  // (written before the registry publishes the task, read after taking it from the registry
-  // under the shard's lock) and the wall time its steps took, added by the stepping worker
-  // (relaxed, as inspect_steps).
-  std::int64_t inspect_created_ns = 0;
-  std::atomic<std::uint64_t> inspect_step_ns{0};
 
  private:
+  // Set once the Waiter's wake-up call is over (still under the future's lock). A step that sees
+  // it may reuse the waiter at once; one that does not takes the future's lock in remove_waiter,
+  // which waits for the call to end. Either way no call is in flight when the waiter is reused.
+  std::atomic<bool> waiter_delivered_{false};
+  bool waiter_registered_ = false;  // worker-only: the Waiter is registered with fut_waiter_
   // The wake-up the task waits for; 0 = none. Each wake source (a future's waiter, a timer,
   // cancel) CASes it back to 0, so exactly one of them schedules the task.
   std::atomic<std::uint64_t> armed_token_{0};
-  std::uint64_t last_token_ = 0;  // worker-only
-  // Two references to the future an await waits on, for two jobs: wakeup_waiter_ is registered
-  // with it, and waiter_registered_with_ (worker-only) is where the next step takes the waiter
-  // back from; fut_waiter_ below (asyncio's Task._fut_waiter, under lock_) is what cancel()
-  // cancels.
-  FutureWaiter wakeup_waiter_;
-  std::shared_ptr<FutureCore> waiter_registered_with_;
+  std::uint64_t last_token_ = 0;          // worker-only
+  std::uint64_t waiter_token_ = 0;        // worker-only: the token the Waiter fires
   std::exception_ptr pending_exception_;  // worker-only: to throw in at the next step
-  // Worker-only: the task whose first step our hand_off_to() asked for, until the step after it
-  // ends; resuming_from_handoff_ (above) says whether our next step resumes from such a hand-off
-  // (create_task never raises CancelledError: a cancel() meanwhile is kept for the next
-  // suspension).
-  TaskCore* handoff_child_ = nullptr;
-  std::shared_ptr<TaskCore> self_;  // keeps the task alive until it is done
+  std::shared_ptr<TaskCore> self_;        // keeps the task alive until it is done
 
   // Guarded by lock_: Task.cancel's state, shared between cancel() and the stepping worker.
   CancelRequests cancel_requests_;
-  std::shared_ptr<FutureCore> fut_waiter_;  // asyncio's _fut_waiter: see wakeup_waiter_
-  // Guarded by lock_. Most tasks keep their default name and run outside debug mode: a pointer
-  // costs them 8 bytes where a string and a creation site cost 56.
-  struct NameAndSite {
-    std::string name;           // used when number_ is 0
-    SourceLocation created_at;  // debug mode: where create_task was called
-  };
-  std::unique_ptr<NameAndSite> name_;
-  std::uint64_t number_;             // guarded by lock_: a default name's number, or 0 once named
-  ContextState own_context_;         // the task's Context, unless created with one
-  ContextStatePtr given_context_;    // create_task(context=ctx): shared with ctx's other users
-  ContextStatePtr entered_context_;  // touched by the task's own code only: see ContextScope
+  // asyncio's Task._fut_waiter, under lock_: what cancel() cancels. Only the stepping worker
+  // writes it, so it reads it without the lock. It also keeps the future alive while the Waiter
+  // is registered there: the next step takes the waiter back before it forgets the future.
+  std::shared_ptr<FutureCore> fut_waiter_;
+  std::atomic<Extras*> extras_{nullptr};
+  std::uint64_t number_;      // guarded by lock_: a default name's number, or 0 once named
+  ContextState own_context_;  // the task's Context, unless created with one
 };
 
 // The task stepping on this thread, or null (a fiber-safe read: architecture.md §3).
