@@ -52,7 +52,7 @@ struct CompletionQueue {
   bool take();
 };
 void start_completion_queue(const std::shared_ptr<CompletionQueue>& queue,
-                            const std::vector<std::shared_ptr<FutureCore>>& futures,
+                            const std::vector<Ref<FutureCore>>& futures,
                             std::optional<double> timeout);
 }  // namespace detail
 
@@ -158,7 +158,7 @@ class AsCompleted {
   AsCompleted(std::vector<F> futures, std::optional<double> timeout)
       : state_(std::make_shared<State>(
             State{std::move(futures), std::make_shared<detail::CompletionQueue>()})) {
-    std::vector<std::shared_ptr<detail::FutureCore>> cores;
+    std::vector<detail::Ref<detail::FutureCore>> cores;
     for (auto& f : state_->futures) cores.push_back(detail::core_ptr(f));
     detail::start_completion_queue(state_->queue, cores, timeout);
   }

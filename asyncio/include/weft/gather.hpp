@@ -65,11 +65,11 @@ concept RangeOfAwaitables = requires(Range& r) {
 // ended, whether the gather was cancelled, and what one child's end means for the gather.
 class GatherProgress {
  public:
-  GatherProgress(std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions);
+  GatherProgress(std::vector<Ref<FutureCore>> children, bool return_exceptions);
   // The await graph (asyncio 3.14's gather): the task that gathers is recorded as awaiting each
   // child not done yet, until the child ends. `held`: a gather_future keeps that task alive for
   // as long as a record may name it; the blocking gather() forgets them all before it returns.
-  void record_awaiter(FutureCore* task, std::shared_ptr<FutureCore> held) noexcept {
+  void record_awaiter(FutureCore* task, Ref<FutureCore> held) noexcept {
     awaiter_ = task;
     awaiter_held_ = std::move(held);
   }
@@ -86,12 +86,12 @@ class GatherProgress {
   Verdict on_child_done(const FutureCore& outer, FutureCore& child);
   // The gather's cancel(): it cancelled the children; `any` if one of them accepted.
   void note_cancel(bool any) noexcept;
-  const std::vector<std::shared_ptr<FutureCore>>& children() const noexcept { return children_; }
+  const std::vector<Ref<FutureCore>>& children() const noexcept { return children_; }
 
  private:
-  std::vector<std::shared_ptr<FutureCore>> children_;
+  std::vector<Ref<FutureCore>> children_;
   FutureCore* awaiter_ = nullptr;  // set before any child's callback, then read only
-  std::shared_ptr<FutureCore> awaiter_held_;
+  Ref<FutureCore> awaiter_held_;
   bool return_exceptions_;
   // Relaxed counters: the future's own lock orders its completion; these only count.
   std::atomic<std::size_t> finished_{0};
@@ -106,19 +106,18 @@ class GatheringFuture final : public ValueFuture<Results> {
  public:
   using Collect = std::function<Value<Results>()>;  // builds the results from the children
   GatheringFuture(std::shared_ptr<CallbackScheduler> scheduler,
-                  std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions,
-                  Collect collect)
+                  std::vector<Ref<FutureCore>> children, bool return_exceptions, Collect collect)
       : ValueFuture<Results>(std::move(scheduler)),
         progress_(std::move(children), return_exceptions),
         collect_(std::move(collect)) {}
 
-  // Attaches the done callbacks (needs shared_from_this, so not in the constructor).
+  // Attaches the done callbacks (they hold a reference: not in the constructor).
   void start() {
     if (progress_.children().empty()) {  // gather() of nothing: done at once
       succeed();
       return;
     }
-    auto self = std::static_pointer_cast<GatheringFuture>(this->shared_from_this());
+    Ref<GatheringFuture> self(this);
     for (auto& child : progress_.children()) {
       progress_.note_awaited(*child);  // before the callback, which takes it back
       child->add_done_callback([self](FutureCore& done) { self->on_child_done(done); });
@@ -167,16 +166,15 @@ class GatheringFuture final : public ValueFuture<Results> {
 // The running runtime's callback scheduler (gather's outer future is bound to it).
 std::shared_ptr<CallbackScheduler> gather_callback_scheduler();
 // The task to record as the gather's awaiter (the current one, or null), held if `hold`.
-std::shared_ptr<FutureCore> gathering_task(bool hold, FutureCore*& task) noexcept;
+Ref<FutureCore> gathering_task(bool hold, FutureCore*& task) noexcept;
 
 // `blocking`: the caller awaits the gather before it returns (gather(), not gather_future()).
 template <class Results>
-std::shared_ptr<GatheringFuture<Results>> start_gathering_core(
-    std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions,
+Ref<GatheringFuture<Results>> start_gathering_core(
+    std::vector<Ref<FutureCore>> children, bool return_exceptions,
     typename GatheringFuture<Results>::Collect collect, bool blocking) {
-  auto outer = std::allocate_shared<GatheringFuture<Results>>(
-      BlockAllocator<GatheringFuture<Results>>(), gather_callback_scheduler(), std::move(children),
-      return_exceptions, std::move(collect));
+  auto outer = make_ref<GatheringFuture<Results>>(gather_callback_scheduler(), std::move(children),
+                                                  return_exceptions, std::move(collect));
   FutureCore* task = nullptr;
   auto held = gathering_task(!blocking, task);
   outer->progress().record_awaiter(task, std::move(held));
@@ -184,15 +182,14 @@ std::shared_ptr<GatheringFuture<Results>> start_gathering_core(
   return outer;
 }
 template <class Results>
-Future<Results> start_gathering(std::vector<std::shared_ptr<FutureCore>> children,
-                                bool return_exceptions,
+Future<Results> start_gathering(std::vector<Ref<FutureCore>> children, bool return_exceptions,
                                 typename GatheringFuture<Results>::Collect collect) {
   return Future<Results>(start_gathering_core<Results>(std::move(children), return_exceptions,
                                                        std::move(collect), false));
 }
 
 // Waits for all children under gather's rules. Throws what the gather raises.
-void await_gathering(std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions);
+void await_gathering(std::vector<Ref<FutureCore>> children, bool return_exceptions);
 
 template <class F>
 Value<typename result_of<F>::type> take_result(const F& f) {
@@ -237,7 +234,7 @@ auto gather(Range&& awaitables) {
   using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
   std::vector<F> futures;
   for (auto&& a : awaitables) futures.push_back(detail::ensure_future(std::move(a)));
-  std::vector<std::shared_ptr<detail::FutureCore>> cores;
+  std::vector<detail::Ref<detail::FutureCore>> cores;
   for (auto& f : futures) cores.push_back(detail::core_ptr(f));
   detail::await_gathering(std::move(cores), false);
   std::vector<Value<typename detail::result_of<F>::type>> results;
@@ -253,7 +250,7 @@ auto gather(ReturnExceptions, Range&& awaitables) {
   using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
   std::vector<F> futures;
   for (auto&& a : awaitables) futures.push_back(detail::ensure_future(std::move(a)));
-  std::vector<std::shared_ptr<detail::FutureCore>> cores;
+  std::vector<detail::Ref<detail::FutureCore>> cores;
   for (auto& f : futures) cores.push_back(detail::core_ptr(f));
   detail::await_gathering(std::move(cores), true);
   std::vector<Outcome<typename detail::result_of<F>::type>> results;
@@ -310,7 +307,7 @@ template <bool WithExceptions, class Range>
 auto gather_range_future(Range&& awaitables) {
   using F = decltype(detail::ensure_future(std::move(*std::begin(awaitables))));
   std::vector<F> futures;
-  std::vector<std::shared_ptr<FutureCore>> cores;
+  std::vector<Ref<FutureCore>> cores;
   for (auto&& a : awaitables) {
     futures.push_back(detail::ensure_future(std::move(a)));
     cores.push_back(core_ptr(futures.back()));

@@ -49,7 +49,7 @@ auto shield(A&& awaitable) {
   // The await graph: the task that shields awaits the inner one until it ends (asyncio 3.14);
   // the callback holds that task, so the record never outlives it.
   if (detail::TaskCore* task = detail::current_task_core()) {
-    std::shared_ptr<detail::FutureCore> held = task->weak_from_this().lock();
+    detail::Ref<detail::FutureCore> held(task);  // running: it holds itself
     detail::core_ptr(inner)->add_awaited_by(*held);
     inner.add_done_callback(
         [held](auto& done) { detail::core_ptr(done)->discard_awaited_by(*held); });

@@ -45,8 +45,8 @@ struct WaitResult {
 
 namespace detail {
 // Suspends until `return_when` holds for `futures` or the timeout passes.
-void wait_until(const std::vector<std::shared_ptr<FutureCore>>& futures,
-                std::optional<double> timeout, ReturnWhen return_when);
+void wait_until(const std::vector<Ref<FutureCore>>& futures, std::optional<double> timeout,
+                ReturnWhen return_when);
 }  // namespace detail
 
 // `where` is the call's site, which Task::get_stack reports while the task waits here.
@@ -58,7 +58,7 @@ auto wait(Range&& futures, std::optional<double> timeout = std::nullopt,
   static_assert(detail::is_task<F>::value || detail::is_future<F>::value,
                 "Passing coroutines is forbidden, use tasks explicitly.");
   std::vector<F> unique;
-  std::vector<std::shared_ptr<detail::FutureCore>> cores;
+  std::vector<detail::Ref<detail::FutureCore>> cores;
   for (const F& f : futures) {
     auto core = detail::core_ptr(f);
     if (std::find(cores.begin(), cores.end(), core) != cores.end()) continue;  // a set

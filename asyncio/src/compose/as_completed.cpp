@@ -61,7 +61,7 @@ long CompletionQueue::pop() {
 }
 
 void start_completion_queue(const std::shared_ptr<CompletionQueue>& queue,
-                            const std::vector<std::shared_ptr<FutureCore>>& futures,
+                            const std::vector<Ref<FutureCore>>& futures,
                             std::optional<double> timeout) {
   if (timeout) seconds_to_ns(*timeout, "as_completed()");  // NaN: ValueError, nothing set up
   {

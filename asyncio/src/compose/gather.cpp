@@ -9,8 +9,7 @@ std::shared_ptr<CallbackScheduler> gather_callback_scheduler() {
   return as_callback_scheduler(running_scheduler("gather"));
 }
 
-GatherProgress::GatherProgress(std::vector<std::shared_ptr<FutureCore>> children,
-                               bool return_exceptions)
+GatherProgress::GatherProgress(std::vector<Ref<FutureCore>> children, bool return_exceptions)
     : children_(std::move(children)), return_exceptions_(return_exceptions) {}
 
 void GatherProgress::note_cancel(bool any) noexcept {
@@ -40,11 +39,11 @@ GatherProgress::Verdict GatherProgress::on_child_done(const FutureCore& outer, F
   return {Verdict::succeed, nullptr};
 }
 
-std::shared_ptr<FutureCore> gathering_task(bool hold, FutureCore*& task) noexcept {
+Ref<FutureCore> gathering_task(bool hold, FutureCore*& task) noexcept {
   TaskCore* current = current_task_core();
   task = current;
   if (!current || !hold) return nullptr;
-  return current->weak_from_this().lock();
+  return try_ref<FutureCore>(current);
 }
 
 void GatherProgress::forget_awaiter() noexcept {
@@ -53,7 +52,7 @@ void GatherProgress::forget_awaiter() noexcept {
   for (auto& child : children_) child->discard_awaited_by(*awaiter_);
 }
 
-void await_gathering(std::vector<std::shared_ptr<FutureCore>> children, bool return_exceptions) {
+void await_gathering(std::vector<Ref<FutureCore>> children, bool return_exceptions) {
   if (children.empty()) return;
   // Results void: the caller takes each child's result itself once the gather is done.
   auto outer = start_gathering_core<void>(std::move(children), return_exceptions, nullptr, true);

@@ -21,20 +21,20 @@ class TaskGroupState {
  public:
   std::mutex mutex;
   TaskRef parent;
-  std::vector<std::shared_ptr<TaskCore>> tasks;  // guarded: not done yet
-  std::vector<std::exception_ptr> errors;        // guarded
-  bool entered = false;                          // guarded
-  bool exiting = false;                          // guarded
-  bool aborting = false;                         // guarded
-  bool parent_cancel_requested = false;          // guarded
-  bool parent_cancel_in_flight = false;          // guarded: decided, parent.cancel() not returned
-  Future<void> on_completed;                     // guarded; replaced per wait
-  bool waiting = false;                          // guarded
+  std::vector<Ref<TaskCore>> tasks;        // guarded: not done yet
+  std::vector<std::exception_ptr> errors;  // guarded
+  bool entered = false;                    // guarded
+  bool exiting = false;                    // guarded
+  bool aborting = false;                   // guarded
+  bool parent_cancel_requested = false;    // guarded
+  bool parent_cancel_in_flight = false;    // guarded: decided, parent.cancel() not returned
+  Future<void> on_completed;               // guarded; replaced per wait
+  bool waiting = false;                    // guarded
 
   // Called with the mutex held: the tasks to cancel (outside the lock).
-  std::vector<std::shared_ptr<TaskCore>> abort_locked() {
+  std::vector<Ref<TaskCore>> abort_locked() {
     aborting = true;
-    std::vector<std::shared_ptr<TaskCore>> to_cancel;
+    std::vector<Ref<TaskCore>> to_cancel;
     for (auto& t : tasks) {
       if (!t->done()) to_cancel.push_back(t);
     }
@@ -43,7 +43,7 @@ class TaskGroupState {
 
   void on_task_done(TaskCore& task) {
     task.discard_awaited_by(parent.core());
-    std::vector<std::shared_ptr<TaskCore>> to_cancel;
+    std::vector<Ref<TaskCore>> to_cancel;
     bool cancel_parent = false;
     {
       std::lock_guard lock(mutex);
@@ -136,7 +136,7 @@ void TaskGroup::check_accepting() {
 }
 
 void TaskGroup::adopt(detail::TaskCore& task) {
-  auto shared = std::static_pointer_cast<detail::TaskCore>(task.shared_from_this());
+  detail::Ref<detail::TaskCore> shared(&task);
   {
     std::lock_guard lock(state_->mutex);
     state_->tasks.push_back(shared);
@@ -163,7 +163,7 @@ void TaskGroup::exit(std::exception_ptr body_error) {
     }
   }
   std::exception_ptr propagate_cancellation = body_cancelled ? body_error : nullptr;
-  std::vector<std::shared_ptr<detail::TaskCore>> to_cancel;
+  std::vector<detail::Ref<detail::TaskCore>> to_cancel;
   {
     std::lock_guard lock(s.mutex);
     s.exiting = true;

@@ -7,8 +7,8 @@
 
 namespace weft::detail {
 
-void wait_until(const std::vector<std::shared_ptr<FutureCore>>& futures,
-                std::optional<double> timeout, ReturnWhen return_when) {
+void wait_until(const std::vector<Ref<FutureCore>>& futures, std::optional<double> timeout,
+                ReturnWhen return_when) {
   Runtime& loop = get_running_loop();
   if (timeout) seconds_to_ns(*timeout, "wait()");  // NaN: ValueError before anything is set up
   Future<void> waiter;

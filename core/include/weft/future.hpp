@@ -32,9 +32,7 @@ template <class T = void>
 class Future {
  public:
   // From the block pool: the sync primitives make one per wait.
-  Future()
-      : Future(std::allocate_shared<detail::ValueFuture<T>>(
-            detail::BlockAllocator<detail::ValueFuture<T>>())) {}
+  Future() : Future(detail::make_ref<detail::ValueFuture<T>>()) {}
 
   FutureState state() const noexcept { return core_->state(); }
   // The runtime the future belongs to (asyncio's get_loop); RuntimeError if made outside one.
@@ -75,7 +73,7 @@ class Future {
   // the order callbacks and awaiting tasks were added. Returns an id for remove_done_callback.
   template <class F>
   std::uint64_t add_done_callback(F fn) {
-    return core_->add_done_callback(Callback<F>{std::move(fn), core_, value_});
+    return core_->add_done_callback(Callback<F>{std::move(fn), value_});
   }
   // Removes the callback `id` names; or, asyncio's form, every registration of `fn` (a function
   // pointer, or a callable with ==). Returns how many it removed.
@@ -106,9 +104,9 @@ class Future {
 
   // Internal: a future, or a view of another object that is one (a Task: `value` is where it
   // keeps its result, inside `core`).
-  explicit Future(std::shared_ptr<detail::ValueFuture<T>> core)
+  explicit Future(const detail::Ref<detail::ValueFuture<T>>& core)
       : core_(core), value_(&core->value) {}
-  Future(std::shared_ptr<detail::FutureCore> core, std::optional<Value<T>>* value)
+  Future(detail::Ref<detail::FutureCore> core, std::optional<Value<T>>* value)
       : core_(std::move(core)), value_(value) {}
   detail::FutureCore& core() const noexcept { return *core_; }
 
@@ -116,15 +114,16 @@ class Future {
   template <class F>
   struct Callback {
     F fn;
-    std::weak_ptr<detail::FutureCore> core;  // weak: the future owns its callbacks
+    // No reference to the future (it owns its callbacks: that would be a cycle): the one that
+    // runs the callback is the one it was added to, and holds it meanwhile.
     std::optional<Value<T>>* value;
-    void operator()(detail::FutureCore&) {
-      Future self(core.lock(), value);
+    void operator()(detail::FutureCore& core) {
+      Future self(detail::Ref<detail::FutureCore>(&core), value);
       fn(self);
     }
   };
 
-  std::shared_ptr<detail::FutureCore> core_;
+  detail::Ref<detail::FutureCore> core_;
   std::optional<Value<T>>* value_;  // inside *core_
 };
 

@@ -36,28 +36,28 @@ const char* state_name(FutureState state) {
 // that runs them in order (and queues itself again behind the tasks a callback's turn woke)
 // costs a completion one block from the pool. It keeps the future alive until the last has run.
 struct FutureCore::Delivery final : Runnable, PooledObject {
-  Delivery(std::shared_ptr<FutureCore> future_, std::vector<Entry> callbacks_)
+  Delivery(Ref<FutureCore> future_, std::vector<Entry> callbacks_)
       : future(std::move(future_)), callbacks(std::move(callbacks_)) {}
   void run() override {
     std::unique_ptr<Delivery> owned(this);
     if (!future->run_delivery(*this)) owned.release();  // queued again: the queue owns it now
   }
   std::string describe() const override { return "<Handle the done callbacks of a future>"; }
-  std::shared_ptr<FutureCore> future;
+  Ref<FutureCore> future;
   std::vector<Entry> callbacks;
   std::size_t next = 0;  // the first callback not yet run
 };
 
 // One callback added to a future already done (asyncio schedules it at once).
 struct FutureCore::CallbackJob final : Runnable, PooledObject {
-  CallbackJob(std::shared_ptr<FutureCore> future_, Callback callback_)
+  CallbackJob(Ref<FutureCore> future_, Callback callback_)
       : future(std::move(future_)), callback(std::move(callback_)) {}
   void run() override {
     std::unique_ptr<CallbackJob> owned(this);
     future->invoke_callback(callback);
   }
   std::string describe() const override { return "<Handle a done callback of a future>"; }
-  std::shared_ptr<FutureCore> future;
+  Ref<FutureCore> future;
   Callback callback;
 };
 
@@ -71,6 +71,19 @@ void set_thread_callback_scheduler(std::shared_ptr<CallbackScheduler> scheduler)
 FutureCore::FutureCore() : scheduler_(tls_callback_scheduler) {}
 FutureCore::FutureCore(std::shared_ptr<CallbackScheduler> scheduler)
     : scheduler_(std::move(scheduler)) {}
+
+bool FutureCore::try_add_ref() const noexcept {
+  // Relaxed: the load only seeds the CAS. Acquire on success: as a weak_ptr's lock, what the
+  // holders wrote before their releases is seen by the new holder.
+  std::uint32_t count = references_.load(std::memory_order_relaxed);
+  while (count != 0) {
+    if (references_.compare_exchange_weak(count, count + 1, std::memory_order_acquire,
+                                          std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 FutureCore::~FutureCore() {
   report_unretrieved_exception();
@@ -175,7 +188,7 @@ bool FutureCore::cancel_future(std::string message) {
   return true;
 }
 
-void FutureCore::finish(const std::function<void()>& store, const char* operation) {
+void FutureCore::finish_with(void (*store)(void*), void* context, const char* operation) {
   lock();
   FutureState s = state_.load(std::memory_order_relaxed);
   if (s != FutureState::PENDING) {
@@ -186,7 +199,7 @@ void FutureCore::finish(const std::function<void()>& store, const char* operatio
                             "); a future completes once: check done() first");
   }
   try {
-    store();
+    store(context);
   } catch (...) {
     unlock();
     throw;
@@ -232,7 +245,7 @@ void FutureCore::complete_locked_and_run(FutureState final_state) {
   on_completed();
   Delivery* delivery;
   try {
-    delivery = new Delivery(shared_from_this(), std::move(callbacks));
+    delivery = new Delivery(Ref<FutureCore>(this), std::move(callbacks));
   } catch (...) {
     // No memory to schedule them: run them here, in order still. (The allocation comes before
     // the vector is moved into the job, so `callbacks` is intact.)
@@ -306,7 +319,7 @@ void FutureCore::end_delivery() noexcept {
 
 void FutureCore::run_callback(Callback& callback) {
   if (scheduler_) {
-    auto* job = new CallbackJob(shared_from_this(), std::move(callback));
+    auto* job = new CallbackJob(Ref<FutureCore>(this), std::move(callback));
     if (!scheduler_->call_soon(job)) job->run();
     return;
   }

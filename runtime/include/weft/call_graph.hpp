@@ -48,7 +48,7 @@ struct FrameCallGraphEntry {
 // asyncio.FutureCallGraph: a task or future, where it waits (innermost first), and the graphs of
 // those that await it.
 struct FutureCallGraph {
-  std::shared_ptr<detail::FutureCore> future;  // keeps the task or future alive
+  detail::Ref<detail::FutureCore> future;  // keeps the task or future alive
   std::vector<FrameCallGraphEntry> call_stack;
   std::vector<FutureCallGraph> awaited_by;
 
@@ -71,19 +71,17 @@ concept CallGraphSubject = requires(const F& f) {
   { f.core() } -> std::convertible_to<const FutureCore&>;
 };
 template <CallGraphSubject F>
-std::shared_ptr<FutureCore> subject_core(const F& f) {
-  return const_cast<FutureCore&>(static_cast<const FutureCore&>(f.core())).shared_from_this();
+Ref<FutureCore> subject_core(const F& f) {
+  return Ref<FutureCore>(&const_cast<FutureCore&>(static_cast<const FutureCore&>(f.core())));
 }
-FutureCallGraph capture_graph_of(const std::shared_ptr<FutureCore>& future,
-                                 const CallGraphOptions& options, const SourceLocation& where);
+FutureCallGraph capture_graph_of(const Ref<FutureCore>& future, const CallGraphOptions& options,
+                                 const SourceLocation& where);
 std::optional<FutureCallGraph> capture_current_graph(const CallGraphOptions& options,
                                                      const SourceLocation& where);
 std::string render_call_graph(const FutureCallGraph& graph);
 void print_rendered(const std::string& text, std::ostream* file);
-void add_awaited_by(const std::shared_ptr<FutureCore>& future,
-                    const std::shared_ptr<FutureCore>& waiter);
-void discard_awaited_by(const std::shared_ptr<FutureCore>& future,
-                        const std::shared_ptr<FutureCore>& waiter);
+void add_awaited_by(const Ref<FutureCore>& future, const Ref<FutureCore>& waiter);
+void discard_awaited_by(const Ref<FutureCore>& future, const Ref<FutureCore>& waiter);
 }  // namespace detail
 
 // asyncio.capture_call_graph(): the current task's graph; nullopt where no task runs (a

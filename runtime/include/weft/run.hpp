@@ -113,9 +113,9 @@ class Runner {
     using R = typename decltype(coroutine)::result_type;
     lazy_init();
     auto& scheduler = runtime_->scheduler();
-    auto state = std::allocate_shared<detail::TypedTask<R>>(
-        detail::BlockAllocator<detail::TypedTask<R>>(), scheduler, std::move(coroutine),
-        std::string(), nullptr, context ? context->state() : context_);
+    auto state =
+        detail::make_ref<detail::TypedTask<R>>(scheduler, std::move(coroutine), std::string(),
+                                               nullptr, context ? context->state() : context_);
     Task<R> task(state);
     // asyncio.run stops the loop as soon as main is done and cancels what is left. Main's done
     // callback does it on the runtime, right after the steps already queued (asyncio's order, on
@@ -128,7 +128,7 @@ class Runner {
       until.set_result();
     });
     detail::SigintScope sigint;  // before main can run: its Ctrl-C must find the handler
-    detail::submit_task(scheduler, std::move(state), true);
+    detail::submit_task(scheduler, *state, true);
     wait_for_main(until.core(), task.core(), sigint);
     return task;
   }

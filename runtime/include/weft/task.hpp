@@ -105,7 +105,7 @@ class Task {
  public:
   using result_type = R;
   Task() = default;
-  explicit Task(std::shared_ptr<detail::TypedTask<R>> state) : state_(std::move(state)) {}
+  explicit Task(detail::Ref<detail::TypedTask<R>> state) : state_(std::move(state)) {}
 
   // Every member but operator bool, == and state() raises RuntimeError on an empty handle (one
   // default-constructed or moved from): it refers to no task.
@@ -130,7 +130,7 @@ class Task {
   // fn(task) runs soon after the task is done, on the runtime (asyncio's call_soon).
   template <class F>
   std::uint64_t add_done_callback(F fn) {
-    return core().add_done_callback(Callback<F>{std::move(fn), state_});
+    return core().add_done_callback(Callback<F>{std::move(fn)});
   }
   std::size_t remove_done_callback(std::uint64_t id) { return core().remove_done_callback(id); }
   template <detail::ComparableCallback F>
@@ -181,7 +181,7 @@ class Task {
     if (!state_) detail::throw_empty_handle("Task", "create_task()");
     return *state_;
   }
-  const std::shared_ptr<detail::TypedTask<R>>& state() const noexcept { return state_; }
+  const detail::Ref<detail::TypedTask<R>>& state() const noexcept { return state_; }
 
   // asyncio's Task is a Future: the same task, seen as a Future<R> (shield(t) of a done t gives
   // this view, for one).
@@ -194,14 +194,15 @@ class Task {
   template <class F>
   struct Callback {
     F fn;
-    std::weak_ptr<detail::TypedTask<R>> task;  // weak: the task owns its callbacks
-    void operator()(detail::FutureCore&) {
-      Task self(task.lock());
+    // No reference to the task (it owns its callbacks: that would be a cycle): the task that runs
+    // the callback is the one it was added to, and holds itself meanwhile.
+    void operator()(detail::FutureCore& task) {
+      Task self(detail::Ref<detail::TypedTask<R>>(static_cast<detail::TypedTask<R>*>(&task)));
       fn(self);
     }
   };
 
-  std::shared_ptr<detail::TypedTask<R>> state_;
+  detail::Ref<detail::TypedTask<R>> state_;
 };
 
 namespace detail {
@@ -222,24 +223,24 @@ namespace detail {
 // says (RunOptions::eager_tasks, set_task_factory). Never for an `external` submission: a foreign
 // thread has no worker to run a step on.
 template <class Block>
-Task<typename Block::result_type> start_task(Scheduler& scheduler, std::shared_ptr<Block> block,
-                                             bool external, bool cancelled,
-                                             std::optional<bool> eager_start) {
+Task<typename Block::result_type> start_task(Scheduler& scheduler, Ref<Block> block, bool external,
+                                             bool cancelled, std::optional<bool> eager_start) {
   using R = typename Block::result_type;
-  std::shared_ptr<TypedTask<R>> state = std::move(block);
+  Ref<TypedTask<R>> state = std::move(block);
   if (cancelled) state->cancel("");
   if (!external && eager_start.value_or(eager_tasks_by_default(scheduler))) {
-    submit_task_eagerly(scheduler, state);
+    submit_task_eagerly(scheduler, *state);
   } else {
-    submit_task(scheduler, state, external);
+    submit_task(scheduler, *state, external);
   }
   return Task<R>(std::move(state));
 }
 
-// The task's block: `Block` (TypedTask<R> or a type derived from it) from the block pool.
+// The task's block: `Block` (TypedTask<R> or a type derived from it), one allocation from the
+// block pool (FutureCore's operator new), holding its first reference.
 template <class Block, class... A>
-std::shared_ptr<Block> make_task_block(A&&... args) {
-  return std::allocate_shared<Block>(BlockAllocator<Block>(), std::forward<A>(args)...);
+Ref<Block> make_task_block(A&&... args) {
+  return make_ref<Block>(std::forward<A>(args)...);
 }
 
 template <class R>
@@ -333,7 +334,7 @@ auto create_task(C&& coroutine_or_callable, TaskOptions options,
 class TaskRef {
  public:
   TaskRef() = default;
-  explicit TaskRef(std::shared_ptr<detail::TaskCore> core) : core_(std::move(core)) {}
+  explicit TaskRef(detail::Ref<detail::TaskCore> core) : core_(std::move(core)) {}
   explicit operator bool() const noexcept { return static_cast<bool>(core_); }
   // As Task's: RuntimeError on an empty TaskRef (current_task() outside a task gives one).
   bool done() const { return core().done(); }
@@ -366,7 +367,7 @@ class TaskRef {
   }
 
  private:
-  std::shared_ptr<detail::TaskCore> core_;
+  detail::Ref<detail::TaskCore> core_;
 };
 
 // The task running this code (asyncio.current_task): empty in a callback the runtime runs;

@@ -52,7 +52,7 @@ template <class R>
 class ConcurrentFuture {
  public:
   // Internal: `state` lives inside `task`'s block.
-  ConcurrentFuture(std::shared_ptr<detail::TypedTask<R>> task, detail::ConcurrentCore* state)
+  ConcurrentFuture(detail::Ref<detail::TypedTask<R>> task, detail::ConcurrentCore* state)
       : task_(std::move(task)), state_(state) {}
 
   // Blocks until done (or `timeout` passes: TimeoutError). The value (a reference that lives as
@@ -145,7 +145,7 @@ class ConcurrentFuture {
     }
   }
 
-  std::shared_ptr<detail::TypedTask<R>> task_;
+  detail::Ref<detail::TypedTask<R>> task_;
   detail::ConcurrentCore* state_;  // inside task_'s block
 };
 

@@ -66,20 +66,20 @@ void check_not_in_runtime(const char* what) {
   }
 }
 
-void submit_task(Scheduler& scheduler, std::shared_ptr<TaskCore> task, bool external) {
+void submit_task(Scheduler& scheduler, TaskCore& task, bool external) {
   if (!external && running_scheduler_or_null()) {
-    scheduler.add_task(std::move(task));  // from inside: accepted even while shutting down
+    scheduler.add_task(task);  // from inside: accepted even while shutting down
     return;
   }
-  if (!scheduler.try_add_external_task(std::move(task))) {
+  if (!scheduler.try_add_external_task(task)) {
     throw RuntimeError(
         "the runtime is shutting down and accepts no new tasks from outside; submit before "
         "shutdown() or create tasks from inside the runtime");
   }
 }
 
-void submit_task_eagerly(Scheduler& scheduler, std::shared_ptr<TaskCore> task) {
-  scheduler.add_task_eagerly(std::move(task));
+void submit_task_eagerly(Scheduler& scheduler, TaskCore& task) {
+  scheduler.add_task_eagerly(task);
 }
 
 bool eager_tasks_by_default(Scheduler& scheduler) noexcept {
@@ -332,7 +332,7 @@ TaskRef current_task() {
 TaskRef current_task_or_null() noexcept {
   detail::TaskCore* task = detail::current_task_core();
   if (!task) return TaskRef();
-  return TaskRef(std::static_pointer_cast<detail::TaskCore>(task->shared_from_this()));
+  return TaskRef(detail::Ref<detail::TaskCore>(task));
 }
 
 bool in_runtime() noexcept {

@@ -345,10 +345,10 @@ unsigned foreign_thread_shard() noexcept {
 
 }  // namespace
 
-void Scheduler::add_task(std::shared_ptr<TaskCore> task) {
+void Scheduler::add_task(TaskCore& task) {
   Worker* w = local_worker();
-  registry_.add(*task, w ? w->index() : foreign_thread_shard());
-  TaskCore* raw = task.get();
+  registry_.add(task, w ? w->index() : foreign_thread_shard());
+  TaskCore* raw = &task;
   raw->start();  // the task now owns a reference to itself until it is done
   // With several workers a new task goes to the creator's spawn deque: run here newest first,
   // a fan-out such as skynet goes depth first, with few tasks suspended at once and their
@@ -382,24 +382,24 @@ std::uint64_t Scheduler::next_task_number() noexcept {
   return w->next_number_++;
 }
 
-void Scheduler::add_task_eagerly(std::shared_ptr<TaskCore> task) {
+void Scheduler::add_task_eagerly(TaskCore& task) {
   Worker* w = local_worker();
   if (!w) {  // not on a worker (a callback run inline off the runtime): no step can run here
-    add_task(std::move(task));
+    add_task(task);
     return;
   }
-  registry_.add(*task, w->index());
-  task->start();
+  registry_.add(task, w->index());
+  task.start();
   count_one(w->counters_.spawned);
   TaskCore* creator = current_task_core();
   if (options_.continuation_stealing && workers_.size() > 1 && creator && creator->can_hand_off()) {
-    creator->hand_off_to(*task);  // back once a worker resumed us, here or elsewhere
+    creator->hand_off_to(task);  // back once a worker resumed us, here or elsewhere
     return;
   }
   // The task is in no queue yet (scheduled, popped by nobody): this thread takes it as a worker
   // takes a popped task, and its step ends as any step does -- re-queued, waiting, or done.
   count_one(w->counters_.steps);
-  task->run_eagerly();
+  task.run_eagerly();
 }
 
 void Scheduler::hand_off(TaskCore* creator, TaskCore* child) {
@@ -416,13 +416,12 @@ void Scheduler::hand_off(TaskCore* creator, TaskCore* child) {
   w->push_spawn(creator);  // after this, another worker may be stepping the creator
 }
 
-bool Scheduler::try_add_external_task(std::shared_ptr<TaskCore> task) {
+bool Scheduler::try_add_external_task(TaskCore& task) {
   // Registered before shutdown() looks for tasks to cancel, or refused.
-  return submit_from_outside(closed_, [&] { add_task(std::move(task)); });
+  return submit_from_outside(closed_, [&] { add_task(task); });
 }
 
-void Scheduler::add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task,
-                          std::uint64_t token) {
+void Scheduler::add_timer(std::int64_t deadline_ns, Ref<TaskCore> task, std::uint64_t token) {
   Worker* w = local_worker();
   assert(w && "timers are set by the worker stepping the task");
   w->add_timer(deadline_ns, std::move(task), token);
@@ -512,13 +511,13 @@ void Scheduler::cancel_all_tasks() {
   for (auto& task : tasks) task->cancel_for_teardown();
 }
 
-void Scheduler::remember_torn_down(const std::vector<std::shared_ptr<TaskCore>>& tasks) {
+void Scheduler::remember_torn_down(const std::vector<Ref<TaskCore>>& tasks) {
   std::lock_guard lock(torn_down_mutex_);
   torn_down_.insert(torn_down_.end(), tasks.begin(), tasks.end());
 }
 
 void Scheduler::report_torn_down() noexcept {
-  std::vector<std::shared_ptr<TaskCore>> tasks;
+  std::vector<Ref<TaskCore>> tasks;
   {
     std::lock_guard lock(torn_down_mutex_);
     tasks.swap(torn_down_);
@@ -751,12 +750,12 @@ void Worker::run_step_debug(Runnable* item) {
   // A task is held through its step, so that where it stopped can still be read after a step
   // that finished it (its own reference goes with the step).
   auto* task = dynamic_cast<TaskCore*>(item);
-  std::shared_ptr<TaskCore> held;
+  Ref<TaskCore> held;
   std::string facts;  // the task's places, for the reports
   SourceLocation before;
   bool first_step = false;
   if (task) {
-    held = std::static_pointer_cast<TaskCore>(task->shared_from_this());
+    held = Ref<TaskCore>(task);
     first_step = task->frame().raw_state() == FrameState::created;
     before = task->frame().await_site();
     if (SourceLocation created = task->source_traceback(); *created.file_name()) {

@@ -79,7 +79,7 @@ class Worker {
   void push_local(Runnable* item, bool woken);
   // Owner only, multi-worker: a task just created here (see spawn_deque.hpp).
   void push_spawn(Runnable* item);
-  void add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token) {
+  void add_timer(std::int64_t deadline_ns, Ref<TaskCore> task, std::uint64_t token) {
     timers_.add(deadline_ns, std::move(task), token);
   }
   void add_timer(std::shared_ptr<TimerCallback> callback) { timers_.add(std::move(callback)); }
@@ -247,10 +247,11 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // in blocks from the shared counter, so creating tasks contends on no line; numbers stay
   // unique, and increase in creation order per worker (and exactly, as asyncio's, on one).
   std::uint64_t next_task_number() noexcept;
-  void add_task(std::shared_ptr<TaskCore> task);  // registers and starts a new task
+  // Registers and starts a new task (start(): from here the task holds itself until done).
+  void add_task(TaskCore& task);
   // add_task, but its first step runs at once on this worker's thread (eager_start): nested in
   // the creator's step, or, with continuation stealing, after the creator was handed off.
-  void add_task_eagerly(std::shared_ptr<TaskCore> task);
+  void add_task_eagerly(TaskCore& task);
   // From a worker, after `creator`'s step ended in a hand-off: `creator` goes to this worker's
   // spawn deque (thieves may take it) and `child` runs here next.
   void hand_off(TaskCore* creator, TaskCore* child);
@@ -262,13 +263,13 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   }
   // add_task for a submission from outside the runtime; false (nothing added) once shutdown()
   // has begun. A submission that gets in is registered before shutdown() looks for tasks.
-  bool try_add_external_task(std::shared_ptr<TaskCore> task);
+  bool try_add_external_task(TaskCore& task);
 
   // ---- time
   std::int64_t now_ns() const noexcept;
   double time() const noexcept { return static_cast<double>(now_ns()) * 1e-9; }
   bool virtual_time() const noexcept { return options_.virtual_time; }
-  void add_timer(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token);
+  void add_timer(std::int64_t deadline_ns, Ref<TaskCore> task, std::uint64_t token);
   // call_at: from a task or a worker thread; the timer lives with this thread's worker.
   void call_at(std::shared_ptr<TimerCallback> callback);
 
@@ -390,8 +391,8 @@ class Scheduler : public CallbackScheduler, public std::enable_shared_from_this<
   // The tasks the teardown cancelled (run()'s main-done callback, shutdown()): those that end
   // with an exception are reported at the end of it, as asyncio's _cancel_all_tasks does.
   std::mutex torn_down_mutex_;
-  std::vector<std::shared_ptr<TaskCore>> torn_down_;  // guarded by torn_down_mutex_
-  void remember_torn_down(const std::vector<std::shared_ptr<TaskCore>>& tasks);
+  std::vector<Ref<TaskCore>> torn_down_;  // guarded by torn_down_mutex_
+  void remember_torn_down(const std::vector<Ref<TaskCore>>& tasks);
   void report_torn_down() noexcept;
   std::int64_t start_ns_;
   std::atomic<std::int64_t> virtual_now_ns_{0};

@@ -44,15 +44,15 @@ class TimerQueue {
   // A task's sleep: wakes it with `token` (never 0: tokens count up from 1). The entry keeps the
   // task alive. A raw pointer would not do: a sleep ended by Task.cancel() leaves its timer
   // here, and the task may finish and be freed (on any worker) long before the deadline.
-  void add(std::int64_t deadline_ns, std::shared_ptr<TaskCore> task, std::uint64_t token) {
+  void add(std::int64_t deadline_ns, Ref<TaskCore> task, std::uint64_t token) {
     std::lock_guard hold(lock_);
-    add(Entry{deadline_ns, next_sequence_++, token, std::move(task)});
+    add(Entry{deadline_ns, next_sequence_++, token, std::move(task), nullptr});
   }
   // A callback (call_at).
   void add(std::shared_ptr<TimerCallback> callback) {
     std::int64_t when = callback->when_ns;
     std::lock_guard hold(lock_);
-    add(Entry{when, next_sequence_++, 0, std::move(callback)});
+    add(Entry{when, next_sequence_++, 0, nullptr, std::move(callback)});
   }
 
   // The owner: fires every timer due at `now_ns`, in order, each outside the lock. Returns how
@@ -100,12 +100,12 @@ class TimerQueue {
   struct Entry {
     std::int64_t deadline_ns = 0;
     std::uint64_t sequence = 0;
-    std::uint64_t token = 0;       // a sleep's wake-up token; 0 for a callback
-    std::shared_ptr<void> target;  // the sleeping TaskCore, or the TimerCallback
-    TaskCore* task() const noexcept {
-      return token ? static_cast<TaskCore*>(target.get()) : nullptr;
-    }
-    TimerCallback* callback() const noexcept { return static_cast<TimerCallback*>(target.get()); }
+    std::uint64_t token = 0;  // a sleep's wake-up token; 0 for a callback
+    // One of the two: the sleeping task, or the callback.
+    Ref<TaskCore> sleeper;
+    std::shared_ptr<TimerCallback> timer;
+    TaskCore* task() const noexcept { return sleeper.get(); }
+    TimerCallback* callback() const noexcept { return timer.get(); }
     bool stale() const noexcept {
       return token ? !task()->awaits_token(token)
                    : callback()->cancelled.load(std::memory_order_relaxed);

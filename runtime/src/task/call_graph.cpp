@@ -116,7 +116,7 @@ void apply_limit(CallStack& stack, const std::optional<int>& limit) {
 }
 
 struct Awaiter {
-  std::shared_ptr<FutureCore> who;
+  Ref<FutureCore> who;
   bool suspended_on_node;  // its stack was read under the node's lock
   CallStack stack;
 };
@@ -129,7 +129,7 @@ void note_awaiter(void* found, FutureCore& awaiter, bool suspended_on_node) {
   }
   // Alive: a suspended task is not done (it holds itself), and a hand-made record's adder keeps
   // its awaiter alive until it discards the record, which takes this lock.
-  std::shared_ptr<FutureCore> held = awaiter.weak_from_this().lock();
+  Ref<FutureCore> held = try_ref(&awaiter);
   if (!held) return;
   Awaiter entry{std::move(held), suspended_on_node, {}};
   if (suspended_on_node) {
@@ -139,9 +139,8 @@ void note_awaiter(void* found, FutureCore& awaiter, bool suspended_on_node) {
   list.push_back(std::move(entry));
 }
 
-FutureCallGraph build(std::shared_ptr<FutureCore> node, CallStack stack,
-                      const CallGraphOptions& options, const SourceLocation& where,
-                      std::vector<const FutureCore*>& path) {
+FutureCallGraph build(Ref<FutureCore> node, CallStack stack, const CallGraphOptions& options,
+                      const SourceLocation& where, std::vector<const FutureCore*>& path) {
   FutureCallGraph graph;
   apply_limit(stack, options.limit);
   graph.call_stack = std::move(stack);
@@ -180,8 +179,7 @@ FutureCallGraph build_for_current(TaskCore& task, const CallGraphOptions& option
   std::size_t skip = options.depth > 1 ? static_cast<std::size_t>(options.depth - 1) : 0;
   stack.erase(stack.begin(), stack.begin() + static_cast<long>(std::min(skip, stack.size())));
   std::vector<const FutureCore*> path;
-  return build(std::static_pointer_cast<FutureCore>(task.shared_from_this()), std::move(stack),
-               options, where, path);
+  return build(Ref<FutureCore>(&task), std::move(stack), options, where, path);
 }
 
 // Python's repr() of a str: single quotes unless the text holds one and no double quote.
@@ -257,7 +255,7 @@ void render_level(const FutureCallGraph& graph, int level, std::string& buf) {
 // its discard (the set itself holds raw pointers: see FutureCore::add_awaited_by).
 struct PublicRecords {
   std::mutex mutex;
-  std::map<std::pair<const FutureCore*, const FutureCore*>, std::shared_ptr<FutureCore>> held;
+  std::map<std::pair<const FutureCore*, const FutureCore*>, Ref<FutureCore>> held;
 };
 PublicRecords& public_records() {
   static PublicRecords* records = new PublicRecords;  // never destroyed: used until exit
@@ -272,8 +270,8 @@ std::vector<FrameCallGraphEntry> call_stack_of(const TaskCore& task) {
   return stack;
 }
 
-FutureCallGraph capture_graph_of(const std::shared_ptr<FutureCore>& future,
-                                 const CallGraphOptions& options, const SourceLocation& where) {
+FutureCallGraph capture_graph_of(const Ref<FutureCore>& future, const CallGraphOptions& options,
+                                 const SourceLocation& where) {
   TaskCore* current = current_task_core();
   if (current && current == future.get()) return build_for_current(*current, options, where);
   CallStack stack;
@@ -309,17 +307,15 @@ void print_rendered(const std::string& text, std::ostream* file) {
   out << text << '\n';
 }
 
-void add_awaited_by(const std::shared_ptr<FutureCore>& future,
-                    const std::shared_ptr<FutureCore>& waiter) {
+void add_awaited_by(const Ref<FutureCore>& future, const Ref<FutureCore>& waiter) {
   auto& records = public_records();
   std::lock_guard lock(records.mutex);
   auto [at, added] = records.held.try_emplace({future.get(), waiter.get()}, waiter);
   if (added) future->add_awaited_by(*waiter);
 }
 
-void discard_awaited_by(const std::shared_ptr<FutureCore>& future,
-                        const std::shared_ptr<FutureCore>& waiter) {
-  std::shared_ptr<FutureCore> release;  // dropped after the mutex: it may be the last reference
+void discard_awaited_by(const Ref<FutureCore>& future, const Ref<FutureCore>& waiter) {
+  Ref<FutureCore> release;  // dropped after the mutex: it may be the last reference
   auto& records = public_records();
   std::lock_guard lock(records.mutex);
   auto at = records.held.find({future.get(), waiter.get()});

@@ -18,7 +18,7 @@ FutureCore::CancelPlan TaskCore::begin_cancel(const std::string& message) {
     return CancelPlan::answer(false);
   }
   cancel_requests_.count();
-  std::shared_ptr<FutureCore> waiting = fut_waiter_;
+  Ref<FutureCore> waiting = fut_waiter_;
   if (!waiting) {
     // Decided under the lock the stepping worker takes to publish the future it now awaits:
     // either it sees _must_cancel and passes the cancellation on to that future, or we saw the

@@ -55,7 +55,8 @@ ContextStatePtr TaskCore::get_context() {
     return extras->given_context;
   }
   // The task's own Context lives inside the task: a handle to it keeps the task alive.
-  return ContextStatePtr(std::static_pointer_cast<TaskCore>(shared_from_this()), &own_context_);
+  // (A control block of its own, whose deleter holds the task: rare, and only when asked.)
+  return ContextStatePtr(&own_context_, [task = Ref<TaskCore>(this)](ContextState*) {});
 }
 
 ContextStatePtr TaskCore::current_context_ptr() {
@@ -149,7 +150,7 @@ std::string TaskCore::coroutine_repr() const {
 }
 
 void TaskCore::start() {
-  self_ = std::static_pointer_cast<TaskCore>(shared_from_this());
+  add_ref();  // the runtime's reference: given back by the step that ends done (run())
 }
 
 void TaskCore::on_completed() {

@@ -39,20 +39,20 @@ void TaskRegistry::remove(TaskCore& task) {
   --shard.count;
 }
 
-std::vector<std::shared_ptr<TaskCore>> TaskRegistry::snapshot() {
-  std::vector<std::shared_ptr<TaskCore>> tasks;
+std::vector<Ref<TaskCore>> TaskRegistry::snapshot() {
+  std::vector<Ref<TaskCore>> tasks;
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard);
     for (TaskCore* t = shard.first; t; t = t->registry_next) {
       // A task is removed before its last reference goes, so this cannot resurrect a dead one.
-      if (!t->done()) tasks.push_back(std::static_pointer_cast<TaskCore>(t->shared_from_this()));
+      if (!t->done()) tasks.push_back(Ref<TaskCore>(t));
     }
   }
   return tasks;
 }
 
-std::vector<std::shared_ptr<TaskCore>> TaskRegistry::snapshot_in_batches(std::size_t batch) {
-  std::vector<std::shared_ptr<TaskCore>> tasks;
+std::vector<Ref<TaskCore>> TaskRegistry::snapshot_in_batches(std::size_t batch) {
+  std::vector<Ref<TaskCore>> tasks;
   for (Shard& shard : shards_) {
     const std::size_t shard_start = tasks.size();
     // The last task taken, kept alive by `tasks`: while it is still linked, the next batch goes
@@ -73,7 +73,7 @@ std::vector<std::shared_ptr<TaskCore>> TaskRegistry::snapshot_in_batches(std::si
       for (; t && took < batch; t = t->registry_next) {
         if (t->done() || (!taken.empty() && taken.count(t))) continue;
         // Removed before its last reference goes (see snapshot): alive while linked.
-        tasks.push_back(std::static_pointer_cast<TaskCore>(t->shared_from_this()));
+        tasks.push_back(Ref<TaskCore>(t));
         if (!taken.empty()) taken.insert(t);
         cursor = t;
         ++took;

@@ -18,11 +18,11 @@ class TaskRegistry {
  public:
   void add(TaskCore& task, unsigned shard_hint);
   void remove(TaskCore& task);
-  std::vector<std::shared_ptr<TaskCore>> snapshot();
+  std::vector<Ref<TaskCore>> snapshot();
   // snapshot(), but holding a shard's lock for at most `batch` tasks at a time, so a dump of
   // 100,000 tasks never holds up a worker that creates or ends one (the inspect server, §18).
   // A task made or ended meanwhile may be in it or not, as with all_tasks().
-  std::vector<std::shared_ptr<TaskCore>> snapshot_in_batches(std::size_t batch);
+  std::vector<Ref<TaskCore>> snapshot_in_batches(std::size_t batch);
   bool empty();
   std::uint64_t size();  // tasks registered and not removed yet (a shard's lock at a time)
 

@@ -55,7 +55,7 @@ std::vector<FrameSummary> TaskCore::get_stack(std::optional<int> limit,
 
 bool TaskCore::while_suspended_on_future(void (*fn)(void*), void* context) const {
   lock();
-  std::shared_ptr<FutureCore> awaited = fut_waiter_;
+  Ref<FutureCore> awaited = fut_waiter_;
   unlock();
   // Registered means not woken: only the future's completion wakes a future wait (cancel()
   // cancels the future), and it needs the lock while_registered holds (architecture.md §16).

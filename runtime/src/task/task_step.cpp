@@ -138,7 +138,7 @@ void TaskCore::run() {
   switch (after) {
     case After::done: {
       task_state::end_step_done(run_state_);  // release: a reader of done sees the result
-      std::shared_ptr<TaskCore> last = std::move(self_);  // may delete `this` at scope end
+      release_ref();  // the runtime's reference (start()): may delete `this`
       return;
     }
     case After::requeue:
@@ -209,7 +209,7 @@ TaskCore::After TaskCore::step() {
   // pending. Reading fut_waiter_ here without the lock is safe: only this step writes it.
   // Acquire: a cancel() that happened before this step (it scheduled us, or the wake-up it
   // raced with did) set the flag before its release.
-  std::shared_ptr<FutureCore> forgotten;
+  Ref<FutureCore> forgotten;
   // After a hand-off there is no wait to forget, and a pending cancel waits for a suspension.
   const bool after_handoff = std::exchange(resuming_from_handoff_, false);
   if (!after_handoff && (fut_waiter_ || cancel_requests_.pending_hint())) {
@@ -274,7 +274,7 @@ TaskCore::After TaskCore::after_suspension() {
           std::make_exception_ptr(RuntimeError("Task cannot await on itself: " + repr()));
       return After::requeue;
     }
-    std::shared_ptr<FutureCore> held = future->shared_from_this();
+    Ref<FutureCore> held(future);
     // Publish the future before arming the wake-up: from this lock on, cancel() cancels the
     // future rather than firing our token; a cancel() that came before left _must_cancel, and
     // no token to fire (none is armed during a step), so it cannot wake us early either -- an
@@ -332,11 +332,9 @@ TaskCore::After TaskCore::after_suspension() {
       io->publisher->publish(*io->publisher, *this, token);
       return After::wait;
     }
-    // The timer holds a reference (see TimerQueue::add): a copy of self_, set for as long as the
-    // task is not done, costs one increment, where shared_from_this() took a CAS and a copy.
-    assert(self_ && "a task holds itself from start() until done");
+    // The timer holds a reference (see TimerQueue::add).
     sleeping_ = true;  // before the timer can fire: the next step reads it
-    scheduler().add_timer(sleep->deadline_ns, self_, token);
+    scheduler().add_timer(sleep->deadline_ns, Ref<TaskCore>(this), token);
     return After::wait;
   }
 

@@ -74,8 +74,8 @@ struct result_of<Future<R>> {
 };
 
 template <class F>
-std::shared_ptr<FutureCore> core_ptr(const F& f) {
-  return f.core().shared_from_this();
+Ref<FutureCore> core_ptr(const F& f) {
+  return Ref<FutureCore>(&f.core());
 }
 
 // Awaits a future core from inside a task; throws what its result() would.

@@ -8,8 +8,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "weft/detail/block_pool.hpp"
+#include "weft/detail/ref.hpp"
 #include "weft/detail/runnable.hpp"
 #include "weft/detail/spin_lock.hpp"
 #include "weft/exception_handler.hpp"
@@ -73,7 +76,8 @@ class Waiter {
   std::uint64_t order_ = 0;  // its place among the future's callbacks (their id sequence)
 };
 
-class FutureCore : public std::enable_shared_from_this<FutureCore> {
+// Held through Ref<FutureCore> (ref.hpp), from the block pool: one block per future or task.
+class FutureCore : public PooledObject {
  public:
   using Callback = std::function<void(FutureCore&)>;
 
@@ -83,6 +87,18 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   FutureCore(const FutureCore&) = delete;
   FutureCore& operator=(const FutureCore&) = delete;
   virtual ~FutureCore();
+
+  // ---- The count behind Ref<FutureCore>: born at one, the creator's reference (make_ref).
+  // Relaxed: a new reference is made from one the caller holds, so the object cannot die
+  // meanwhile, and the increment publishes nothing.
+  void add_ref() const noexcept { references_.fetch_add(1, std::memory_order_relaxed); }
+  // acq_rel: each holder's writes happen before the delete (release), and the one that deletes
+  // sees them all (acquire).
+  void release_ref() const noexcept {
+    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  // An increment only while the count is not zero: false for an object being destroyed.
+  bool try_add_ref() const noexcept;
 
   // Acquire pairs with the release in complete(): a reader that sees done also sees the value.
   FutureState state() const noexcept { return state_.load(std::memory_order_acquire); }
@@ -98,7 +114,12 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   // cancels in bounded stack, and a cycle of awaits ends (see cancel_chain.cpp).
   bool cancel(std::string message);
   // Completes with the value already stored by `store` (called under the lock only if pending).
-  void finish(const std::function<void()>& store, const char* operation);
+  // A template over the callable, not a std::function: a task's completion builds no wrapper.
+  template <class Store>
+  void finish(Store&& store, const char* operation) {
+    finish_with([](void* s) { (*static_cast<std::remove_reference_t<Store>*>(s))(); },
+                const_cast<void*>(static_cast<const void*>(&store)), operation);
+  }
   void set_exception(std::exception_ptr error);
 
   // The stored exception (null if finished with a value). Throws CancelledError if cancelled,
@@ -178,14 +199,14 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   struct CancelPlan {
     bool decided = true;
     bool result = false;
-    std::shared_ptr<FutureCore> one;
-    const std::vector<std::shared_ptr<FutureCore>>* many = nullptr;
+    Ref<FutureCore> one;
+    const std::vector<Ref<FutureCore>>* many = nullptr;
 
     static CancelPlan answer(bool result) { return {true, result, nullptr, nullptr}; }
-    static CancelPlan pass_on(std::shared_ptr<FutureCore> next) {
+    static CancelPlan pass_on(Ref<FutureCore> next) {
       return {false, false, std::move(next), nullptr};
     }
-    static CancelPlan pass_on_to_each(const std::vector<std::shared_ptr<FutureCore>>& next) {
+    static CancelPlan pass_on_to_each(const std::vector<Ref<FutureCore>>& next) {
       return {false, false, nullptr, &next};
     }
   };
@@ -208,6 +229,7 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   void lock() const noexcept;
   void unlock() const noexcept;
   void complete_locked_and_run(FutureState final_state);
+  void finish_with(void (*store)(void*), void* context, const char* operation);
   // Under the lock: wakes, in the order they began waiting, the waiters added before the
   // callback with id `limit`; true if it woke any.
   bool wake_waiters_before(std::uint64_t limit) noexcept;
@@ -229,6 +251,8 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   // Where this future's reports go: its runtime's exception handler, or the default log.
   void call_exception_handler(const ExceptionContext& context) const noexcept;
 
+  // The references (see add_ref); one word with the state and the lock below.
+  mutable std::atomic<std::uint32_t> references_{1};
   std::atomic<FutureState> state_{FutureState::PENDING};
   mutable SpinLock locked_;  // guards everything below but the two atomics
   // Relaxed: only a flag for the never-retrieved report; it orders no other data.

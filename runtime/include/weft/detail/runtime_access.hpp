@@ -20,10 +20,10 @@ Scheduler& running_scheduler(const char* what);
 Scheduler* running_scheduler_or_null() noexcept;
 // Registers and schedules a new task. `external` submissions (from outside the runtime) are
 // refused once shutdown has begun.
-void submit_task(Scheduler& scheduler, std::shared_ptr<TaskCore> task, bool external);
+void submit_task(Scheduler& scheduler, TaskCore& task, bool external);
 // Registers a new task and runs its first step at once, here (create_task's eager_start); then it
 // is scheduled as any task. Scheduled as usual when called outside a worker.
-void submit_task_eagerly(Scheduler& scheduler, std::shared_ptr<TaskCore> task);
+void submit_task_eagerly(Scheduler& scheduler, TaskCore& task);
 // Whether create_task starts tasks eagerly when not told (the runtime's task factory).
 bool eager_tasks_by_default(Scheduler& scheduler) noexcept;
 // The number of the next task without a name of its own (its default name is "Task-<number>").

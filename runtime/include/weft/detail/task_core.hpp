@@ -140,7 +140,9 @@ class TaskCore : public FutureCore, public Runnable, private Waiter {
     // Relaxed: a hint for discarding stale timers early; fire() decides for real.
     return armed_token_.load(std::memory_order_relaxed) == token;
   }
-  // Makes a fresh task runnable (its first step); called once, by whoever created it.
+  // Makes a fresh task runnable (its first step); called once, by whoever created it. From here
+  // until its step ends done, the task holds a reference to itself (the runtime's): dropping
+  // every handle does not free a task that has not finished.
   void start();
   Frame& frame() noexcept { return frame_; }
   // The scheduler the task's future is bound to (FutureCore's reference, which keeps it alive):
@@ -252,14 +254,13 @@ class TaskCore : public FutureCore, public Runnable, private Waiter {
   std::uint64_t last_token_ = 0;          // worker-only
   std::uint64_t waiter_token_ = 0;        // worker-only: the token the Waiter fires
   std::exception_ptr pending_exception_;  // worker-only: to throw in at the next step
-  std::shared_ptr<TaskCore> self_;        // keeps the task alive until it is done
 
   // Guarded by lock_: Task.cancel's state, shared between cancel() and the stepping worker.
   CancelRequests cancel_requests_;
   // asyncio's Task._fut_waiter, under lock_: what cancel() cancels. Only the stepping worker
   // writes it, so it reads it without the lock. It also keeps the future alive while the Waiter
   // is registered there: the next step takes the waiter back before it forgets the future.
-  std::shared_ptr<FutureCore> fut_waiter_;
+  Ref<FutureCore> fut_waiter_;
   std::atomic<Extras*> extras_{nullptr};
   std::uint64_t number_;      // guarded by lock_: a default name's number, or 0 once named
   ContextState own_context_;  // the task's Context, unless created with one
