@@ -32,10 +32,11 @@ class AsyncGenerator {
   using Yield = detail::GeneratorYield<Y, S, detail::FrameKind::async_generator>;
 
   template <class F>
-  explicit AsyncGenerator(F body, std::string name = "<async_generator>",
-                          SourceLocation where = SourceLocation::current())
-      : frame_(new BodyFrame<F>(std::move(name), where, std::move(body))),
-        running_(std::make_unique<std::atomic<bool>>(false)) {}
+  explicit AsyncGenerator(F body, SourceLocation where = SourceLocation::current())
+      : AsyncGenerator(detail::FrameName::literal("<async_generator>"), where, std::move(body)) {}
+  template <class F>
+  AsyncGenerator(F body, std::string name, SourceLocation where = SourceLocation::current())
+      : AsyncGenerator(detail::FrameName::copy(std::move(name)), where, std::move(body)) {}
   AsyncGenerator(AsyncGenerator&&) noexcept = default;
   AsyncGenerator& operator=(AsyncGenerator&&) noexcept = default;
 
@@ -60,7 +61,7 @@ class AsyncGenerator {
     }
   }
 
-  const std::string& name() const { return frame_->name(); }
+  std::string name() const { return frame_->name(); }
   detail::Frame& frame() const { return *frame_; }
   // ag_running: an anext/asend/athrow/aclose is in progress, even while its body awaits.
   bool ag_running() const noexcept {
@@ -98,6 +99,11 @@ class AsyncGenerator {
 
   template <class F>
   using BodyFrame = detail::GeneratorFrame<void, F, Yield, detail::FrameKind::async_generator>;
+
+  template <class F>
+  AsyncGenerator(detail::FrameName name, SourceLocation where, F body)
+      : frame_(new BodyFrame<F>(std::move(name), where, std::move(body))),
+        running_(std::make_unique<std::atomic<bool>>(false)) {}
 
   std::optional<Y> drive(Mode mode, void* sent, std::exception_ptr error) {
     // ag_running_async: an asend/athrow in progress may be suspended in an await, where the

@@ -56,7 +56,7 @@ class Coroutine {
     return std::move(outcome.returned());
   }
 
-  const std::string& name() const { return frame().name(); }
+  std::string name() const { return frame().name(); }
   void set_name(std::string name) { frame().set_name(std::move(name)); }
   explicit operator bool() const noexcept { return static_cast<bool>(frame_); }
 
@@ -74,7 +74,7 @@ class Coroutine {
 
  protected:
   template <class F, class... Args>
-  void make_frame(std::string name, SourceLocation where, F fn, Args... args) {
+  void make_frame(detail::FrameName name, SourceLocation where, F fn, Args... args) {
     frame_.reset(new detail::CallableFrame<R, F, Args...>(
         detail::FrameKind::coroutine, std::move(name), where, std::move(fn), std::move(args)...));
   }
@@ -89,7 +89,8 @@ template <class F, class... Args>
 class coro : public Coroutine<std::invoke_result_t<F&, Args&...>> {
  public:
   explicit coro(F fn, Args... args, SourceLocation where = SourceLocation::current()) {
-    this->make_frame(std::string("<lambda>"), where, std::move(fn), std::move(args)...);
+    this->make_frame(detail::FrameName::literal("<lambda>"), where, std::move(fn),
+                     std::move(args)...);
   }
 };
 template <class F, class... Args>
@@ -117,7 +118,7 @@ class CoroutineFunction {
   struct Named : Coroutine<std::invoke_result_t<const F&, A&...>> {
     template <class... Fwd>
     Named(const char* name, SourceLocation where, const F& fn, Fwd&&... args) {
-      this->make_frame(name, where, fn, A(std::forward<Fwd>(args))...);
+      this->make_frame(detail::FrameName::literal(name), where, fn, A(std::forward<Fwd>(args))...);
     }
   };
   const char* name_;

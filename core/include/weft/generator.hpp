@@ -28,9 +28,13 @@ class Generator {
 
   // `body(yield_)` runs at the first send(); it returns R.
   template <class F>
-  explicit Generator(F body, std::string name = "<generator>",
-                     SourceLocation where = SourceLocation::current())
-      : frame_(new BodyFrame<F>(std::move(name), where, std::move(body))) {}
+  explicit Generator(F body, SourceLocation where = SourceLocation::current())
+      : frame_(
+            new BodyFrame<F>(detail::FrameName::literal("<generator>"), where, std::move(body))) {}
+  template <class F>
+  Generator(F body, std::string name, SourceLocation where = SourceLocation::current())
+      : frame_(new BodyFrame<F>(detail::FrameName::copy(std::move(name)), where, std::move(body))) {
+  }
   Generator(Generator&&) noexcept = default;
   Generator& operator=(Generator&&) noexcept = default;
 
@@ -54,7 +58,7 @@ class Generator {
   }
   void close() { checked_frame().close(); }
 
-  const std::string& name() const { return checked_frame().name(); }
+  std::string name() const { return checked_frame().name(); }
   explicit operator bool() const noexcept { return static_cast<bool>(frame_); }
   detail::Frame& frame() const { return checked_frame(); }
 

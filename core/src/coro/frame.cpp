@@ -25,10 +25,10 @@ WEFT_FIBER_SAFE_TLS_STORE(store_running_host, Frame*, tls_running_host)
 
 const char* running_coroutine_name() noexcept {
   Frame* host = tls_running_host;
-  return host ? Frame::running_innermost()->name().c_str() : nullptr;
+  return host ? Frame::running_innermost()->name() : nullptr;
 }
 
-Frame::Frame(FrameKind kind, std::string name, SourceLocation created_at)
+Frame::Frame(FrameKind kind, FrameName name, SourceLocation created_at)
     : kind_(kind), name_(std::move(name)), created_at_(created_at) {}
 
 Frame::~Frame() = default;
@@ -233,7 +233,8 @@ void* Frame::suspend_running(void* yielded) {
   if (host->kind_ == FrameKind::generator) {
     // Its driver reads what it suspends with as the generator's Y: a raw suspend (an await)
     // would hand it a std::any instead. Python cannot await in a plain generator either.
-    throw RuntimeError("weft: cannot suspend or await inside a generator '" + host->name_ +
+    throw RuntimeError(std::string("weft: cannot suspend or await inside a generator '") +
+                       host->name() +
                        "': a generator suspends only through its yield_ (await in a coroutine or "
                        "an async generator)");
   }
@@ -292,7 +293,7 @@ void Frame::run_delegated() {
 void Frame::destroy() noexcept {
   FrameState s = state_.load(std::memory_order_acquire);
   if (s == FrameState::created && kind_ == FrameKind::coroutine) {
-    warn({"RuntimeWarning", std::string("coroutine '") + name_ + "' was never awaited",
+    warn({"RuntimeWarning", std::string("coroutine '") + name() + "' was never awaited",
           created_at_.file_name(), created_at_.line()});
   } else if (s == FrameState::suspended) {
     try {
@@ -300,7 +301,7 @@ void Frame::destroy() noexcept {
     } catch (...) {
       // Python reports an exception raised while finalizing and drops the frame anyway.
       warn({"RuntimeWarning",
-            std::string("Exception ignored in: <") + noun() + " object '" + name_ +
+            std::string("Exception ignored in: <") + noun() + " object '" + name() +
                 "'>: " + describe_exception(std::current_exception()),
             created_at_.file_name(), created_at_.line()});
     }

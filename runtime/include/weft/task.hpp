@@ -77,7 +77,7 @@ class TaskWithFrame : FrameSlot<CallableFrame<R, F>>, public TypedTask<R> {
  public:
   TaskWithFrame(Scheduler& scheduler, F fn, SourceLocation where, std::string name,
                 ContextPtr inherited, ContextStatePtr context)
-      : Slot(FrameKind::coroutine, std::string("<lambda>"), where, std::move(fn)),
+      : Slot(FrameKind::coroutine, FrameName::literal("<lambda>"), where, std::move(fn)),
         TypedTask<R>(scheduler, Coroutine<R>::adopt(this->slot_frame()), std::move(name),
                      std::move(inherited), std::move(context), where) {}
 };

@@ -134,7 +134,7 @@ std::string TaskCore::repr() const {
 std::string TaskCore::coroutine_repr() const {
   // asyncio's _format_coroutine: "foo() running at file:line" (where a suspended coroutine
   // waits; here, before its first step, where it was defined) or "foo() done, defined at ...".
-  std::string text = frame_.name() + "()";
+  std::string text = std::string(frame_.name()) + "()";
   auto at = [](const SourceLocation& site) {
     return std::string(site.file_name()) + ":" + std::to_string(site.line());
   };

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include "weft/source_location.hpp"
 
@@ -34,10 +35,35 @@ struct FrameReceiver {
   void* context = nullptr;
 };
 
+// A frame's name (the coroutine's __name__). Most are literals -- "<lambda>", a generator's
+// default, a CoroutineFunction's -- and stay the pointer they are; a name made at run time is
+// copied and owned. Two words where a std::string took four, and no copy per coroutine.
+class FrameName {
+ public:
+  // `text` must outlive the frame: a literal, or a CoroutineFunction's name.
+  static FrameName literal(const char* text) noexcept {
+    FrameName name;
+    name.text_ = text;
+    return name;
+  }
+  static FrameName copy(std::string text) {
+    FrameName name;
+    name.owned_ = std::make_unique<std::string>(std::move(text));
+    name.text_ = name.owned_->c_str();  // in the owned string's buffer: it moves with it
+    return name;
+  }
+  const char* c_str() const noexcept { return text_; }
+
+ private:
+  FrameName() = default;
+  const char* text_ = "";
+  std::unique_ptr<std::string> owned_;
+};
+
 // Frames come from the block pool: one is made for every coroutine and task.
 class Frame : public PooledObject {
  public:
-  Frame(FrameKind kind, std::string name, SourceLocation created_at);
+  Frame(FrameKind kind, FrameName name, SourceLocation created_at);
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;
 
@@ -62,8 +88,8 @@ class Frame : public PooledObject {
   FrameState state() const noexcept;  // DELEGATED resolved to the host's state
   FrameState raw_state() const noexcept { return state_.load(std::memory_order_acquire); }
   FrameKind kind() const noexcept { return kind_; }
-  const std::string& name() const noexcept { return name_; }
-  void set_name(std::string name) { name_ = std::move(name); }
+  const char* name() const noexcept { return name_.c_str(); }
+  void set_name(std::string name) { name_ = FrameName::copy(std::move(name)); }
   const SourceLocation& created_at() const noexcept { return created_at_; }
 
   // ---- Inline await (Python's `await coro` on a fresh coroutine): runs the body on the
@@ -126,7 +152,7 @@ class Frame : public PooledObject {
   // for either otherwise).
   Frame* active_ = this;
   LocalBinding* locals_ = nullptr;
-  std::string name_;
+  FrameName name_;
   SourceLocation created_at_;
   // Written by the body, read by get_stack() from any thread: word-sized atomics, so a read that
   // races with a running body may mix two sites but never reads torn words. Relaxed: diagnostic.

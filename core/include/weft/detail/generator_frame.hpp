@@ -45,7 +45,7 @@ class GeneratorYield {
 template <class R, class F, class Yield, FrameKind Kind>
 class GeneratorFrame final : public ResultFrame<R> {
  public:
-  GeneratorFrame(std::string name, SourceLocation where, F body)
+  GeneratorFrame(FrameName name, SourceLocation where, F body)
       : ResultFrame<R>(Kind, std::move(name), where) {
     body_.emplace(std::move(body));
   }

@@ -93,7 +93,7 @@ struct ClearWhenBodyEnds {
 template <class R, class F, class... Args>
 class CallableFrame final : public ResultFrame<R> {
  public:
-  CallableFrame(FrameKind kind, std::string name, SourceLocation where, F fn, Args... args)
+  CallableFrame(FrameKind kind, FrameName name, SourceLocation where, F fn, Args... args)
       : ResultFrame<R>(kind, std::move(name), where) {
     body_.emplace(std::move(fn), std::move(args)...);
   }
